@@ -1,0 +1,71 @@
+"""Jinja2 rendering of the CUDA templates."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
+from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined
+
+_TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def make_environment(loader: BaseLoader) -> Environment:
+    """An environment with the settings every template is written against."""
+    return Environment(
+        loader=loader,
+        # A missing parameter must fail at render time, not emit empty C++.
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+
+
+@functools.cache
+def environment() -> Environment:
+    """The package environment, built on first use (template loading is lazy)."""
+    return make_environment(PackageLoader("fftconv_cupy", "templates"))
+
+
+def render(template_name: str, **params) -> str:
+    return environment().get_template(template_name).render(**params)
+
+
+def templates_dir() -> str:
+    return str(_TEMPLATES_DIR)
+
+
+def include_dir() -> str:
+    """Absolute path of the CUDA headers, passed to NVRTC as ``-I``."""
+    return str(_TEMPLATES_DIR / "include")
+
+
+def digest_tree(root: str | Path) -> str:
+    """SHA-256 over the relative path and bytes of every file under ``root``.
+
+    Files are visited in sorted order and each path and body is length-prefixed,
+    so the digest depends only on the tree's content, not on directory order.
+    """
+    root = Path(root)
+    h = hashlib.sha256()
+    files = sorted(
+        p for p in root.rglob("*")
+        if p.is_file() and "__pycache__" not in p.relative_to(root).parts
+    )
+    for path in files:
+        rel = path.relative_to(root).as_posix().encode()
+        data = path.read_bytes()
+        h.update(b"%d:%s\n%d:" % (len(rel), rel, len(data)))
+        h.update(data)
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+@functools.cache
+def template_digest() -> str:
+    """Digest of the installed templates; part of every compile key so that
+    editing a template or header invalidates cached cubins."""
+    return digest_tree(_TEMPLATES_DIR)

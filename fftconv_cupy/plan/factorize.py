@@ -1,0 +1,74 @@
+"""Transform sizes and their Monarch factorizations."""
+from __future__ import annotations
+
+from ..errors import UnsupportedPlanError
+from .support import MAX_RADIX, SMOOTH_PRIMES
+
+
+def factor_smooth(n: int) -> dict[int, int] | None:
+    """Exponents of 2, 3, 5, 7 in n, or None when n has another prime factor."""
+    if n < 1:
+        return None
+    exps = {}
+    for p in SMOOTH_PRIMES:
+        e = 0
+        while n % p == 0:
+            n //= p
+            e += 1
+        exps[p] = e
+    return exps if n == 1 else None
+
+
+def next_smooth(n: int) -> int:
+    """Smallest 7-smooth integer >= n."""
+    n = max(int(n), 1)
+    while factor_smooth(n) is None:
+        n += 1
+    return n
+
+
+def _split_bits(bits: int, stages: int) -> list[int]:
+    """Split 2**bits into `stages` radices of at most MAX_RADIX, as even as possible."""
+    max_bits = MAX_RADIX.bit_length() - 1
+    if stages == 0:
+        return [] if bits == 0 else None
+    if bits < stages or bits > stages * max_bits:
+        return None
+    base, extra = divmod(bits, stages)
+    return [1 << (base + (1 if i < extra else 0)) for i in range(stages)]
+
+
+def min_order(size: int) -> int:
+    exps = factor_smooth(size)
+    if exps is None:
+        raise UnsupportedPlanError(f"transform size {size} is not 7-smooth")
+    max_bits = MAX_RADIX.bit_length() - 1
+    return exps[3] + exps[5] + exps[7] + -(-exps[2] // max_bits)
+
+
+def radices(size: int, order: int | None = None) -> tuple[int, ...]:
+    """Radix of each Stockham stage for a DFT of `size` points.
+
+    `order` is the number of stages (the Monarch order p); None picks the fewest.
+    Odd radices are single stages; the power-of-two part is split evenly.
+    """
+    exps = factor_smooth(size)
+    if exps is None:
+        raise UnsupportedPlanError(f"transform size {size} is not 7-smooth")
+    odd = [3] * exps[3] + [5] * exps[5] + [7] * exps[7]
+    p = min_order(size) if order is None else order
+    pow2 = _split_bits(exps[2], p - len(odd))
+    if pow2 is None:
+        raise UnsupportedPlanError(
+            f"a {size}-point transform cannot be written as {order} stages of radix "
+            f"<= {MAX_RADIX} (orders {min_order(size)}..{exps[2] + len(odd)} work)"
+        )
+    return tuple(pow2 + odd)
+
+
+def divisors_smooth(n: int) -> list[int]:
+    """All divisors of a 7-smooth n, ascending."""
+    divs = [1]
+    for p, e in factor_smooth(n).items():
+        divs = [d * p**k for d in divs for k in range(e + 1)]
+    return sorted(divs)

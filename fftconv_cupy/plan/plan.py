@@ -1,0 +1,259 @@
+"""Plan: the frozen, hashable description of one generated convolution kernel set.
+
+A Plan fixes everything that changes the generated code (FFT size, factors,
+precision, real or complex data, which samples are loaded and stored) and
+nothing that does not (batch and channel counts are launch arguments).
+
+Layouts
+-------
+``fused``      one launch: load a row, forward Monarch stages, pointwise multiply
+               with the kernel spectrum, inverse stages, store the requested outputs.
+``three_pass`` m = a * b points that do not fit on chip: (1) b-point column DFTs
+               and twiddles, (2) a-point row DFTs, multiply, inverse row DFTs, in
+               place, (3) inverse column DFTs and the store.  Rows are processed in
+               chunks so the intermediate stays small (and mostly in L2).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from ..errors import UnsupportedPlanError
+from . import factorize
+from .support import (DEFAULT_SMEM_BYTES, MAX_THREADS, MAX_TRANSFORM, MAX_RADIX,
+                      PLANNED_PRECISIONS, PRECISIONS)
+
+PAD_SHIFT = 4                 # one padding element per 16 in shared memory: no bank conflicts
+ROW_THREADS_MAX = 1024        # threads of one on-chip transform
+BLOCK_THREADS_SMALL = 256     # target block size when several rows share a block
+COL_SMEM_TARGET = 100 * 1024  # column kernels: two blocks per SM
+ROW_SMEM_FRACTION = 0.62      # middle pass: leave room for L1 (twiddle tables, spectrum)
+COLS_MAX = 64                 # columns per block in the column passes (64 x 8 B = 512 B rows)
+COL_THREADS_MAX = 512
+
+
+def padded(size: int) -> int:
+    """Shared-memory row length: one pad per 16 elements, odd so rows start on other banks."""
+    p = size + (size >> PAD_SHIFT)
+    return p + 1 if p % 2 == 0 else p
+
+
+@dataclass(frozen=True)
+class Transform:
+    """One on-chip Stockham transform, run by `threads` threads per row (group)."""
+    size: int
+    radices: tuple[int, ...]
+    threads: int
+
+    @property
+    def stages(self):
+        """(radix, Ns) per stage; Ns = product of the earlier radices."""
+        out, ns = [], 1
+        for r in self.radices:
+            out.append((r, ns))
+            ns *= r
+        return tuple(out)
+
+
+def _threads_for(size: int) -> int:
+    per = max(MAX_RADIX, -(-size // ROW_THREADS_MAX))
+    return max(1, -(-size // per))
+
+
+def _transform(size: int, order: int | None = None) -> Transform:
+    return Transform(size, factorize.radices(size, order), _threads_for(size))
+
+
+def twiddle_split(q: int) -> tuple[int, int]:
+    """Sizes (lo, hi) of the two twiddle tables for exponents t < q: w^t = lo[t % lo] * hi[t // lo]."""
+    lo = 1 << max(0, math.ceil(math.log2(max(q, 1)) / 2))
+    return lo, -(-q // lo)
+
+
+@dataclass(frozen=True)
+class Plan:
+    precision: str
+    real: bool
+    n: int                 # FFT size of the linear convolution (>= the aliasing bound)
+    m: int                 # complex transform size: n/2 for real data (packed pairs), n otherwise
+    len_x: int             # samples in one signal row
+    len_k: int             # samples in one kernel row
+    out_start: int         # first output sample (index into the full linear convolution)
+    out_len: int           # outputs stored per row
+    layout: str            # 'fused' | 'three_pass'
+    row: Transform         # the a-point transform (a == m when fused)
+    col: Transform | None  # the b-point transform (three_pass only)
+    groups: int            # rows (fused) or columns (three_pass, column kernels) per block
+    order: int             # total Monarch stages of the m-point transform
+    smem_limit: int = field(default=DEFAULT_SMEM_BYTES, compare=True)
+
+    # -- geometry -------------------------------------------------------------
+    @property
+    def a(self) -> int:
+        return self.row.size
+
+    @property
+    def b(self) -> int:
+        return 1 if self.col is None else self.col.size
+
+    @property
+    def nz(self) -> int:
+        """Nonzero complex points of the transform input: the rest is implicit padding."""
+        return -(-self.len_x // 2) if self.real else self.len_x
+
+    @property
+    def q(self) -> int:
+        """Twiddle base: every twiddle of the plan is a power of w_q."""
+        return 2 * self.m if self.real else self.m
+
+    @property
+    def twiddle_tables(self) -> tuple[int, int]:
+        return twiddle_split(self.q)
+
+    @property
+    def prec(self):
+        return PRECISIONS[self.precision]
+
+    @property
+    def elem_bytes(self) -> int:
+        return self.prec.elem_bytes
+
+    @property
+    def row_block(self) -> tuple[int, int]:
+        """(threads, dynamic smem bytes) of the fused / middle kernel."""
+        rows = self.groups if self.layout == "fused" else 2
+        return rows * self.row.threads, rows * padded(self.a) * self.elem_bytes
+
+    @property
+    def col_block(self) -> tuple[int, int]:
+        if self.col is None:
+            return (0, 0)
+        return (self.groups * self.col.threads,
+                self.groups * padded(self.b) * self.elem_bytes)
+
+    @property
+    def passes(self) -> int:
+        return 1 if self.layout == "fused" else 3
+
+    # -- costs ----------------------------------------------------------------
+    def io_bytes(self, rows: int) -> int:
+        """Bytes the convolution must move: x read once, y written once."""
+        item = self.elem_bytes // (2 if self.real else 1)
+        return rows * (self.len_x + self.out_len) * item
+
+    def hbm_bytes(self, rows: int, channels: int) -> int:
+        """Bytes this plan moves through device memory (intermediates included)."""
+        spectrum = channels * self.m * self.elem_bytes
+        inter = 0 if self.layout == "fused" else rows * self.m * self.elem_bytes * 4
+        return self.io_bytes(rows) + spectrum + inter
+
+    def flops(self, rows: int) -> float:
+        """Arithmetic of the forward and inverse transforms and the product (5 m log2 m per complex DFT)."""
+        per = 2 * 5 * self.m * math.log2(max(self.m, 2)) + 6 * self.m
+        return rows * per
+
+    def describe(self) -> str:
+        kind = "real" if self.real else "complex"
+        f = "x".join(map(str, self.row.radices))
+        if self.col is not None:
+            f = "x".join(map(str, self.col.radices)) + " | " + f
+        return (f"{self.layout} {kind} {self.precision} n={self.n} m={self.m} [{f}] "
+                f"x={self.len_x} k={self.len_k} out=[{self.out_start}:{self.out_start + self.out_len}]")
+
+    def as_dict(self) -> dict:
+        threads, smem = self.row_block
+        d = {
+            "layout": self.layout, "precision": self.precision, "real": self.real,
+            "n": self.n, "m": self.m, "order": self.order, "passes": self.passes,
+            "row_radices": list(self.row.radices), "row_threads": threads, "row_smem": smem,
+            "groups": self.groups, "len_x": self.len_x, "len_k": self.len_k,
+            "out_start": self.out_start, "out_len": self.out_len,
+        }
+        if self.col is not None:
+            ct, cs = self.col_block
+            d.update(col_radices=list(self.col.radices), col_threads=ct, col_smem=cs,
+                     a=self.a, b=self.b)
+        return d
+
+
+def min_fft_size(len_x: int, len_k: int, out_start: int, out_len: int) -> int:
+    """Smallest circular size whose aliasing leaves outputs [start, start+len) exact.
+
+    Circular wrap adds y[j +- n]; the linear result is nonzero on [0, len_x+len_k-1).
+    """
+    full = len_x + len_k - 1
+    return max(out_start + out_len, full - out_start, 1)
+
+
+def check_precision(precision: str) -> None:
+    if precision in PRECISIONS:
+        return
+    if precision in PLANNED_PRECISIONS:
+        raise UnsupportedPlanError(
+            f"precision {precision!r} is not available yet; supported: {sorted(PRECISIONS)}")
+    raise ValueError(f"precision must be one of {sorted(PRECISIONS) + ['auto']}, got {precision!r}")
+
+
+def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: bool,
+              precision: str, order: int | None = None, n: int | None = None,
+              smem_limit: int = DEFAULT_SMEM_BYTES, layout: str | None = None) -> Plan:
+    """Choose FFT size, layout and factors for one 1-D convolution problem."""
+    check_precision(precision)
+    if min(len_x, len_k, out_len) < 1 or out_start < 0:
+        raise ValueError("lengths must be positive")
+    need = min_fft_size(len_x, len_k, out_start, out_len)
+    if n is None:
+        m = factorize.next_smooth(-(-need // 2) if real else need)
+    else:
+        if n < need:
+            raise UnsupportedPlanError(f"FFT size {n} < {need} would alias the requested outputs")
+        if real and n % 2:
+            raise UnsupportedPlanError(f"real-input plans need an even FFT size, got {n}")
+        m = n // 2 if real else n
+        if factorize.factor_smooth(m) is None:
+            raise UnsupportedPlanError(f"FFT size {n} has a prime factor above 7")
+    if m > MAX_TRANSFORM:
+        raise UnsupportedPlanError(
+            f"FFT size {2 * m if real else m} exceeds the largest supported transform "
+            f"({MAX_TRANSFORM} complex points)")
+    ebytes = PRECISIONS[precision].elem_bytes
+    base = dict(precision=precision, real=real, n=2 * m if real else m, m=m, len_x=len_x,
+                len_k=len_k, out_start=out_start, out_len=out_len, smem_limit=smem_limit)
+
+    fits = padded(m) * ebytes <= smem_limit
+    if layout == "fused" and not fits:
+        raise UnsupportedPlanError(f"{m} complex points do not fit on chip for one row")
+    if fits and layout != "three_pass" and m >= 1:
+        row = _transform(m, order)
+        per_row = padded(m) * ebytes
+        groups = max(1, min(BLOCK_THREADS_SMALL // row.threads, smem_limit // per_row))
+        return Plan(layout="fused", row=row, col=None, groups=groups,
+                    order=len(row.radices), **base)
+
+    # three passes: the largest row size whose two rows fit, then the column size
+    a_cap = int(smem_limit * ROW_SMEM_FRACTION)
+    cands = [d for d in factorize.divisors_smooth(m)
+             if 2 * padded(d) * ebytes <= a_cap and d < m]
+    if not cands or m // max(cands) > 16384:
+        raise UnsupportedPlanError(f"no two-level split of {m} points fits on chip")
+    a = max(cands)
+    b = m // a
+    if order is not None:
+        # distribute the requested stages: columns get theirs first
+        cmin, rmin = factorize.min_order(b), factorize.min_order(a)
+        if order < cmin + rmin:
+            raise UnsupportedPlanError(f"order {order} < {cmin + rmin} for a {m}-point transform")
+        col_order = max(cmin, min(order - rmin, order // 2))
+        col, row = _transform(b, col_order), _transform(a, order - col_order)
+    else:
+        col, row = _transform(b), _transform(a)
+    per_col = padded(b) * ebytes
+    cols = 1
+    while (cols * 2 <= COLS_MAX and a % (cols * 2) == 0
+           and cols * 2 * per_col <= COL_SMEM_TARGET
+           and cols * 2 * col.threads <= COL_THREADS_MAX):
+        cols *= 2
+    if cols * per_col > smem_limit:
+        raise UnsupportedPlanError(f"a {b}-point column does not fit on chip")
+    return Plan(layout="three_pass", row=row, col=col, groups=cols,
+                order=len(row.radices) + len(col.radices), **base)

@@ -1,0 +1,93 @@
+"""The one support table.
+
+The planner, the error messages, the test parametrization and ``fftconv-cli info``
+all read what is supported from here, so adding a radix or a precision is a
+one-place change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Precision:
+    name: str
+    ctype: str                 # scalar type of the kernel's arithmetic
+    unit: str                  # which functional unit runs the butterflies
+    io_real: str               # NumPy dtype names of the I/O this precision serves natively
+    io_complex: str
+    rtol: float                # accuracy target: relative L2 error vs a float64 oracle
+    elem_bytes: int            # bytes of one complex element on chip
+
+    @property
+    def real_dtype(self):
+        return np.dtype(self.io_real)
+
+    @property
+    def complex_dtype(self):
+        return np.dtype(self.io_complex)
+
+
+PRECISIONS = {
+    "fp32": Precision("fp32", "float", "CUDA cores (FFMA)", "float32", "complex64", 1e-6, 8),
+    "fp64": Precision("fp64", "double", "CUDA cores (DFMA)", "float64", "complex128", 1e-13, 16),
+}
+
+# Precisions accepted by the API but not generated yet; asking for one raises
+# UnsupportedPlanError instead of silently computing something else.
+PLANNED_PRECISIONS = ("tf32", "fp16", "bf16")
+
+# Radices of the butterflies the generator emits.  Powers of two are split-radix
+# style straight-line code; odd radices are dense small DFTs.
+RADICES = (16, 8, 4, 2, 3, 5, 7)
+MAX_RADIX = 16
+SMOOTH_PRIMES = (2, 3, 5, 7)
+
+MODES = ("full", "same", "valid")
+
+# Longest FFT the planner will build (complex points of the transform after the
+# real-input halving).  2**27 covers a 2**26-sample causal convolution.
+MAX_TRANSFORM = 2**27
+
+# Default on-chip budget used when planning without a device (sm_90: 227 KiB of
+# dynamic shared memory per block).  With a device, the runtime reads the limit.
+DEFAULT_SMEM_BYTES = 227 * 1024
+MAX_THREADS = 1024
+
+# The Monarch order (number of radix stages) accepted from users.
+ORDERS = (1, 2, 3, 4, 5, 6, 7, 8)
+
+# fp32 I/O for these input dtypes computes in fp32; everything else promotes to fp64
+# (SciPy's promotion rules decide the output dtype; see plan/spec.py).
+IO_PRECISION = {
+    "float32": "fp32",
+    "complex64": "fp32",
+    "float64": "fp64",
+    "complex128": "fp64",
+}
+
+
+def tolerance(precision: str, n: int) -> float:
+    """Relative L2 bound for a convolution of FFT size n at ``precision``.
+
+    The one place the tolerance rule lives: the target of the issue tracker,
+    which already covers log2(n) up to 2**27 for the CUDA-core precisions.
+    """
+    return PRECISIONS[precision].rtol
+
+
+def support_summary() -> dict:
+    """Plain data for ``fftconv-cli info`` and the docs."""
+    return {
+        "precisions": {
+            k: {"unit": p.unit, "io": [p.io_real, p.io_complex], "rtol": p.rtol}
+            for k, p in PRECISIONS.items()
+        },
+        "planned_precisions": list(PLANNED_PRECISIONS),
+        "radices": list(RADICES),
+        "max_transform": MAX_TRANSFORM,
+        "modes": list(MODES),
+        "orders": list(ORDERS),
+    }
