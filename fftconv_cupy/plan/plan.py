@@ -16,7 +16,7 @@ Layouts
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from ..errors import UnsupportedPlanError
 from . import factorize
@@ -24,12 +24,18 @@ from .support import (DEFAULT_SMEM_BYTES, MAX_THREADS, MAX_TRANSFORM, MAX_RADIX,
                       PLANNED_PRECISIONS, PRECISIONS)
 
 PAD_SHIFT = 4                 # one padding element per 16 in shared memory: no bank conflicts
-ROW_THREADS_MAX = 1024        # threads of one on-chip transform
+ROW_THREADS_MAX = 512         # threads of one on-chip transform
 BLOCK_THREADS_SMALL = 256     # target block size when several rows share a block
 COL_SMEM_TARGET = 100 * 1024  # column kernels: two blocks per SM
 ROW_SMEM_FRACTION = 0.62      # middle pass: leave room for L1 (twiddle tables, spectrum)
+SM_SMEM_BYTES = 228 * 1024    # per multiprocessor (sm_90)
+SM_REGISTERS = 65536
+SM_THREADS = 2048
+REGS_FLOOR = 96
 COLS_MAX = 64                 # columns per block in the column passes (64 x 8 B = 512 B rows)
 COL_THREADS_MAX = 512
+MIDDLE_THREADS_MAX = 512      # two rows per block; more threads would cap registers at 64
+FUSED_MAX = {"fp32": 8192, "fp64": 8192}   # largest on-chip row without register spills
 
 
 def padded(size: int) -> int:
@@ -85,7 +91,14 @@ class Plan:
     col: Transform | None  # the b-point transform (three_pass only)
     groups: int            # rows (fused) or columns (three_pass, column kernels) per block
     order: int             # total Monarch stages of the m-point transform
-    smem_limit: int = field(default=DEFAULT_SMEM_BYTES, compare=True)
+    smem_limit: int = DEFAULT_SMEM_BYTES
+    vec_in: int = 1        # scalars per vector load of a signal row (fused real plans)
+    vec_out: int = 1       # scalars per vector store of an output row
+
+    def with_alignment(self, x_aligned: bool, y_aligned: bool) -> "Plan":
+        """The same plan with vector widths the actual row pointers allow."""
+        vi, vo = _vector_widths(self)
+        return replace(self, vec_in=vi if x_aligned else 1, vec_out=vo if y_aligned else 1)
 
     # -- geometry -------------------------------------------------------------
     @property
@@ -132,6 +145,21 @@ class Plan:
                 self.groups * padded(self.b) * self.elem_bytes)
 
     @property
+    def min_blocks(self) -> tuple[int, int]:
+        """__launch_bounds__ minimum blocks per SM of (fused/middle, column) kernels.
+
+        Asks for as many resident blocks as shared memory allows while leaving
+        each thread at least REGS_FLOOR registers (the butterflies need them).
+        """
+        def blocks(threads, smem):
+            if threads == 0:
+                return 1
+            by_smem = max(1, SM_SMEM_BYTES // max(smem, 1))
+            by_regs = max(1, SM_REGISTERS // (threads * REGS_FLOOR))
+            return max(1, min(by_smem, by_regs, SM_THREADS // threads))
+        return blocks(*self.row_block), blocks(*self.col_block)
+
+    @property
     def passes(self) -> int:
         return 1 if self.layout == "fused" else 3
 
@@ -174,6 +202,16 @@ class Plan:
             d.update(col_radices=list(self.col.radices), col_threads=ct, col_smem=cs,
                      a=self.a, b=self.b)
         return d
+
+
+def _vector_widths(plan: "Plan") -> tuple[int, int]:
+    """Widest vector access each row allows (fused real plans; rows 16-byte multiples)."""
+    if plan.layout != "fused" or not plan.real:
+        return 1, 1
+    widths = (4, 2) if plan.precision == "fp32" else (2,)
+    vi = next((w for w in widths if plan.len_x % w == 0), 1)
+    vo = next((w for w in widths if plan.out_len % w == 0 and plan.out_start % 2 == 0), 1)
+    return vi, vo
 
 
 def min_fft_size(len_x: int, len_k: int, out_start: int, out_len: int) -> int:
@@ -220,20 +258,23 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
     base = dict(precision=precision, real=real, n=2 * m if real else m, m=m, len_x=len_x,
                 len_k=len_k, out_start=out_start, out_len=out_len, smem_limit=smem_limit)
 
-    fits = padded(m) * ebytes <= smem_limit
+    fits = padded(m) * ebytes <= smem_limit and (m <= FUSED_MAX[precision] or layout == "fused")
     if layout == "fused" and not fits:
         raise UnsupportedPlanError(f"{m} complex points do not fit on chip for one row")
     if fits and layout != "three_pass" and m >= 1:
         row = _transform(m, order)
         per_row = padded(m) * ebytes
         groups = max(1, min(BLOCK_THREADS_SMALL // row.threads, smem_limit // per_row))
-        return Plan(layout="fused", row=row, col=None, groups=groups,
+        plan = Plan(layout="fused", row=row, col=None, groups=groups,
                     order=len(row.radices), **base)
+        vi, vo = _vector_widths(plan)
+        return replace(plan, vec_in=vi, vec_out=vo)
 
     # three passes: the largest row size whose two rows fit, then the column size
     a_cap = int(smem_limit * ROW_SMEM_FRACTION)
     cands = [d for d in factorize.divisors_smooth(m)
-             if 2 * padded(d) * ebytes <= a_cap and d < m]
+             if 2 * padded(d) * ebytes <= a_cap and d < m
+             and 2 * _threads_for(d) <= MIDDLE_THREADS_MAX]
     if not cands or m // max(cands) > 16384:
         raise UnsupportedPlanError(f"no two-level split of {m} points fits on chip")
     a = max(cands)

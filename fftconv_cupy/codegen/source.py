@@ -1,0 +1,35 @@
+"""Plan -> KernelSource: the only place plan fields become template parameters."""
+from __future__ import annotations
+
+from ..plan.plan import Plan, padded
+from .compile import KernelSource
+from .render import render
+
+TEMPLATE = "conv.cu.j2"
+
+
+def entries(plan: Plan) -> tuple[str, ...]:
+    if plan.layout == "fused":
+        return ("fftconv_fused",)
+    return ("fftconv_col_fwd", "fftconv_rows", "fftconv_col_inv")
+
+
+def template_params(plan: Plan) -> dict:
+    lo, _ = plan.twiddle_tables
+    params = dict(
+        describe=plan.describe(), ctype=plan.prec.ctype, real=plan.real, layout=plan.layout,
+        m=plan.m, q=plan.q, lo_bits=lo.bit_length() - 1, nz=plan.nz, len_x=plan.len_x,
+        out_start=plan.out_start, out_len=plan.out_len, row_threads=plan.row.threads,
+        groups=plan.groups, row_stride=padded(plan.a), row_stages=plan.row.stages,
+        vec_in=plan.vec_in, vec_out=plan.vec_out,
+        row_min_blocks=plan.min_blocks[0], col_min_blocks=plan.min_blocks[1],
+    )
+    if plan.col is not None:
+        params.update(a=plan.a, b=plan.b, col_threads=plan.col.threads,
+                      col_stride=padded(plan.b), col_stages=plan.col.stages)
+    return params
+
+
+def render_plan(plan: Plan) -> KernelSource:
+    code = render(TEMPLATE, **template_params(plan))
+    return KernelSource(code=code, entries=entries(plan), plan=plan.describe())

@@ -1,0 +1,240 @@
+// On-chip Stockham stages, the pointwise product in the transform's own order,
+// and the loads/stores that pack real rows into complex points.
+//
+// Shared memory holds one transform per "group" of threads; element e lives at
+// pad(e) = e + e/16, which keeps strided butterfly accesses free of bank conflicts.
+#pragma once
+#include "complex.cuh"
+#include "dft.cuh"
+
+namespace fc {
+
+__device__ __forceinline__ int pad(int e) { return e + (e >> 4); }
+
+// w_Q^(SIGN*t), 0 <= t < Q, from two tables: lo[t % 2^LO_BITS] * hi[t >> LO_BITS].
+// Both tables are correctly rounded, so every twiddle is within ~2 ulp.
+template <int LO_BITS, int SIGN, class T>
+__device__ __forceinline__ cx<T> twiddle(const cx<T>* __restrict__ lo, const cx<T>* __restrict__ hi,
+                                         unsigned t) {
+  const cx<T> w = ldg(lo + (t & ((1u << LO_BITS) - 1u))) * ldg(hi + (t >> LO_BITS));
+  return SIGN < 0 ? w : conj(w);
+}
+
+// One radix-R Stockham stage of an S-point transform (Ns = product of the earlier
+// radices).  Butterfly j reads j + r*S/R, multiplies by w_(Ns*R)^(j%Ns * r) and
+// writes (j/Ns)*Ns*R + j%Ns + r*Ns: the output is in natural order after the last
+// stage, so no permutation pass exists.  Inputs at index >= NZ are implicit
+// zeros and are never read.  Q is the twiddle base (a multiple of S).
+template <class T, int S, int R, int NS, int THREADS, int SIGN, int NZ, int Q, int LO_BITS>
+__device__ __forceinline__ void stage(cx<T>* buf, int tid, const cx<T>* __restrict__ lo,
+                                      const cx<T>* __restrict__ hi) {
+  constexpr int J = S / R;
+  constexpr int IT = (J + THREADS - 1) / THREADS;
+  constexpr unsigned TW = Q / (NS * R);
+  cx<T> v[IT][R];
+#pragma unroll
+  for (int it = 0; it < IT; ++it) {
+    const int j = tid + it * THREADS;
+    if (J % THREADS == 0 || j < J) {
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        const int idx = j + r * J;
+        if (r * J >= NZ) {
+          v[it][r] = zero<T>();
+        } else if (NZ < S && idx >= NZ) {
+          v[it][r] = zero<T>();
+        } else {
+          v[it][r] = buf[pad(idx)];
+          if (NS > 1 && r > 0)
+            v[it][r] = v[it][r] * twiddle<LO_BITS, SIGN>(lo, hi, unsigned((j % NS) * r) * TW);
+        }
+      }
+    }
+  }
+  __syncthreads();
+#pragma unroll
+  for (int it = 0; it < IT; ++it) {
+    const int j = tid + it * THREADS;
+    if (J % THREADS == 0 || j < J) {
+      dft<R, SIGN>(v[it]);
+      const int base = (j / NS) * NS * R + (j % NS);
+#pragma unroll
+      for (int r = 0; r < R; ++r) buf[pad(base + r * NS)] = v[it][r];
+    }
+  }
+  __syncthreads();
+}
+
+// X[k] and X[m-k] of a real signal from the spectrum Z of its packed pairs, the
+// product with the kernel spectrum, and the packed inverse input W[k], W[m-k]
+// (all unnormalized; the spectrum carries 1/(4m)).  w = w_(2m)^k.
+template <class T>
+__device__ __forceinline__ void real_pair(cx<T>& zk, cx<T>& zr_in, cx<T> hk, cx<T> hr, cx<T> w) {
+  const cx<T> zr = conj(zr_in);
+  const cx<T> e = zk + zr;
+  const cx<T> o = mul_si<-1>(zk - zr);
+  const cx<T> wo = w * o;
+  const cx<T> y = (e + wo) * hk;
+  const cx<T> yr = conj(e - wo) * hr;
+  const cx<T> a = y + conj(yr), b = y - conj(yr);
+  const cx<T> c = yr + conj(y), d = yr - conj(y);
+  zk = a + mul_si<1>(conj(w) * b);
+  zr_in = c - mul_si<1>(w * d);
+}
+
+// Bins 0 and m ride in element 0 (both real): h0 = (H0, Hm).
+template <class T>
+__device__ __forceinline__ cx<T> real_dc(cx<T> z, cx<T> h0) {
+  const T e = T(2) * z.re, o = T(2) * z.im;
+  const T y0 = (e + o) * h0.re, ym = (e - o) * h0.im;
+  return {y0 + ym, y0 - ym};
+}
+
+// Whole packed-real spectrum of one row in natural order (fused layout): pairs k, m-k.
+template <class T, int M, int THREADS, int LO_BITS>
+__device__ __forceinline__ void multiply_real_row(cx<T>* buf, const cx<T>* __restrict__ hs, int tid,
+                                                  const cx<T>* __restrict__ lo,
+                                                  const cx<T>* __restrict__ hi) {
+  constexpr int P = M / 2 + 1;
+#pragma unroll 2
+  for (int it = 0; it < (P + THREADS - 1) / THREADS; ++it) {
+    const int k = tid + it * THREADS;
+    if (k < P) {
+      if (k == 0) {
+        buf[0] = real_dc(buf[0], ldg(hs));
+      } else {
+        cx<T> zk = buf[pad(k)], zr = buf[pad(M - k)];
+        real_pair(zk, zr, ldg(hs + k), ldg(hs + (M - k)), twiddle<LO_BITS, -1>(lo, hi, unsigned(k)));
+        buf[pad(k)] = zk;
+        buf[pad(M - k)] = zr;
+      }
+    }
+  }
+  __syncthreads();
+}
+
+template <class T, int M, int THREADS>
+__device__ __forceinline__ void multiply_complex_row(cx<T>* buf, const cx<T>* __restrict__ hs, int tid) {
+#pragma unroll
+  for (int it = 0; it < (M + THREADS - 1) / THREADS; ++it) {
+    const int k = tid + it * THREADS;
+    if (k < M) buf[pad(k)] = buf[pad(k)] * ldg(hs + k);
+  }
+  __syncthreads();
+}
+
+// Middle pass: row kb (buf0) and row (b-kb)%b (buf1) of the (b, a) spectrum
+// layout, where row kb holds Z[kb + b*ka].  Every element of one row pairs with
+// exactly one of the other, so all threads of both groups share the work.
+template <class T, int A, int B, int THREADS, int LO_BITS, bool REAL>
+__device__ __forceinline__ void multiply_rows(cx<T>* buf0, cx<T>* buf1, const cx<T>* __restrict__ h0,
+                                              const cx<T>* __restrict__ h1, int kb, int tid,
+                                              const cx<T>* __restrict__ lo,
+                                              const cx<T>* __restrict__ hi) {
+#pragma unroll 2
+  for (int it = 0; it < (A + THREADS - 1) / THREADS; ++it) {
+    const int ka = tid + it * THREADS;
+    if (A % THREADS == 0 || ka < A) {
+      if constexpr (!REAL) {
+        buf0[pad(ka)] = buf0[pad(ka)] * ldg(h0 + ka);
+      } else {
+        const int kr = (kb == 0) ? (A - ka) % A : A - 1 - ka;
+        const unsigned k = unsigned(kb) + unsigned(B) * unsigned(ka);
+        if (k == 0) {
+          const cx<T> v = real_dc(buf0[0], ldg(h0));
+          buf0[0] = v;
+          buf1[0] = v;
+        } else {
+          cx<T> zk = buf0[pad(ka)], zr = buf1[pad(kr)];
+          real_pair(zk, zr, ldg(h0 + ka), ldg(h1 + kr), twiddle<LO_BITS, -1>(lo, hi, k));
+          buf0[pad(ka)] = zk;
+          buf1[pad(kr)] = zr;
+        }
+      }
+    }
+  }
+  __syncthreads();
+}
+
+// Contiguous row of complex points <-> shared memory.  The loop count is a
+// compile-time constant so every load of a thread is in flight at once.
+template <class T, int COUNT, int THREADS>
+__device__ __forceinline__ void load_points(cx<T>* buf, const cx<T>* __restrict__ src, int tid) {
+#pragma unroll
+  for (int it = 0; it < (COUNT + THREADS - 1) / THREADS; ++it) {
+    const int e = tid + it * THREADS;
+    if (COUNT % THREADS == 0 || e < COUNT) buf[pad(e)] = ldg(src + e);
+  }
+}
+
+// dst[i] = point START + i, for i < COUNT.
+template <class T, int START, int COUNT, int THREADS>
+__device__ __forceinline__ void store_points(cx<T>* dst, const cx<T>* buf, int tid) {
+#pragma unroll
+  for (int it = 0; it < (COUNT + THREADS - 1) / THREADS; ++it) {
+    const int e = tid + it * THREADS;
+    if (COUNT % THREADS == 0 || e < COUNT) dst[e] = buf[pad(START + e)];
+  }
+}
+
+// Scalars s[0, COUNT) (COUNT <= 2*NZ real samples, zero past LEN) packed as complex pairs.
+template <class T, int LEN, int NZ, int THREADS, int VEC>
+__device__ __forceinline__ void load_real_row(cx<T>* buf, const T* __restrict__ x, int tid) {
+  T* f = reinterpret_cast<T*>(buf);
+  constexpr int F = 2 * NZ;
+  if constexpr (VEC == 1) {
+#pragma unroll
+    for (int it = 0; it < (F + THREADS - 1) / THREADS; ++it) {
+      const int i = tid + it * THREADS;
+      if (F % THREADS == 0 || i < F) f[2 * pad(i >> 1) + (i & 1)] = (i < LEN) ? __ldg(x + i) : T(0);
+    }
+  } else {
+    // VEC scalars = VEC/2 complex points per access; LEN % VEC == 0 and the row is aligned
+    constexpr int NV = F / VEC;
+#pragma unroll
+    for (int it = 0; it < (NV + THREADS - 1) / THREADS; ++it) {
+      const int i = tid + it * THREADS;
+      if (NV % THREADS == 0 || i < NV) {
+        const int e = i * (VEC / 2);
+        if constexpr (VEC == 4) {
+          const float4 v = __ldg(reinterpret_cast<const float4*>(x) + i);
+          buf[pad(e)] = cx<T>{v.x, v.y};
+          buf[pad(e + 1)] = cx<T>{v.z, v.w};
+        } else {
+          buf[pad(e)] = ldg(reinterpret_cast<const cx<T>*>(x) + e);
+        }
+      }
+    }
+  }
+}
+
+// out[i] = packed sample START + i, for i < COUNT.
+template <class T, int START, int COUNT, int THREADS, int VEC>
+__device__ __forceinline__ void store_real_row(T* __restrict__ y, const cx<T>* buf, int tid) {
+  const T* f = reinterpret_cast<const T*>(buf);
+  if constexpr (VEC == 1) {
+#pragma unroll
+    for (int it = 0; it < (COUNT + THREADS - 1) / THREADS; ++it) {
+      const int i = tid + it * THREADS;
+      const int s = START + i;
+      if (COUNT % THREADS == 0 || i < COUNT) y[i] = f[2 * pad(s >> 1) + (s & 1)];
+    }
+  } else {
+    constexpr int NV = COUNT / VEC;
+#pragma unroll
+    for (int it = 0; it < (NV + THREADS - 1) / THREADS; ++it) {
+      const int i = tid + it * THREADS;
+      if (NV % THREADS == 0 || i < NV) {
+        const int e = (START + i * VEC) >> 1;
+        if constexpr (VEC == 4) {
+          const cx<T> a = buf[pad(e)], b = buf[pad(e + 1)];
+          reinterpret_cast<float4*>(y)[i] = make_float4(a.re, a.im, b.re, b.im);
+        } else {
+          reinterpret_cast<cx<T>*>(y)[i] = buf[pad(e)];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace fc

@@ -1,0 +1,420 @@
+"""Code generation stage: keys, disk cache, config, NVRTC compile. No GPU needed."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+from jinja2 import DictLoader, UndefinedError
+
+from fftconv_cupy import config as config_mod
+from fftconv_cupy.codegen import compile as compile_mod
+from fftconv_cupy.codegen import key as key_mod
+from fftconv_cupy.codegen import render as render_mod
+from fftconv_cupy.codegen.cache import DiskCache
+from fftconv_cupy.codegen.compile import CompiledKernel, KernelSource, compile_source, select_arch
+from fftconv_cupy.codegen.key import cache_key, compile_key
+from fftconv_cupy.codegen.nvrtc import (
+    DEFAULT_OPTIONS,
+    compile_cubin,
+    first_error_line,
+    nvrtc_available,
+    source_excerpt,
+)
+from fftconv_cupy.errors import FFTConvCompileError, FFTConvLaunchError
+
+needs_nvrtc = pytest.mark.skipif(
+    not nvrtc_available(),
+    reason="NVRTC cannot be loaded (install the nvidia-cuda-nvrtc wheel or a CUDA toolkit)",
+)
+
+ARCH = "sm_90"
+TINY = 'extern "C" __global__ void scale(float* x, float a, int n) {\n' \
+       "    int i = blockIdx.x * blockDim.x + threadIdx.x;\n" \
+       "    if (i < n) x[i] *= a;\n" \
+       "}\n"
+
+KNOBS = ("CACHE_DIR", "DISABLE_CACHE", "FORCE_COMPILE", "DUMP_DIR", "SYNC")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for knob in KNOBS:
+        monkeypatch.delenv(f"FFTCONV_CUPY_{knob}", raising=False)
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    d = tmp_path / "cache"
+    monkeypatch.setenv("FFTCONV_CUPY_CACHE_DIR", str(d))
+    return d
+
+
+# --- keys -------------------------------------------------------------------
+
+
+def test_cache_key_is_stable_and_labeled():
+    expected = hashlib.sha256(b"a=1:x\nb=2:yz\n").hexdigest()
+    assert cache_key(b="yz", a="x") == expected
+    assert cache_key(a="x", b="yz") == expected
+
+
+def test_cache_key_concatenations_do_not_collide():
+    assert cache_key(a="x\nb=1:y") != cache_key(a="x", b="y")
+    assert cache_key(a="xy", b="") != cache_key(a="x", b="y")
+    assert cache_key(a="1") != cache_key(b="1")
+
+
+def test_compile_key_sensitive_to_each_field(monkeypatch):
+    base = dict(source=TINY, options=("-DA=1", "-DB=2"), arch=ARCH)
+    k0 = compile_key(**base)
+    assert compile_key(**base) == k0
+    assert compile_key(TINY, ("-DB=2", "-DA=1"), ARCH) == k0  # order does not matter
+    assert compile_key(TINY + " ", base["options"], ARCH) != k0
+    assert compile_key(TINY, ("-DA=1",), ARCH) != k0
+    assert compile_key(TINY, base["options"], "sm_80") != k0
+
+    monkeypatch.setattr(key_mod, "__version__", "999.0")
+    assert compile_key(**base) != k0
+    monkeypatch.undo()
+    monkeypatch.setattr(key_mod, "template_digest", lambda: "0" * 64)
+    assert compile_key(**base) != k0
+    monkeypatch.undo()
+    from fftconv_cupy.codegen import nvrtc as nvrtc_mod
+
+    monkeypatch.setattr(nvrtc_mod, "nvrtc_version", lambda: (99, 9))
+    assert compile_key(**base) != k0
+    monkeypatch.undo()
+    assert compile_key(**base) == k0
+
+
+# --- rendering --------------------------------------------------------------
+
+
+def test_render_settings(monkeypatch):
+    env = render_mod.make_environment(DictLoader({
+        "k.cu.j2": "{% for i in range(n) %}\n    x{{ i }};\n{% endfor %}\nend\n",
+        "bad.j2": "{{ missing }}",
+    }))
+    monkeypatch.setattr(render_mod, "environment", lambda: env)
+    # trim_blocks/lstrip_blocks drop the tag lines; keep_trailing_newline keeps the final "\n".
+    assert render_mod.render("k.cu.j2", n=2) == "    x0;\n    x1;\nend\n"
+    with pytest.raises(UndefinedError):
+        render_mod.render("bad.j2")
+
+
+def test_package_environment_loads():
+    assert render_mod.environment() is render_mod.environment()
+    assert render_mod.environment().undefined is not None
+
+
+def test_template_digest_and_include_dir(tmp_path):
+    digest = render_mod.template_digest()
+    assert len(digest) == 64 and digest == render_mod.template_digest()
+    inc = Path(render_mod.include_dir())
+    assert inc.is_absolute() and inc.parts[-2:] == ("templates", "include")
+
+    (tmp_path / "include").mkdir()
+    (tmp_path / "a.j2").write_text("A")
+    (tmp_path / "include" / "b.cuh").write_text("B")
+    d0 = render_mod.digest_tree(tmp_path)
+    (tmp_path / "include" / "b.cuh").write_text("B2")
+    d1 = render_mod.digest_tree(tmp_path)
+    (tmp_path / "include" / "b.cuh").rename(tmp_path / "include" / "c.cuh")
+    d2 = render_mod.digest_tree(tmp_path)
+    assert len({d0, d1, d2}) == 3
+
+
+# --- disk cache -------------------------------------------------------------
+
+
+def test_cache_hit_miss_entries_clear(tmp_path):
+    cache = DiskCache(tmp_path / "a" / "b")  # parents created on demand
+    assert cache.get("k1") is None
+    assert cache.entries() == [] and cache.size_bytes() == 0
+    cache.put("k1", b"payload-1")
+    cache.put("k2", b"payload-22")
+    assert cache.get("k1") == b"payload-1"
+    assert cache.get("k2") == b"payload-22"
+    assert (cache.path / "k1.cubin").is_file()
+    assert [k for k, _, _ in cache.entries()] == ["k1", "k2"]
+    assert cache.size_bytes() == sum(s for _, s, _ in cache.entries()) > 0
+    assert cache.clear() == 2
+    assert cache.get("k1") is None and cache.entries() == []
+
+
+def test_cache_rejects_path_like_keys(tmp_path):
+    with pytest.raises(ValueError):
+        DiskCache(tmp_path).get("../evil")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "garbage", "empty", "header_only"])
+def test_corrupt_entry_is_a_miss_and_removed(tmp_path, damage):
+    cache = DiskCache(tmp_path)
+    payload = bytes(range(256)) * 4
+    cache.put("k", payload)
+    path = tmp_path / "k.cubin"
+    blob = path.read_bytes()
+    if damage == "truncated":
+        blob = blob[:-10]
+    elif damage == "flipped":
+        blob = bytearray(blob)
+        blob[len(blob) // 2] ^= 0x01
+        blob = bytes(blob)
+    elif damage == "garbage":
+        blob = os.urandom(len(blob))
+    elif damage == "empty":
+        blob = b""
+    else:
+        blob = blob[: len(blob) - len(payload)]
+    path.write_bytes(blob)
+    assert cache.get("k") is None
+    assert not path.exists()
+
+
+def test_unreadable_entry_is_a_miss(tmp_path):
+    cache = DiskCache(tmp_path)
+    (tmp_path / "k.cubin").mkdir()  # read_bytes raises IsADirectoryError
+    assert cache.get("k") is None
+
+
+def test_unwritable_cache_dir_does_not_raise(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    cache = DiskCache(blocker / "cache")  # mkdir fails even as root
+    cache.put("k", b"data")
+    assert cache.get("k") is None
+    assert cache.entries() == [] and cache.clear() == 0
+
+
+def _hammer(directory: str, worker: int, rounds: int) -> None:
+    cache = DiskCache(directory)
+    for i in range(rounds):
+        # Payloads differ in content and length so a torn mix would fail the checksum.
+        cache.put("shared", bytes([worker]) * (1000 + 37 * i + worker))
+
+
+def test_concurrent_writers_same_key(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_hammer, args=(str(tmp_path), w, 200)) for w in (1, 2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    data = DiskCache(tmp_path).get("shared")
+    assert data is not None and len(set(data)) == 1
+    worker = data[0]
+    assert (len(data) - 1000 - worker) % 37 == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["shared.cubin"]  # no temp files left
+
+
+# --- config -----------------------------------------------------------------
+
+
+def test_config_defaults(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cfg = config_mod.get_config()
+    assert cfg == config_mod.Config(cache_dir=tmp_path / "fftconv_cupy")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert config_mod.get_config().cache_dir == Path.home() / ".cache" / "fftconv_cupy"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")  # invalid per XDG: ignored
+    assert config_mod.get_config().cache_dir == Path.home() / ".cache" / "fftconv_cupy"
+
+
+@pytest.mark.parametrize("raw,value", [
+    ("1", True), ("true", True), ("TRUE", True), (" yes ", True),
+    ("0", False), ("false", False), ("No", False), ("", False),
+])
+def test_config_bools(monkeypatch, raw, value):
+    for knob in ("DISABLE_CACHE", "FORCE_COMPILE", "SYNC"):
+        monkeypatch.setenv(f"FFTCONV_CUPY_{knob}", raw)
+    cfg = config_mod.get_config()
+    assert cfg.disable_cache is cfg.force_compile is cfg.sync is value
+
+
+@pytest.mark.parametrize("knob", ["DISABLE_CACHE", "FORCE_COMPILE", "SYNC"])
+@pytest.mark.parametrize("raw", ["2", "ture", "on?", "y"])
+def test_config_bad_bool_names_variable(monkeypatch, knob, raw):
+    monkeypatch.setenv(f"FFTCONV_CUPY_{knob}", raw)
+    with pytest.raises(ValueError, match=f"FFTCONV_CUPY_{knob}"):
+        config_mod.get_config()
+
+
+def test_config_paths(monkeypatch, tmp_path):
+    monkeypatch.setenv("FFTCONV_CUPY_CACHE_DIR", str(tmp_path / "c"))
+    monkeypatch.setenv("FFTCONV_CUPY_DUMP_DIR", "~/dump")
+    cfg = config_mod.get_config()
+    assert cfg.cache_dir == tmp_path / "c"
+    assert cfg.dump_dir == Path.home() / "dump"
+    with pytest.raises(Exception):
+        cfg.sync = True  # frozen
+
+
+# --- NVRTC --------------------------------------------------------------------
+
+
+def test_default_options_are_explicit():
+    assert "--std=c++17" in DEFAULT_OPTIONS
+    assert {"-ftz=false", "-prec-div=true", "-prec-sqrt=true"} <= set(DEFAULT_OPTIONS)
+    assert not any("fast_math" in o for o in DEFAULT_OPTIONS)
+
+
+def test_source_excerpt_and_error_line():
+    src = "\n".join(f"line{i}" for i in range(1, 21))
+    ex = source_excerpt(src, 12).splitlines()
+    assert ex[0] == "   7 | line7" and ex[-1] == "  17 | line17"
+    assert "> 12 | line12" in ex
+    assert source_excerpt(src, 2).splitlines()[:2] == ["  1 | line1", "> 2 | line2"]
+    assert source_excerpt(src, 99) == ""
+    log = 'hdr.cuh(3): error: x\nk.cu(7): warning: y\nk.cu(9): error: z\nk.cu(11): error: w\n'
+    assert first_error_line(log, "k.cu") == 9
+    assert first_error_line("k.cu(4): catastrophic error: boom", "k.cu") == 4
+    assert first_error_line("nothing", "k.cu") is None
+
+
+def test_compile_cubin_rejects_bad_arch():
+    with pytest.raises(ValueError):
+        compile_cubin(TINY, arch="90")
+
+
+@needs_nvrtc
+def test_compile_cubin_gives_elf():
+    cubin = compile_cubin(TINY, arch=ARCH, options=("-DUNUSED=1",))
+    assert cubin.startswith(b"\x7fELF")
+
+
+@needs_nvrtc
+def test_compile_error_carries_log_and_excerpt():
+    lines = TINY.splitlines()
+    lines[2] = "    if (i < n) x[i] *= b;"  # undeclared identifier on line 3
+    bad = "\n".join(lines) + "\n"
+    with pytest.raises(FFTConvCompileError) as info:
+        compile_cubin(bad, name="bad.cu", arch=ARCH, plan="plan: n=4096 fp32")
+    err = info.value
+    assert err.plan == "plan: n=4096 fp32"
+    assert "bad.cu(" in err.log and "error" in err.log
+    marked = [l for l in err.excerpt.splitlines() if l.startswith(">")]
+    assert len(marked) == 1 and "x[i] *= b" in marked[0]
+    msg = str(err)
+    assert err.log.strip() in msg and marked[0] in msg and "n=4096" in msg
+
+
+# --- compile_source -----------------------------------------------------------
+
+
+def _src(code=TINY):
+    return KernelSource(code=code, entries=["scale"], plan="test plan")
+
+
+@needs_nvrtc
+def test_compile_source_uses_disk_cache(cache_dir):
+    first = compile_source(_src(), ARCH)
+    assert not first.from_cache and first.compile_seconds > 0
+    assert first.cubin.startswith(b"\x7fELF")
+    assert first.entries == ("scale",) and first.arch == ARCH
+    assert DiskCache(cache_dir).entries()[0][0] == first.key
+    second = compile_source(_src(), ARCH)
+    assert second.from_cache and second.cubin == first.cubin and second.key == first.key
+
+
+@needs_nvrtc
+def test_force_compile_bypasses_cache(cache_dir, monkeypatch):
+    compile_source(_src(), ARCH)
+    monkeypatch.setenv("FFTCONV_CUPY_FORCE_COMPILE", "1")
+    assert not compile_source(_src(), ARCH).from_cache
+
+
+@needs_nvrtc
+def test_disable_cache(cache_dir, monkeypatch):
+    monkeypatch.setenv("FFTCONV_CUPY_DISABLE_CACHE", "yes")
+    assert not compile_source(_src(), ARCH).from_cache
+    assert not compile_source(_src(), ARCH).from_cache
+    assert not cache_dir.exists()
+
+
+@needs_nvrtc
+def test_dump_dir_writes_source(cache_dir, tmp_path, monkeypatch):
+    dump = tmp_path / "dump"
+    monkeypatch.setenv("FFTCONV_CUPY_DUMP_DIR", str(dump))
+    kernel = compile_source(_src(), ARCH)
+    assert (dump / f"{kernel.key}.cu").read_text() == TINY
+
+
+def test_get_kernel_memoizes(monkeypatch, tmp_path):
+    calls = []
+
+    def fake_compile(src, arch):
+        calls.append(arch)
+        return CompiledKernel("k", b"\x7fELF", src.entries, src.plan, False, 0.0, arch)
+
+    monkeypatch.setattr(compile_mod, "device_arch", lambda: ARCH)
+    monkeypatch.setattr(compile_mod, "compile_source", fake_compile)
+    compile_mod.clear_memo()
+    try:
+        a = compile_mod.get_kernel(_src())
+        assert compile_mod.get_kernel(_src()) is a and calls == [ARCH]
+        compile_mod.get_kernel(_src(TINY + "\n"))
+        assert len(calls) == 2
+    finally:
+        compile_mod.clear_memo()
+
+
+def test_select_arch():
+    supported = (75, 80, 86, 87, 89, 90, 100, 120)
+    assert select_arch(90, supported) == "sm_90"
+    assert select_arch(121, supported) == "sm_120"
+    assert select_arch(130, supported) == "sm_120"
+    assert select_arch(70, supported) == "sm_70"
+    assert select_arch(90, ()) == "sm_90"
+
+
+# --- launch (fake function: no GPU) ---------------------------------------------
+
+
+class _FakeFunction:
+    ptr = 1234
+
+    def __init__(self, error=None):
+        self.calls = []
+        self.error = error
+
+    def __call__(self, grid, block, args, shared_mem=0, stream=None):
+        self.calls.append((grid, block, args, shared_mem))
+        if self.error is not None:
+            raise self.error
+
+
+def _fake_driver_error(message):
+    from cupy.cuda import driver
+
+    class FakeDriverError(driver.CUDADriverError):
+        def __init__(self, msg):
+            RuntimeError.__init__(self, msg)
+
+    return FakeDriverError(message)
+
+
+def test_launch_sets_dynamic_smem_once(monkeypatch):
+    from cupy.cuda import driver
+
+    set_calls = []
+    monkeypatch.setattr(driver, "funcSetAttribute", lambda *a: set_calls.append(a))
+    fn = _FakeFunction()
+    compile_mod.launch(fn, 4, (128,), (1, 2), shared_mem=1024)
+    assert set_calls == [] and fn.calls == [((4,), (128,), (1, 2), 1024)]
+    for _ in range(3):
+        compile_mod.launch(fn, (4, 2), (128,), (), shared_mem=100_000)
+    assert set_calls == [(1234, driver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, 100_000)]
+
+
+def test_launch_wraps_cuda_errors():
+    fn = _FakeFunction(error=_fake_driver_error("CUDA_ERROR_INVALID_VALUE"))
+    with pytest.raises(FFTConvLaunchError) as info:
+        compile_mod.launch(fn, (8, 1), (256,), (), shared_mem=512, plan="n=1024 fp32")
+    msg = str(info.value)
+    for part in ("n=1024 fp32", "(8, 1)", "(256,)", "512", "CUDA_ERROR_INVALID_VALUE"):
+        assert part in msg
