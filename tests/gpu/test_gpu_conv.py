@@ -1,0 +1,126 @@
+"""The CPU matrix, on the device: generated kernels vs the float64 oracle.
+
+Outputs are poisoned with NaN before each launch (every element must be
+written) and inputs are fresh random data on every run.
+"""
+import numpy as np
+import pytest
+import scipy.signal as ss
+
+import fftconv_cupy as fc
+from fftconv_cupy.plan.plan import make_plan
+from fftconv_cupy.plan.spectrum import kernel_spectrum
+from fftconv_cupy.plan.support import tolerance
+
+pytestmark = pytest.mark.gpu
+cupy = pytest.importorskip("cupy")
+
+RNG = np.random.default_rng()
+
+
+def rel(y, ref):
+    y = np.asarray(y, dtype=np.complex128)
+    return np.linalg.norm(y - ref) / np.linalg.norm(ref)
+
+
+def rand(shape, complex_):
+    a = RNG.standard_normal(shape)
+    return a + 1j * RNG.standard_normal(shape) if complex_ else a
+
+
+def executor_case(lx, lk, start, length, real, precision, layout, rows=5, channels=1):
+    from fftconv_cupy.runtime.executor import GPUExecutor
+    plan = make_plan(lx, lk, start, length, real=real, precision=precision, layout=layout)
+    prec = plan.prec
+    io = prec.real_dtype if real else prec.complex_dtype
+    x = rand((rows, lx), not real).astype(io)
+    k = rand((channels, lk), not real).astype(io)
+    hs = kernel_spectrum(plan, cupy.asarray(k), cupy)
+    xg = cupy.asarray(x)
+    y = cupy.full((rows, length), np.nan, dtype=io)
+    GPUExecutor(plan)(xg, hs, y, batch=rows // channels, channels=channels)
+    ch = np.arange(rows) % channels
+    ref = ss.fftconvolve(x.astype(np.complex128 if not real else np.float64), k[ch], axes=-1)
+    ref = ref[:, start:start + length]
+    out = cupy.asnumpy(y)
+    assert not np.isnan(out).any(), "unwritten outputs"
+    assert np.array_equal(cupy.asnumpy(xg), x), "input modified"
+    return rel(out, ref), plan
+
+
+LENGTHS = [1, 2, 3, 7, 16, 100, 127, 128, 257, 1000, 1024, 4096, 8191, 8192, 12345, 16384,
+           32768, 65536, 100003, 1 << 18]
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp64"])
+@pytest.mark.parametrize("real", [True, False])
+@pytest.mark.parametrize("n", LENGTHS)
+def test_causal_and_full(n, real, precision):
+    lk = max(1, n // 3)
+    for start, length in [(0, n), (0, n + lk - 1), ((lk - 1) // 2, n)]:
+        err, plan = executor_case(n, lk, start, length, real, precision, None, rows=3, channels=3)
+        assert err <= tolerance(precision, plan.n), (plan.describe(), err)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp64"])
+@pytest.mark.parametrize("real", [True, False])
+@pytest.mark.parametrize("n", [64, 777, 4096, 20000])
+def test_three_pass_forced(n, real, precision):
+    err, plan = executor_case(n, n, 0, n, real, precision, "three_pass", rows=4, channels=2)
+    assert plan.layout == "three_pass"
+    assert err <= tolerance(precision, plan.n), (plan.describe(), err)
+
+
+@pytest.mark.parametrize("n", [1 << 20, 1 << 22])
+def test_long_fp32(n):
+    err, plan = executor_case(n, n, 0, n, True, "fp32", None, rows=2, channels=1)
+    assert err <= tolerance("fp32", plan.n), (plan.describe(), err)
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex64", "complex128", "int16", "float16"])
+def test_api_matches_scipy(mode, dtype):
+    a = (RNG.standard_normal((4, 3, 300)) * 10).astype(dtype)
+    b = (RNG.standard_normal((1, 3, 41)) * 10).astype(dtype)
+    ref = ss.fftconvolve(a, b, mode=mode, axes=-1)
+    y = fc.fftconvolve(cupy.asarray(a), cupy.asarray(b), mode=mode, axes=-1)
+    assert isinstance(y, cupy.ndarray)
+    assert y.shape == ref.shape and y.dtype == ref.dtype
+    prec = "fp32" if ref.dtype in (np.float32, np.complex64) else "fp64"
+    assert rel(cupy.asnumpy(y), ref) <= tolerance(prec, 1024)
+
+
+def test_numpy_in_numpy_out_and_axes():
+    a = RNG.standard_normal((50, 6))
+    b = RNG.standard_normal((9, 6))
+    y = fc.fftconvolve(a, b, axes=0)
+    assert isinstance(y, np.ndarray)
+    assert rel(y, ss.fftconvolve(a, b, axes=0)) < 1e-13
+
+
+def test_correlate_and_nd():
+    a = RNG.standard_normal((20, 30)) + 1j * RNG.standard_normal((20, 30))
+    b = RNG.standard_normal((5, 7))
+    for mode in ("full", "same", "valid"):
+        y = fc.correlate(cupy.asarray(a), cupy.asarray(b), mode=mode)
+        assert rel(cupy.asnumpy(y), ss.correlate(a, b, mode=mode, method="fft")) < 1e-13
+
+
+def test_plan_reuse():
+    x = RNG.standard_normal((8, 4, 5000)).astype(np.float32)
+    k = RNG.standard_normal((1, 4, 700)).astype(np.float32)
+    conv = fc.FFTConv(x.shape, cupy.asarray(k), mode="same")
+    for _ in range(2):
+        x = RNG.standard_normal(x.shape).astype(np.float32)
+        y = conv(cupy.asarray(x))
+        assert rel(cupy.asnumpy(y), ss.fftconvolve(x, k, mode="same", axes=-1)) < 1e-6
+
+
+def test_torch_zero_copy():
+    torch = pytest.importorskip("torch")
+    x = torch.randn(2, 3, 1000, device="cuda")
+    k = torch.randn(1, 3, 100, device="cuda")
+    y = fc.fftconvolve(x, k, axes=-1)
+    assert isinstance(y, torch.Tensor) and y.is_cuda
+    ref = ss.fftconvolve(x.cpu().double().numpy(), k.cpu().double().numpy(), axes=-1)
+    assert rel(y.cpu().numpy(), ref) < 1e-6
