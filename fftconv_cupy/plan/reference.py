@@ -51,7 +51,14 @@ def _stockham(ctx: _Ctx, z: np.ndarray, tf: Transform, sign: int) -> np.ndarray:
         rr = np.arange(r)[:, None]
         v = z.reshape(z.shape[:-1] + (r, jn))                       # v[r, j] = z[j + r*jn]
         if ns > 1:
-            v = v * ctx.tw((j % ns) * rr, ns * r, sign)
+            # the kernels' twiddles: table values at powers of two, products between
+            w = {}
+            for p in range(1, r):
+                hb = 1 << (p.bit_length() - 1)
+                w[p] = (ctx.tw((j % ns) * p, ns * r, sign) if hb == p
+                        else ctx.rnd(w[hb] * w[p - hb]))
+            tws = np.stack([np.ones_like(w[1])] + [w[p] for p in range(1, r)])
+            v = v * tws
         v = np.einsum("rs,...sj->...rj", _dft_matrix(r, sign).astype(ctx.cdt), v)
         idx = (j // ns) * ns * r + (j % ns) + rr * ns                 # Stockham autosort store
         out = np.empty_like(z)

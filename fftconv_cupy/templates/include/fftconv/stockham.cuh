@@ -45,9 +45,25 @@ __device__ __forceinline__ void stage(cx<T>* buf, int tid, const cx<T>* __restri
           v[it][r] = zero<T>();
         } else {
           v[it][r] = buf[pad(idx)];
-          if (NS > 1 && r > 0)
-            v[it][r] = v[it][r] * twiddle<LO_BITS, SIGN>(lo, hi, unsigned((j % NS) * r) * TW);
         }
+      }
+      if constexpr (NS > 1) {
+        // Table twiddles for the powers of two r = 1, 2, 4, 8; the others are
+        // w^r = w^hb * w^(r - hb) (hb = highest power of two <= r).  Powers
+        // amplify relative error (|d(w^r)| ~ r |dw|), so exact values at the
+        // powers of two keep every twiddle within a few ulp while reading
+        // 2 log2(R) table entries per butterfly instead of 2(R - 1).
+        cx<T> w[R];
+#pragma unroll
+        for (int r = 1; r < R; r *= 2) w[r] = twiddle<LO_BITS, SIGN>(lo, hi, unsigned((j % NS) * r) * TW);
+#pragma unroll
+        for (int r = 3; r < R; ++r) {
+          const int hb = 1 << (31 - __clz(r));
+          if (hb != r) w[r] = w[hb] * w[r - hb];
+        }
+#pragma unroll
+        for (int r = 1; r < R; ++r)
+          if (r * J < NZ) v[it][r] = v[it][r] * w[r];
       }
     }
   }

@@ -1,0 +1,232 @@
+"""The causal depthwise convolution sweep (docs: BENCHMARKS.md).
+
+x (B, H, L) float32, k (H, L), FFT size 2L, y = first L samples of the linear
+convolution.  Rows (B*H) are capped for long L; B = 64 so each channel's
+spectrum is reused 64 times.  Floor = bytes(x) + bytes(y) over the measured
+device-to-device copy bandwidth.
+
+Nothing here imports CuPy at module level: the CLI imports this module on
+machines without a GPU (to parse lengths, list the sweep, validate options).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+ROWS = {128: 49152, 256: 49152, 512: 49152, 1024: 49152, 2048: 49152, 4096: 49152,
+        8192: 24576, 16384: 12288, 32768: 6144, 65536: 3072, 131072: 1536, 262144: 768,
+        524288: 384, 1 << 20: 256, 1 << 21: 128, 1 << 22: 64}
+BATCH = 64
+
+# `fftconv-cli bench --sweep`: every power of two from 128 to 4M
+SWEEP_LENGTHS = tuple(1 << e for e in range(7, 23))
+
+# names of the implementations run_length measures, ours first
+OURS = "fftconv_cupy"
+PEER_CUPYX = "cupyx.scipy.signal.fftconvolve"
+PEER_RFFT = "cupy rfft-mul-irfft"
+PEERS = (PEER_CUPYX, PEER_RFFT)
+CUPYX_MAX_ELEMENTS = 1 << 28      # cupyx.scipy.signal.fftconvolve is skipped above this rows * L
+
+_SUFFIXES = {"K": 1024, "M": 1 << 20, "G": 1 << 30}
+
+
+def parse_len(s: str) -> int:
+    """'4096' -> 4096, '64K' -> 65536, '1M' -> 1048576 (K = 1024, M = 1024**2); ValueError otherwise."""
+    text = str(s).strip()
+    body, mult = text.upper(), 1
+    if body[-1:] in _SUFFIXES:
+        body, mult = body[:-1], _SUFFIXES[body[-1]]
+    body = body.replace("_", "")
+    if not body.isdigit():
+        raise ValueError(f"{text!r} is not a length: use an integer, optionally with a K or M "
+                         "suffix (4096, 64K, 1M; K = 1024, M = 1024**2)")
+    value = int(body) * mult
+    if value < 1:
+        raise ValueError(f"length must be positive, got {text!r}")
+    return value
+
+
+def rows_for(length: int) -> int:
+    for L in sorted(ROWS):
+        if length <= L:
+            return ROWS[L]
+    return max(8, ROWS[1 << 22] * (1 << 22) // length)
+
+
+def batch_heads(rows: int) -> tuple[int, int]:
+    """(batch, heads) with batch * heads == rows and batch the largest divisor <= BATCH."""
+    batch = min(BATCH, rows)
+    while rows % batch:
+        batch -= 1
+    return batch, rows // batch
+
+
+def time_ms(fn, warmup=3, repeat=20):
+    """Median, p10, p90 of `repeat` timed calls (CUDA events), after `warmup` calls."""
+    import cupy
+    for _ in range(warmup):
+        fn()
+    cupy.cuda.Device().synchronize()
+    times = []
+    for _ in range(repeat):
+        a, b = cupy.cuda.Event(), cupy.cuda.Event()
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        times.append(cupy.cuda.get_elapsed_time(a, b))
+    t = np.array(times)
+    return float(np.median(t)), float(np.percentile(t, 10)), float(np.percentile(t, 90))
+
+
+def copy_bandwidth(nbytes=1 << 30):
+    """Device-to-device copy bandwidth in bytes/s (bytes read + bytes written)."""
+    import cupy
+    a = cupy.empty(nbytes // 4, dtype=cupy.float32)
+    a[...] = 1.0
+    b = cupy.empty_like(a)
+    med, _, _ = time_ms(lambda: b.__setitem__(Ellipsis, a), warmup=3, repeat=20)
+    del a, b
+    cupy.get_default_memory_pool().free_all_blocks()
+    return 2 * nbytes / (med * 1e-3)
+
+
+def device_name(device: int = 0) -> str:
+    import cupy
+    name = cupy.cuda.runtime.getDeviceProperties(device)["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+@dataclass
+class Row:
+    impl: str
+    length: int
+    rows: int
+    dtype: str
+    ms: float
+    p10: float
+    p90: float
+    floor_ms: float
+    rel_err: float
+    peak_mb: float
+    plan: str = ""
+
+    @property
+    def ratio(self):
+        """Time over the copy floor."""
+        return self.ms / self.floor_ms
+
+    @property
+    def io_bytes(self) -> int:
+        """Bytes of x plus bytes of y."""
+        return 2 * self.rows * self.length * np.dtype(self.dtype).itemsize
+
+    @property
+    def gbps(self) -> float:
+        return self.io_bytes / (self.ms * 1e-3) / 1e9
+
+
+def _rel(y, ref):
+    import cupy
+    return float(cupy.linalg.norm(y - ref) / cupy.linalg.norm(ref))
+
+
+def causal_plan(length: int, *, dtype="float32", precision="auto", order=None, layout=None,
+                smem_limit=None):
+    """The plan run_length times (planning only: no GPU needed)."""
+    from fftconv_cupy.api import _precision_for
+    from fftconv_cupy.plan.plan import make_plan
+    from fftconv_cupy.plan.support import DEFAULT_SMEM_BYTES
+    prec = _precision_for(np.dtype(dtype), precision)
+    return make_plan(length, length, 0, length, real=True, precision=prec, order=order,
+                     layout=layout, smem_limit=smem_limit or DEFAULT_SMEM_BYTES)
+
+
+def run_length(length: int, bandwidth: float, *, dtype="float32", precision="auto", peers=True,
+               order=None, layout=None, repeat=20, rows=None, on_impl=None):
+    """Time ours (and the peers) at one length; a list of Row, ours first.
+
+    rows: signal rows (None: rows_for(length)); on_impl(name) is called before
+    each implementation is measured (progress reporting).
+    """
+    import cupy
+    from fftconv_cupy.plan.spectrum import kernel_spectrum
+    from fftconv_cupy.runtime.device import current_limits
+    from fftconv_cupy.runtime.executor import GPUExecutor
+
+    rows = rows_for(length) if rows is None else int(rows)
+    batch, heads = batch_heads(rows)
+    dt = np.dtype(dtype)
+    rng = cupy.random.default_rng(length)
+    x = rng.standard_normal((batch, heads, length), dtype=cupy.float64).astype(dt)
+    k = (rng.standard_normal((heads, length), dtype=cupy.float64)
+         * cupy.exp(-cupy.arange(length) / (length / 8))).astype(dt)
+    floor_ms = 2 * x.nbytes / bandwidth * 1e3
+    out = []
+
+    # reference on a few rows, float64
+    check = sorted({0, rows // 2 + 1 if rows > 2 else rows - 1, rows - 1})
+    xr = x.reshape(rows, length)[check].astype(cupy.float64)
+    kr = k[[c % heads for c in check]].astype(cupy.float64)
+    n = 2 * length
+    ref = cupy.fft.irfft(cupy.fft.rfft(xr, n) * cupy.fft.rfft(kr, n), n)[:, :length]
+
+    def measure(name, fn, y_rows, plan_desc=""):
+        if on_impl is not None:
+            on_impl(name)
+        mempool = cupy.get_default_memory_pool()
+        mempool.free_all_blocks()
+        base = mempool.used_bytes()
+        y = fn()
+        cupy.cuda.Device().synchronize()
+        err = _rel(y_rows(y)[check].astype(cupy.float64), ref)
+        peak = (mempool.total_bytes() - base) / 2**20
+        med, p10, p90 = time_ms(fn, repeat=repeat)
+        del y
+        out.append(Row(name, length, rows, dt.name, med, p10, p90, floor_ms, err, peak, plan_desc))
+
+    plan = causal_plan(length, dtype=dt, precision=precision, order=order, layout=layout,
+                       smem_limit=current_limits()["smem_optin"])
+    if plan.prec.real_dtype != dt:
+        raise ValueError(f"precision {plan.precision!r} computes on {plan.prec.io_real} data, "
+                         f"not {dt.name}")
+    hs = kernel_spectrum(plan, k, cupy)
+    ex = GPUExecutor(plan)
+    xs = x.reshape(rows, length)
+    y = cupy.full((rows, length), cupy.nan, dtype=dt)       # poisoned: every element must be written
+
+    def ours():
+        ex(xs, hs, y, batch=batch, channels=heads)
+        return y
+    measure(OURS, ours, lambda v: v, plan.describe())
+    if int(cupy.isnan(y).sum()) != 0:
+        raise RuntimeError(f"unwritten outputs at L={length}")
+
+    if peers:
+        import cupyx.scipy.signal as cxs
+        if rows * length <= CUPYX_MAX_ELEMENTS:
+            def cupyx_fn():
+                return cxs.fftconvolve(x, k[None], mode="full", axes=-1)[..., :length]
+            measure(PEER_CUPYX, cupyx_fn, lambda v: v.reshape(rows, length))
+        kf = cupy.fft.rfft(k, n)
+
+        def rfft_fn():
+            return cupy.fft.irfft(cupy.fft.rfft(x, n) * kf, n)[..., :length]
+        measure(PEER_RFFT, rfft_fn, lambda v: v.reshape(rows, length))
+    del x, y, hs
+    cupy.get_default_memory_pool().free_all_blocks()
+    return out
+
+
+def as_dicts(rows):
+    return [dict(asdict(r), ratio=r.ratio, gbps=r.gbps) for r in rows]
+
+
+def geomean(values) -> float:
+    values = [v for v in values if v > 0 and math.isfinite(v)]
+    if not values:
+        return float("nan")
+    return math.exp(sum(math.log(v) for v in values) / len(values))

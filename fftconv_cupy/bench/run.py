@@ -1,0 +1,85 @@
+"""python -m benchmarks.run [--lengths 4096,1M] [--dtypes float32] [--no-peers] [--layout L] [--out bench.json]
+
+The plain-text driver of the causal sweep (scripts/gpu-check calls it): one
+line per implementation and length as it goes, a short table last.  Exit
+status 1 when a length failed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from .causal import (OURS, PEER_CUPYX, PEER_RFFT, as_dicts, copy_bandwidth, device_name,
+                     parse_len, run_length)
+
+DEFAULT_LENGTHS = "128,512,1K,4K,8K,16K,32K,64K,128K,256K,512K,1M,2M,4M"
+
+
+def _lengths(text: str) -> list[int]:
+    try:
+        return [parse_len(s) for s in text.split(",") if s.strip()]
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def short_table(name: str, bw: float, rows: list[dict]) -> str:
+    lines = [f"{name}, copy {bw / 1e12:.2f} TB/s",
+             f"{'L':>8} {'ours ms':>9} {'xfloor':>7} {'cupyx':>8} {'rfft':>8} {'vs cupyx':>8} {'err':>8}"]
+    by = {}
+    for r in rows:
+        if "impl" in r:
+            by.setdefault((r["dtype"], r["length"]), {})[r["impl"]] = r
+    nan = float("nan")
+    for (dt, L), d in by.items():
+        o = d.get(OURS)
+        c = d.get(PEER_CUPYX)
+        f = d.get(PEER_RFFT)
+        if o is None:
+            continue
+        lines.append(f"{L:>8} {o['ms']:9.3f} {o['ratio']:7.2f} {c['ms'] if c else nan:8.2f} "
+                     f"{f['ms'] if f else nan:8.2f} {(c['ms'] / o['ms']) if c else nan:8.1f} "
+                     f"{o['rel_err']:8.1e}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.run",
+                                 description="Causal depthwise convolution sweep (needs a CUDA device).")
+    ap.add_argument("--lengths", type=_lengths, default=DEFAULT_LENGTHS,
+                    help="comma-separated lengths, K = 1024, M = 1024**2 (default: %(default)s)")
+    ap.add_argument("--dtypes", default="float32", help="comma-separated: float32,float64")
+    ap.add_argument("--no-peers", action="store_true", help="time fftconv_cupy only")
+    ap.add_argument("--layout", default=None, help="force a plan layout: fused | three_pass")
+    ap.add_argument("--out", default=None, help="write every measurement to this JSON file")
+    args = ap.parse_args(argv)
+    name = device_name()
+    bw = copy_bandwidth()
+    print(f"# {name}: device copy bandwidth {bw / 1e12:.2f} TB/s", flush=True)
+    rows = []
+    for dt in args.dtypes.split(","):
+        for L in args.lengths:
+            t = time.time()
+            try:
+                res = run_length(L, bw, dtype=dt, peers=not args.no_peers, layout=args.layout)
+            except Exception as e:  # report and go on to the next length; exit status says it failed
+                print(f"L={L} {dt}: FAILED {type(e).__name__}: {e}", flush=True)
+                rows.append({"length": L, "dtype": dt, "error": f"{type(e).__name__}: {e}"})
+                continue
+            for r in res:
+                print(f"L={L:>8} {r.impl:34s} {r.ms:9.3f} ms  x{r.ratio:6.2f} floor  err {r.rel_err:.2e} "
+                      f"peak {r.peak_mb:8.1f} MB  {r.plan}", flush=True)
+            rows.extend(as_dicts(res))
+            print(f"   ({time.time() - t:.1f} s)", flush=True)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"gpu": name, "copy_bandwidth": bw, "rows": rows}, f, indent=1)
+    failed = any("error" in r for r in rows)
+    # short table last
+    print("\n" + short_table(name, bw, rows))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,316 @@
+"""fftconv-cli without a GPU: click's CliRunner on every command."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from fftconv_cupy.bench import causal, report
+from fftconv_cupy.bench.causal import Row, parse_len
+from fftconv_cupy.cli import main
+from fftconv_cupy.cli._common import window
+from fftconv_cupy.codegen.cache import DiskCache
+from fftconv_cupy.codegen.nvrtc import nvrtc_available
+from fftconv_cupy.runtime import device
+
+NO_DEVICE = "fftconv-cli bench: no CUDA device found"
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path, monkeypatch):
+    d = tmp_path / "cache"
+    monkeypatch.setenv("FFTCONV_CUPY_CACHE_DIR", str(d))
+    for knob in ("DISABLE_CACHE", "FORCE_COMPILE", "DUMP_DIR", "SYNC"):
+        monkeypatch.delenv(f"FFTCONV_CUPY_{knob}", raising=False)
+    return d
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def invoke(runner, *args):
+    return runner.invoke(main, list(args), catch_exceptions=False)
+
+
+# --- lengths and windows ------------------------------------------------------
+
+
+@pytest.mark.parametrize("text,value", [("4096", 4096), ("64K", 65536), ("64k", 65536),
+                                        ("1M", 1 << 20), (" 2M ", 2 << 20), ("1_000", 1000)])
+def test_parse_len(text, value):
+    assert parse_len(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "K", "1.5M", "-3", "0", "3Q", "1e6", "0x10"])
+def test_parse_len_rejects(text):
+    with pytest.raises(ValueError):
+        parse_len(text)
+
+
+def test_windows_match_scipy():
+    L, K = 10, 4
+    assert window("causal", L, K) == (0, 10)
+    assert window("full", L, K) == (0, 13)
+    assert window("same", L, K) == (1, 10)
+    assert window("valid", L, K) == (3, 7)
+    assert window("valid", K, L) == (3, 7)      # SciPy swaps the operands
+
+
+# --- info -------------------------------------------------------------------
+
+
+def test_info_shows_support_table(runner):
+    r = invoke(runner, "info")
+    assert r.exit_code == 0, r.output
+    for word in ("fftconv-cupy", "NVRTC", "CuPy", "kernel cache", "fp32", "fp64", "FFMA",
+                 "radices", "max transform", "modes", "orders", "valid"):
+        assert word in r.output, word
+
+
+def test_info_without_gpu(runner, monkeypatch):
+    monkeypatch.setattr(device, "gpu_available", lambda: False)
+    r = invoke(runner, "info")
+    assert r.exit_code == 0
+    assert "no CUDA device found" in r.output
+
+
+def test_info_json(runner, cache_dir):
+    DiskCache(cache_dir).put("k1", b"x" * 100)
+    data = json.loads(invoke(runner, "info", "--json").output)
+    assert data["cache"]["dir"] == str(cache_dir)
+    assert data["cache"]["entries"] == 1 and data["cache"]["bytes"] > 100
+    s = data["support"]
+    assert set(s["precisions"]) >= {"fp32", "fp64"}
+    assert s["precisions"]["fp32"]["io"] == ["float32", "complex64"]
+    assert 16 in s["radices"] and s["max_transform"] == 2**27
+    assert {"version", "gpu", "cuda", "nvrtc", "cupy"} <= set(data)
+
+
+# --- plan -------------------------------------------------------------------
+
+
+def test_plan_json_round_trips(runner):
+    r = invoke(runner, "plan", "--len", "1M", "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    p = data["plan"]
+    for key in ("layout", "n", "m", "order", "passes", "row_radices", "row_threads", "row_smem",
+                "col_radices", "col_threads", "col_smem", "a", "b", "out_start", "out_len"):
+        assert key in p, key
+    assert p["layout"] == "three_pass" and p["passes"] == 3
+    assert p["n"] == 2 << 20 and p["m"] == 1 << 20 and p["a"] * p["b"] == p["m"]
+    assert (p["out_start"], p["out_len"]) == (0, 1 << 20)
+    c = data["cost"]
+    assert c["rows"] == 1 and c["flops"] > 0 and c["hbm_bytes"] >= c["io_bytes"] == 8 << 20
+    assert c["floor_s"] == pytest.approx(c["hbm_bytes"] / 3e12)
+
+
+def test_plan_options(runner):
+    r = invoke(runner, "plan", "--len", "4096", "--kernel-len", "100", "--mode", "same",
+               "--dtype", "complex128", "--rows", "64", "--bandwidth", "2", "--json")
+    data = json.loads(r.output)
+    assert data["problem"]["precision"] == "fp64" and not data["problem"]["real"]
+    assert (data["plan"]["out_start"], data["plan"]["out_len"]) == (49, 4096)
+    assert data["plan"]["layout"] == "fused"
+    assert data["cost"]["io_bytes"] == 64 * 2 * 4096 * 16
+    assert data["cost"]["bandwidth_tbs"] == 2
+
+
+def test_plan_table(runner):
+    r = invoke(runner, "plan", "--len", "64K", "--rows", "8")
+    assert r.exit_code == 0, r.output
+    for word in ("layout", "factors", "order", "threads", "shared memory", "FLOPs", "HBM bytes",
+                 "floor @ 3 TB/s"):
+        assert word in r.output, word
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--len", "12X"], "--len"),
+    (["--len", "0"], "--len"),
+    (["--len", "1.5M"], "--len"),
+    (["--len", "1M", "--kernel-len", "-1"], "--kernel-len"),
+    (["--len", "1M", "--dtype", "int8"], "--dtype"),
+    (["--len", "1M", "--precision", "tf32"], "--precision"),
+    (["--len", "1M", "--order", "2"], "order 2"),
+    (["--len", "1M", "--order", "99"], "--order"),
+    (["--len", "1024M"], "exceeds the largest supported transform"),
+    (["--len", "1M", "--bandwidth", "0"], "--bandwidth"),
+    (["--len", "1M", "--rows", "10", "--channels", "3"], "--rows"),
+])
+def test_plan_bad_input_is_usage_error(runner, args, needle):
+    r = runner.invoke(main, ["plan", *args])
+    assert r.exit_code == 2, r.output
+    assert needle in r.output
+
+
+# --- render -----------------------------------------------------------------
+
+
+def test_render_prints_cuda(runner):
+    r = invoke(runner, "render", "--len", "4096")
+    assert r.exit_code == 0
+    assert 'extern "C" __global__' in r.stdout
+    assert "fftconv_fused" in r.stdout
+
+
+def test_render_writes_file(runner, tmp_path):
+    out = tmp_path / "k.cu"
+    r = invoke(runner, "render", "--len", "1M", "-o", str(out))
+    assert r.exit_code == 0
+    code = out.read_text()
+    assert 'extern "C" __global__' in code and "fftconv_col_fwd" in code
+    assert "wrote" in r.output
+
+
+@pytest.mark.skipif(not nvrtc_available(), reason="NVRTC cannot be loaded")
+def test_render_compile(runner, tmp_path):
+    out, cubin = tmp_path / "k.cu", tmp_path / "k.cubin"
+    r = invoke(runner, "render", "--len", "4096", "-o", str(out), "--compile", "--cubin", str(cubin))
+    assert r.exit_code == 0, r.output
+    assert "compiled for sm_90: cubin" in r.output
+    assert cubin.read_bytes()[:4] == b"\x7fELF"
+
+
+def test_render_bad_arch(runner):
+    r = runner.invoke(main, ["render", "--len", "4096", "--compile", "--arch", "ampere"])
+    assert r.exit_code == 2 and "--arch" in r.output
+
+
+# --- cache ------------------------------------------------------------------
+
+
+def test_cache_path_ls_clear(runner, cache_dir):
+    assert invoke(runner, "cache", "path").output.strip() == str(cache_dir)
+    assert "empty" in invoke(runner, "cache", "ls").output
+    c = DiskCache(cache_dir)
+    c.put("abc123", b"a" * 1000)
+    c.put("def456", b"b" * 10)
+    r = invoke(runner, "cache", "ls")
+    assert "abc123" in r.output and "def456" in r.output and "2 entries" in r.output
+    data = json.loads(invoke(runner, "cache", "ls", "--json").output)
+    assert [e["key"] for e in data["entries"]] == ["abc123", "def456"]
+    r = invoke(runner, "cache", "clear")
+    assert "removed 2 entries" in r.output
+    assert c.entries() == []
+    assert "removed 0 entries" in invoke(runner, "cache", "clear").output
+
+
+def test_cache_bad_env_is_usage_error(runner, monkeypatch):
+    monkeypatch.setenv("FFTCONV_CUPY_SYNC", "ture")
+    r = runner.invoke(main, ["cache", "path"])
+    assert r.exit_code == 2 and "FFTCONV_CUPY_SYNC" in r.output
+
+
+# --- bench ------------------------------------------------------------------
+
+
+def test_bench_without_gpu(runner, monkeypatch):
+    monkeypatch.setattr(device, "gpu_available", lambda: False)
+    r = runner.invoke(main, ["bench", "--len", "64K"])
+    assert r.exit_code == 2
+    assert r.stderr.strip() == NO_DEVICE
+    assert r.stdout == ""
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--mode", "full"], "not benchmarked yet"),
+    (["--len", "1K", "--sweep"], "--sweep"),
+    (["--len", "64Q"], "--len"),
+    (["--dtype", "float32", "--precision", "fp64"], "--precision"),
+    (["--dtype", "complex64"], "--dtype"),
+    (["--len", "1M", "--order", "2"], "order"),
+    (["--repeat", "0"], "--repeat"),
+])
+def test_bench_usage_errors(runner, monkeypatch, args, needle):
+    monkeypatch.setattr(device, "gpu_available", lambda: True)   # validation comes first
+    r = runner.invoke(main, ["bench", *args])
+    assert r.exit_code == 2, r.output
+    assert needle in r.output
+
+
+def _fake_run_length(length, bandwidth, *, dtype="float32", peers=True, rows=None, on_impl=None,
+                     **kw):
+    rows = rows or causal.rows_for(length)
+    floor = 2 * rows * length * 4 / bandwidth * 1e3
+    out = []
+    for impl, f in [(causal.OURS, 1.5)] + ([(causal.PEER_CUPYX, 6.0), (causal.PEER_RFFT, 3.0)]
+                                           if peers else []):
+        if on_impl:
+            on_impl(impl)
+        out.append(Row(impl, length, rows, dtype, f * floor, 0.9 * f * floor, 1.1 * f * floor,
+                       floor, 2e-7, 10.0, "plan" if impl == causal.OURS else ""))
+    return out
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    monkeypatch.setattr(device, "gpu_available", lambda: True)
+    monkeypatch.setattr(causal, "copy_bandwidth", lambda: 3e12)
+    monkeypatch.setattr(causal, "device_name", lambda: "Fake GPU")
+    monkeypatch.setattr(causal, "run_length", _fake_run_length)
+
+
+def test_bench_report_with_fake_measurements(runner, fake_gpu, tmp_path):
+    js, cs = tmp_path / "b.json", tmp_path / "b.csv"
+    r = invoke(runner, "bench", "--len", "64K", "--repeat", "3", "--json", str(js), "--csv", str(cs))
+    assert r.exit_code == 0, r.output
+    for word in ("fftconv_cupy", "cupyx", "cupy rfft", "median ms", "GB/s", "× floor",
+                 "vs cupyx", "rel. error", "peak MB", "Fake GPU"):
+        assert word in r.stdout, word
+    verdict = r.stdout.strip().splitlines()[-1]
+    assert verdict.startswith("verdict: ") and "4.00x faster than cupyx" in verdict
+    data = json.loads(js.read_text())
+    assert data["implementations"] == [causal.OURS, *causal.PEERS]
+    assert data["config"]["repeat"] == 3 and data["ok"] is True
+    assert {r["impl"] for r in data["rows"]} == {causal.OURS, *causal.PEERS}
+    with open(cs) as f:
+        assert len(list(csv.DictReader(f))) == 3
+
+
+def test_bench_sweep_failure_exits_1(runner, fake_gpu, monkeypatch):
+    def flaky(length, bandwidth, **kw):
+        if length == 1 << 22:
+            raise MemoryError("out of memory")
+        return _fake_run_length(length, bandwidth, **kw)
+    monkeypatch.setattr(causal, "run_length", flaky)
+    r = runner.invoke(main, ["bench", "--sweep", "--no-peers"])
+    assert r.exit_code == 1, r.output
+    assert "FAILED" in r.stdout and "out of memory" in r.stdout
+    assert "geomean over 15 lengths" in r.stdout
+
+
+def test_verdict_flags_bad_error():
+    rows = _fake_run_length(4096, 3e12)
+    rows[0].rel_err = 1e-3
+    text, ok = report.verdict(rows, 1e-6)
+    assert not ok and "FAIL" in text
+
+
+# --- verify -----------------------------------------------------------------
+
+
+def test_verify_passes(runner):
+    r = invoke(runner, "verify", "--cases", "10", "--seed", "0")
+    assert r.exit_code == 0, r.output
+    assert "10/10 passed" in r.output
+    assert r.output.count("PASS") == 10
+
+
+def test_verify_failure_exits_1(runner, monkeypatch):
+    import fftconv_cupy
+    import numpy as np
+    real = fftconv_cupy.fftconvolve
+    monkeypatch.setattr(fftconv_cupy, "fftconvolve",
+                        lambda *a, **k: np.asarray(real(*a, **k)) * 1.001)
+    r = runner.invoke(main, ["verify", "--cases", "3", "--failures-only"])
+    assert r.exit_code == 1
+    assert "3 FAILED" in r.output and "FAIL" in r.output
+
+
+def test_verify_bad_cases(runner):
+    r = runner.invoke(main, ["verify", "--cases", "0"])
+    assert r.exit_code == 2 and "--cases" in r.output
