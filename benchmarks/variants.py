@@ -1,4 +1,10 @@
-"""Time plan variants side by side (python -m benchmarks.variants): which knob moves what."""
+"""Time plan variants side by side: which knob moves what.
+
+python -m benchmarks.variants 4096:order=4,regs_row=64 4096:regs_row=80 1M:tmp_bytes=25165824
+Each argument is LENGTH[:field=value,...]; fields are Plan fields (order, regs_row,
+regs_col, layout) or executor options (tmp_bytes).  Prints one line per variant
+and per-pass times for three-pass plans.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -7,6 +13,42 @@ import sys
 import numpy as np
 
 from .causal import copy_bandwidth, rows_for, time_ms
+from .run import parse_len
+
+PLAN_ARGS = ("order", "layout")
+EXEC_ARGS = ("tmp_bytes",)
+
+
+def parse(arg):
+    length, _, rest = arg.partition(":")
+    opts = {}
+    for kv in filter(None, rest.split(",")):
+        k, v = kv.split("=")
+        opts[k] = v if k == "layout" else int(v)
+    return parse_len(length), opts
+
+
+def pass_times(plan, ex, x, hs, y, batch, heads):
+    import cupy
+    from fftconv_cupy.codegen.compile import launch
+    from fftconv_cupy.runtime.executor import _device_twiddles
+    lo, hi = _device_twiddles(plan, cupy.cuda.runtime.getDevice())
+    rows = x.shape[0]
+    n = max(1, min(rows, x.nbytes // (plan.m * plan.elem_bytes)))
+    tmp = cupy.empty((n, plan.m), dtype=plan.prec.complex_dtype)
+    ct, cs = plan.col_block
+    rt, rs = plan.row_block
+    c = (np.int32(batch), np.int32(heads), np.int32(0))
+    f1, f2, f3 = (ex.kernel.function(e) for e in ("fftconv_col_fwd", "fftconv_rows", "fftconv_col_inv"))
+    cb = plan.a // plan.groups
+    t1 = time_ms(lambda: launch(f1, (cb, n), (ct,), (x, tmp, lo, hi) + c, cs))[0]
+    t2 = time_ms(lambda: launch(f2, (plan.b // 2 + 1, n), (rt,), (tmp, hs, lo, hi) + c, rs))[0]
+    t3 = time_ms(lambda: launch(f3, (cb, n), (ct,), (tmp, y, lo, hi) + c, cs))[0]
+    tb = n * plan.m * plan.elem_bytes           # intermediate bytes
+    xb = n * plan.len_x * plan.elem_bytes // 2  # signal bytes
+    gbs = lambda b, t: b / (t * 1e-3) / 1e9
+    return (f"    passes on {n} rows: col_fwd {t1:.3f} ms {gbs(xb + tb, t1):5.0f} GB/s | rows {t2:.3f} ms "
+            f"{gbs(2 * tb, t2):5.0f} GB/s | col_inv {t3:.3f} ms {gbs(tb + xb, t3):5.0f} GB/s")
 
 
 def main(argv=None):
@@ -14,63 +56,37 @@ def main(argv=None):
     from fftconv_cupy.plan.plan import make_plan
     from fftconv_cupy.plan.spectrum import kernel_spectrum
     from fftconv_cupy.runtime.executor import GPUExecutor
-    lengths = [int(a) for a in (argv or sys.argv[1:])] or [4096, 16384, 65536, 1 << 20, 1 << 22]
+    args = argv if argv is not None else sys.argv[1:]
     bw = copy_bandwidth()
     print(f"copy bandwidth {bw / 1e12:.2f} TB/s")
-    for L in lengths:
-        rows = rows_for(L)
-        batch = min(64, rows)
-        heads = rows // batch
-        x = cupy.random.standard_normal((rows, L), dtype=cupy.float32)
-        k = cupy.random.standard_normal((heads, L), dtype=cupy.float32)
-        y = cupy.empty_like(x)
+    data = {}
+    for arg in args:
+        L, opts = parse(arg)
+        if L not in data:
+            data.clear()
+            cupy.get_default_memory_pool().free_all_blocks()
+            rows = rows_for(L)
+            batch = min(64, rows)
+            heads = rows // batch
+            x = cupy.random.standard_normal((rows, L), dtype=cupy.float32)
+            k = cupy.random.standard_normal((heads, L), dtype=cupy.float32)
+            data[L] = (x, k, cupy.empty_like(x), batch, heads)
+        x, k, y, batch, heads = data[L]
+        plan = make_plan(L, L, 0, L, real=True, precision="fp32",
+                         **{a: opts[a] for a in PLAN_ARGS if a in opts})
+        plan = dataclasses.replace(plan, **{a: opts[a] for a in opts
+                                            if a not in PLAN_ARGS + EXEC_ARGS})
+        kw = {a: opts[a] for a in EXEC_ARGS if a in opts}
+        hs = kernel_spectrum(plan, k, cupy)
+        ex = GPUExecutor(plan)
+        y[...] = np.nan
+        med, p10, p90 = time_ms(lambda: ex(x, hs, y, batch=batch, channels=heads, **kw))
+        ok = not bool(cupy.isnan(y).any())
         floor = 2 * x.nbytes / bw * 1e3
-        base = make_plan(L, L, 0, L, real=True, precision="fp32")
-        variants = {"default": (base, {})}
-        if base.layout == "fused":
-            variants["regs_row=64"] = (dataclasses.replace(base, regs_row=64), {})
-            variants["regs_row=128"] = (dataclasses.replace(base, regs_row=128), {})
-        else:
-            variants["tmp=x/2"] = (base, {"tmp_bytes": x.nbytes // 2})
-            variants["tmp=256MB"] = (base, {"tmp_bytes": 256 << 20})
-            variants["regs_row=64"] = (dataclasses.replace(base, regs_row=64), {})
-            variants["regs_col=96"] = (dataclasses.replace(base, regs_col=96), {})
-            try:
-                variants["fused"] = (make_plan(L, L, 0, L, real=True, precision="fp32", layout="fused"), {})
-            except Exception:
-                pass
-        for name, (plan, kw) in variants.items():
-            hs = kernel_spectrum(plan, k, cupy)
-            ex = GPUExecutor(plan)
-            y[...] = np.nan
-            med, p10, p90 = time_ms(lambda: ex(x, hs, y, batch=batch, channels=heads, **kw))
-            ok = not bool(cupy.isnan(y).any())
-            print(f"L={L:>8} {name:14s} {med:8.3f} ms  x{med / floor:6.2f}  written={ok}  {plan.describe()}",
-                  flush=True)
-            if plan.layout == "three_pass" and name == "default":
-                # per-pass times on one chunk
-                import cupy as cp
-                from fftconv_cupy.codegen.compile import launch
-                from fftconv_cupy.runtime.executor import _device_twiddles
-                lo, hi = _device_twiddles(plan, 0)
-                n = max(1, min(rows, (256 << 20) // (plan.m * 8)))
-                tmp = cp.empty((n, plan.m), dtype=cp.complex64)
-                ct, cs = plan.col_block
-                rt, rs = plan.row_block
-                c = (np.int32(batch), np.int32(heads), np.int32(0))
-                f1 = ex.kernel.function("fftconv_col_fwd")
-                f2 = ex.kernel.function("fftconv_rows")
-                f3 = ex.kernel.function("fftconv_col_inv")
-                cb = plan.a // plan.groups
-                t1 = time_ms(lambda: launch(f1, (cb, n), (ct,), (x, tmp, lo, hi) + c, cs))[0]
-                t2 = time_ms(lambda: launch(f2, (plan.b // 2 + 1, n), (rt,), (tmp, hs, lo, hi) + c, rs))[0]
-                t3 = time_ms(lambda: launch(f3, (cb, n), (ct,), (tmp, y, lo, hi) + c, cs))[0]
-                mb = n * plan.m * 8
-                print(f"    passes on {n} rows: col_fwd {t1:.3f} ms ({(mb + mb / 2) / t1 / 1e9:.0f} GB/s) "
-                      f"rows {t2:.3f} ms ({2 * mb / t2 / 1e9:.0f} GB/s) col_inv {t3:.3f} ms "
-                      f"({(mb + mb / 2) / t3 / 1e9:.0f} GB/s)", flush=True)
-        del x, k, y
-        cupy.get_default_memory_pool().free_all_blocks()
+        print(f"{arg:32s} {med:8.3f} ms  x{med / floor:6.2f}  written={ok}  "
+              f"blocks/SM={plan.min_blocks}  {plan.describe()}", flush=True)
+        if plan.layout == "three_pass":
+            print(pass_times(plan, ex, x, hs, y, batch, heads), flush=True)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ __all__ = ["fftconvolve", "correlate", "FFTConv"]
 
 def _precision_for(dtype: np.dtype, precision: str) -> str:
     if precision == "auto":
-        return IO_PRECISION[np.dtype(dtype).name]
+        return IO_PRECISION.get(np.dtype(dtype).name, "fp64")
     if precision in PRECISIONS:
         return precision
     if precision in PLANNED_PRECISIONS:
@@ -139,6 +139,8 @@ def _next_fast(n):
 
 
 def _run(spec: ConvSpec, in1, in2, precision, order):
+    if not spec.trivial:
+        prec = _precision_for(spec.fft_dtype, precision)
     kind = arrays.kind_of(in1, in2)
     on_gpu = kind == "cupy" or gpu_available()
     template = in1 if arrays.is_foreign_gpu(in1) else in2
@@ -162,9 +164,8 @@ def _run(spec: ConvSpec, in1, in2, precision, order):
     if spec.swapped:
         a1, a2 = a2, a1
     fdt = spec.fft_dtype
-    prec = _precision_for(fdt, precision)
     if not spec.axes:           # nothing convolved: SciPy multiplies
-        out = (a1.astype(fdt) * a2.astype(fdt))[spec.out_slices]
+        out = xp.broadcast_to(a1 * a2, spec.full_shape)[spec.out_slices]
     elif len(spec.axes) == 1:
         prob = _Problem(spec, a1, a2, xp)
         out = prob.finish(_conv_1d(prob, prec, order))

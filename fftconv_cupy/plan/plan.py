@@ -62,13 +62,15 @@ class Transform:
         return tuple(out)
 
 
-def _threads_for(size: int) -> int:
-    per = max(MAX_RADIX, -(-size // ROW_THREADS_MAX))
+def _threads_for(size: int, radix: int = MAX_RADIX) -> int:
+    """One butterfly of the widest radix per thread (fewer threads only past ROW_THREADS_MAX)."""
+    per = max(radix, -(-size // ROW_THREADS_MAX))
     return max(1, -(-size // per))
 
 
 def _transform(size: int, order: int | None = None) -> Transform:
-    return Transform(size, factorize.radices(size, order), _threads_for(size))
+    rad = factorize.radices(size, order)
+    return Transform(size, rad, _threads_for(size, max(rad, default=1)))
 
 
 def twiddle_split(q: int) -> tuple[int, int]:

@@ -403,7 +403,10 @@ def _layout(s1, s2, in1_shape, mode, conv, requested, swapped, *, correlate,
     if scipy_out_shape != out_shape:
         deviations = deviations + (_DEV_SAME,)
     fft_dt = _result_dtype(d1, d2)
-    if correlate:
+    if not conv:
+        # no axis left to transform: SciPy only multiplies, in the inputs' own dtype
+        fft_dt = _product_dtype(d1, d2)
+    if correlate or not conv:
         dtype = _product_dtype(d1, d2)
         round_result = dtype.kind in "iu"
     else:

@@ -1,0 +1,122 @@
+"""The public API on NumPy inputs without a GPU: the NumPy executor of the same plans."""
+import numpy as np
+import pytest
+import scipy.signal as ss
+
+import fftconv_cupy as fc
+from fftconv_cupy.plan.spec import conv_spec, scipy_same_truncates
+from fftconv_cupy.runtime import device
+
+RNG = np.random.default_rng()
+
+
+@pytest.fixture(autouse=True)
+def cpu_only(monkeypatch):
+    monkeypatch.setattr("fftconv_cupy.api.gpu_available", lambda: False)
+
+
+def rel(y, ref):
+    y, ref = np.asarray(y, dtype=np.complex128), np.asarray(ref, dtype=np.complex128)
+    return np.linalg.norm(y - ref) / max(np.linalg.norm(ref), 1e-300)
+
+
+CASES = [
+    ((100,), (17,), None),
+    ((4, 3, 50), (1, 3, 20), -1),
+    ((5, 60), (5, 70), 1),
+    ((6, 40), (1, 40), 1),
+    ((30, 6), (7, 1), 0),
+    ((2, 7, 33), (2, 1, 9), 2),          # kernel broadcast in a middle axis: materialized
+    ((1, 33), (4, 9), 1),                # signal broadcast: operands swap roles
+    ((12, 13), (5, 4), None),            # two convolved axes
+    ((1,), (1,), None),
+    ((3,), (5,), None),
+]
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "complex128", "complex64", "int32", "float16", "bool"])
+@pytest.mark.parametrize("s1,s2,axes", CASES)
+def test_matches_scipy(s1, s2, axes, dtype, mode):
+    a = (RNG.standard_normal(s1) * 3).astype(dtype)
+    b = (RNG.standard_normal(s2) * 3).astype(dtype)
+    try:
+        ref = ss.fftconvolve(a, b, mode=mode, axes=axes)
+    except ValueError as e:
+        with pytest.raises(ValueError, match=str(e).replace("(", r"\(").replace(")", r"\)")):
+            fc.fftconvolve(a, b, mode=mode, axes=axes)
+        return
+    y = fc.fftconvolve(a, b, mode=mode, axes=axes)
+    assert isinstance(y, np.ndarray)
+    spec = conv_spec(a.shape, a.dtype, b.shape, b.dtype, mode, axes)
+    if scipy_same_truncates(spec):
+        # documented difference (scipy#21876): SciPy keeps only the centre entry of broadcast axes
+        assert y.shape == spec.out_shape
+        y = y[tuple(slice((n - 1) // 2, (n - 1) // 2 + m) if n != m else slice(None)
+                    for n, m in zip(y.shape, ref.shape))]
+    assert y.shape == ref.shape and y.dtype == ref.dtype
+    tol = 1e-6 if ref.dtype in (np.float32, np.complex64) else 1e-13
+    assert rel(y, ref) <= tol
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_correlate(mode):
+    a = RNG.standard_normal((3, 40)) + 1j * RNG.standard_normal((3, 40))
+    b = RNG.standard_normal((3, 11)) + 1j * RNG.standard_normal((3, 11))
+    assert rel(fc.correlate(a, b, mode=mode), ss.correlate(a, b, mode=mode, method="fft")) < 1e-13
+
+
+def test_inputs_not_modified():
+    a = RNG.standard_normal((4, 100))
+    b = RNG.standard_normal((1, 30))
+    a0, b0 = a.copy(), b.copy()
+    fc.fftconvolve(a, b, axes=-1)
+    fc.correlate(a, b)
+    assert np.array_equal(a, a0) and np.array_equal(b, b0)
+
+
+def test_non_contiguous_views():
+    a = RNG.standard_normal((8, 200))[::2, ::3]
+    b = RNG.standard_normal((30, 4)).T[:, ::2]
+    ref = ss.fftconvolve(a, b[:1], axes=-1)
+    assert rel(fc.fftconvolve(a, b[:1], axes=-1), ref) < 1e-13
+
+
+def test_fftconv_plan_object():
+    x = RNG.standard_normal((2, 3, 500))
+    k = RNG.standard_normal((1, 3, 64))
+    conv = fc.FFTConv(x.shape, k, mode="same", axes=-1)
+    assert rel(conv(x), ss.fftconvolve(x, k, mode="same", axes=-1)) < 1e-13
+    with pytest.raises(ValueError, match="made for shape"):
+        conv(x[:1])
+
+
+@pytest.mark.parametrize("bad,exc,msg", [
+    (dict(mode="circular"), ValueError, "acceptable mode flags"),
+    (dict(axes=5), ValueError, "axes exceeds dimensionality of input"),
+    (dict(precision="fp8"), ValueError, "precision must be"),
+    (dict(precision="bf16"), fc.UnsupportedPlanError, "not available yet"),
+])
+def test_errors(bad, exc, msg):
+    with pytest.raises(exc, match=msg):
+        fc.fftconvolve(np.ones((3, 8)), np.ones((3, 2)), **bad)
+
+
+def test_scipy_error_messages():
+    for a, b in [(np.ones((2, 3)), np.ones(3)), (np.ones((2, 3)), np.ones((3, 3)))]:
+        try:
+            ss.fftconvolve(a, b, axes=1)
+        except ValueError as e:
+            with pytest.raises(ValueError) as ours:
+                fc.fftconvolve(a, b, axes=1)
+            assert str(ours.value) == str(e)
+
+
+def test_trivial_cases():
+    assert fc.fftconvolve(np.array(2.0), np.array(3.0)) == 6.0
+    e = fc.fftconvolve(np.ones((0, 3)), np.ones((2, 3)))
+    assert e.shape == ss.fftconvolve(np.ones((0, 3)), np.ones((2, 3))).shape
+
+
+def test_gpu_probe_is_cached():
+    assert device.gpu_available() in (True, False)

@@ -1,0 +1,96 @@
+"""The NumPy executor of each Plan against scipy.signal.fftconvolve in float64.
+
+The executor runs the kernels' exact algorithm (radices, Stockham maps, split
+twiddle tables, packed real pairs, permuted-order product, three passes), so
+these tests check the algorithm the GPU runs, on any machine.
+"""
+import numpy as np
+import pytest
+import scipy.signal as ss
+
+from fftconv_cupy.plan.plan import make_plan
+from fftconv_cupy.plan.reference import execute
+from fftconv_cupy.plan.spectrum import kernel_spectrum
+from fftconv_cupy.plan.support import tolerance
+
+RNG = np.random.default_rng()
+
+PRIMES = [2, 3, 5, 7, 11, 13, 101, 997, 7919, 65537]
+SMOOTH = [6, 12, 60, 360, 1000, 2187, 3125, 16807, 30000, 2 * 3 * 5 * 7 * 11 * 13]
+POW2 = [1, 2, 4, 16, 256, 4096, 1 << 14, 1 << 16, 1 << 20]
+LENGTHS = sorted(set(PRIMES + SMOOTH + POW2))
+
+
+def windows(lx, lk):
+    full = lx + lk - 1
+    out = [(0, full), (0, lx), ((lk - 1) // 2, lx)]          # full, causal, same
+    if lx >= lk:
+        out.append((lk - 1, lx - lk + 1))                     # valid
+    return out
+
+
+def check(lx, lk, real, layout=None, rows=2, channels=1, order=None):
+    x = RNG.standard_normal((rows, lx))
+    k = RNG.standard_normal((channels, lk))
+    if not real:
+        x = x + 1j * RNG.standard_normal(x.shape)
+        k = k + 1j * RNG.standard_normal(k.shape)
+    ch = np.arange(rows) % channels
+    full = ss.fftconvolve(x, k[ch], axes=-1)
+    for start, length in windows(lx, lk):
+        plan = make_plan(lx, lk, start, length, real=real, precision="fp64", layout=layout,
+                         order=order)
+        y = execute(plan, x, kernel_spectrum(plan, k, np), ch)
+        ref = full[:, start:start + length]
+        err = np.linalg.norm(y - ref) / np.linalg.norm(ref)
+        assert err <= tolerance("fp64", plan.n), (plan.describe(), err)
+
+
+@pytest.mark.parametrize("real", [True, False])
+@pytest.mark.parametrize("n", [n for n in LENGTHS if n <= 1 << 16])
+def test_lengths(n, real):
+    check(n, max(1, n // 3), real, channels=2, rows=2)
+    check(max(1, n // 5), n, real)                          # kernel longer than the signal
+
+
+@pytest.mark.parametrize("real", [True, False])
+@pytest.mark.parametrize("n", [5, 64, 777, 4096, 30000])
+def test_three_pass(n, real):
+    check(n, n, real, layout="three_pass", rows=2, channels=2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [1 << 20])
+def test_long(n):
+    check(n, n, True, rows=1)
+
+
+@pytest.mark.parametrize("order", [3, 4, 5, 6, 12])
+def test_orders(order):
+    """Causal n=4096 (m=4096) written as `order` Monarch stages: same result."""
+    x = RNG.standard_normal((2, 4096))
+    k = RNG.standard_normal((1, 4096))
+    plan = make_plan(4096, 4096, 0, 4096, real=True, precision="fp64", order=order)
+    assert plan.order == order
+    y = execute(plan, x, kernel_spectrum(plan, k, np))
+    ref = ss.fftconvolve(x, k)[:, :4096]
+    assert np.linalg.norm(y - ref) / np.linalg.norm(ref) <= tolerance("fp64", plan.n)
+
+
+def test_order_out_of_range():
+    from fftconv_cupy.errors import UnsupportedPlanError
+    with pytest.raises(UnsupportedPlanError, match="cannot be written as 2 stages"):
+        make_plan(4096, 4096, 0, 4096, real=True, precision="fp64", order=2)
+
+
+def test_fp32_emulation_meets_target():
+    """Rounding every stage to float32 stays inside the fp32 tolerance."""
+    for n, layout in [(4096, None), (1 << 15, None), (1 << 15, "three_pass")]:
+        x = RNG.standard_normal((1, n)).astype(np.float32)
+        k = RNG.standard_normal((1, n)).astype(np.float32)
+        plan = make_plan(n, n, 0, n, real=True, precision="fp32", layout=layout)
+        y = execute(plan, x, kernel_spectrum(plan, k, np), emulate=True)
+        ref = ss.fftconvolve(x.astype(np.float64), k.astype(np.float64))[:, :n]
+        err = np.linalg.norm(y - ref) / np.linalg.norm(ref)
+        assert err <= tolerance("fp32", plan.n), (plan.describe(), err)
+        assert err > 1e-9, "emulation did not round"

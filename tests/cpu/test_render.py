@@ -1,0 +1,75 @@
+"""Rendered CUDA: deterministic, matches golden files, and every variant compiles with NVRTC."""
+import os
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from fftconv_cupy.codegen.nvrtc import compile_cubin, nvrtc_available
+from fftconv_cupy.codegen.render import render
+from fftconv_cupy.codegen.source import render_plan, template_params
+from fftconv_cupy.plan.plan import make_plan
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+# (name, make_plan arguments) for the golden files
+GOLDEN_PLANS = {
+    "fused_real_fp32_4096": dict(len_x=4096, len_k=4096, out_start=0, out_len=4096, real=True, precision="fp32"),
+    "fused_complex_fp64_420": dict(len_x=300, len_k=121, out_start=0, out_len=420, real=False, precision="fp64"),
+    "three_pass_real_fp32_1M": dict(len_x=1 << 20, len_k=1 << 20, out_start=0, out_len=1 << 20, real=True, precision="fp32"),
+}
+
+# Every template variant: layout x real/complex x precision, radices 2..16 and 3/5/7, vector widths.
+VARIANTS = [
+    dict(len_x=128, len_k=128, out_start=0, out_len=128, real=True, precision="fp32"),            # 16x8, vec 4
+    dict(len_x=1, len_k=1, out_start=0, out_len=1, real=True, precision="fp32"),                  # m=1, no stage
+    dict(len_x=99, len_k=7, out_start=3, out_len=99, real=True, precision="fp32"),                # odd: vec 1
+    dict(len_x=102, len_k=5, out_start=2, out_len=102, real=True, precision="fp64"),              # vec 2
+    dict(len_x=300, len_k=121, out_start=0, out_len=420, real=False, precision="fp32"),           # 3x5x7x4
+    dict(len_x=300, len_k=121, out_start=0, out_len=420, real=False, precision="fp64"),
+    dict(len_x=16384, len_k=16384, out_start=0, out_len=16384, real=True, precision="fp32"),      # largest fused
+    dict(len_x=777, len_k=55, out_start=0, out_len=831, real=True, precision="fp64", layout="three_pass"),
+    dict(len_x=4096, len_k=300, out_start=0, out_len=4096, real=False, precision="fp32", layout="three_pass"),
+    dict(len_x=1 << 20, len_k=1 << 20, out_start=0, out_len=1 << 20, real=True, precision="fp32"),
+    dict(len_x=1 << 20, len_k=1 << 20, out_start=0, out_len=1 << 20, real=True, precision="fp64"),
+]
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_PLANS))
+def test_golden(name):
+    code = render_plan(make_plan(**GOLDEN_PLANS[name])).code
+    path = GOLDEN / f"{name}.cu"
+    if os.environ.get("FFTCONV_CUPY_UPDATE_GOLDEN") == "1":
+        path.write_text(code)
+    assert path.exists(), f"missing golden file {path}; run with FFTCONV_CUPY_UPDATE_GOLDEN=1"
+    assert code == path.read_text(), f"{name}: rendered source differs from {path}"
+
+
+def test_deterministic():
+    plan = make_plan(**GOLDEN_PLANS["three_pass_real_fp32_1M"])
+    assert render_plan(plan).code == render_plan(plan).code
+    assert render_plan(plan).digest == render_plan(make_plan(**GOLDEN_PLANS["three_pass_real_fp32_1M"])).digest
+
+
+def test_strict_undefined():
+    params = template_params(make_plan(**GOLDEN_PLANS["fused_real_fp32_4096"]))
+    del params["nz"]
+    with pytest.raises(jinja2.UndefinedError):
+        render("conv.cu.j2", **params)
+
+
+def test_padding_never_loaded_in_source():
+    """Causal plans pass the nonzero count to the first stage: the zero half is never read."""
+    code = render_plan(make_plan(**GOLDEN_PLANS["fused_real_fp32_4096"])).code
+    assert "constexpr int NZ = 2048;" in code
+
+
+@pytest.mark.skipif(not nvrtc_available(), reason="NVRTC is not installed")
+@pytest.mark.parametrize("args", VARIANTS, ids=lambda a: f"{a.get('layout', 'auto')}-{'r' if a['real'] else 'c'}-{a['precision']}-{a['len_x']}")
+def test_compiles_sm90(args):
+    plan = make_plan(**args)
+    src = render_plan(plan)
+    cubin = compile_cubin(src.code, arch="sm_90", plan=plan.describe())
+    assert cubin[:4] == b"\x7fELF"
+    for entry in src.entries:
+        assert entry.encode() in cubin

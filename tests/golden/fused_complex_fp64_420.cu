@@ -1,0 +1,54 @@
+// fftconv_cupy generated kernel: fused complex fp64 n=420 m=420 [4x3x5x7] x=300 k=121 out=[0:420]
+// Every size below is a compile-time constant of this plan; batch and channel
+// counts are launch arguments.
+#include "fftconv/stockham.cuh"
+
+using namespace fc;
+using T = double;
+using XT = cx<T>;
+
+constexpr int M = 420;            // complex points of the transform
+constexpr int Q = 420;            // twiddle base
+constexpr int LO_BITS = 5;
+constexpr int NZ = 300;          // nonzero input points; the rest is implicit padding
+constexpr int LEN_X = 300;
+constexpr int OUT_START = 0;
+constexpr int OUT_LEN = 420;
+
+// Virtual row v is channel-major (v = h * batch + b), so the blocks in flight
+// share one channel's spectrum, which stays in L2 across the batch.
+__device__ __forceinline__ long long data_row(int v, int batch, int channels, int& h) {
+  h = v / batch;
+  return (long long)(v - h * batch) * channels + h;
+}
+
+constexpr int THREADS = 60;
+constexpr int GROUPS = 4;
+constexpr int STRIDE = 447;
+
+extern "C" __global__ void __launch_bounds__(GROUPS * THREADS, 2)
+fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restrict__ hs,
+              const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
+              int rows, int batch, int channels) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int g = threadIdx.x / THREADS, tid = threadIdx.x % THREADS;
+  cx<T>* buf = reinterpret_cast<cx<T>*>(smem_raw) + g * STRIDE;
+  const int v = blockIdx.x * GROUPS + g;
+  const bool active = v < rows;       // idle groups still reach every barrier
+  int h = 0;
+  const long long row = active ? data_row(v, batch, channels, h) : 0;
+  if (active) load_points<T, NZ, THREADS>(buf, x + row * LEN_X, tid);
+  __syncthreads();
+  stage<T, 420, 4, 1, THREADS, -1, 300, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 420, 3, 4, THREADS, -1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 420, 5, 12, THREADS, -1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 420, 7, 60, THREADS, -1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
+
+  multiply_complex_row<T, M, THREADS>(buf, hs + (long long)h * M, tid);
+  stage<T, 420, 4, 1, THREADS, 1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 420, 3, 4, THREADS, 1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 420, 5, 12, THREADS, 1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 420, 7, 60, THREADS, 1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
+
+  if (active) store_points<T, OUT_START, OUT_LEN, THREADS>(y + row * OUT_LEN, buf, tid);
+}

@@ -1,0 +1,139 @@
+// fftconv_cupy generated kernel: three_pass real fp32 n=2097152 m=1048576 [16x16 | 16x16x16] x=1048576 k=1048576 out=[0:1048576]
+// Every size below is a compile-time constant of this plan; batch and channel
+// counts are launch arguments.
+#include "fftconv/stockham.cuh"
+
+using namespace fc;
+using T = float;
+using XT = T;                 // real samples, packed two per complex point
+
+constexpr int M = 1048576;            // complex points of the transform
+constexpr int Q = 2097152;            // twiddle base
+constexpr int LO_BITS = 11;
+constexpr int NZ = 524288;          // nonzero input points; the rest is implicit padding
+constexpr int LEN_X = 1048576;
+constexpr int OUT_START = 0;
+constexpr int OUT_LEN = 1048576;
+
+// Virtual row v is channel-major (v = h * batch + b), so the blocks in flight
+// share one channel's spectrum, which stays in L2 across the batch.
+__device__ __forceinline__ long long data_row(int v, int batch, int channels, int& h) {
+  h = v / batch;
+  return (long long)(v - h * batch) * channels + h;
+}
+
+constexpr int A = 4096;            // row transform (middle pass)
+constexpr int B = 256;            // column transform (first and last pass)
+constexpr int RT = 256; // threads per row, two rows per block
+constexpr int CT = 16; // threads per column
+constexpr int C = 32;       // columns per block
+constexpr int STRIDE_A = 4353;
+constexpr int STRIDE_B = 273;
+constexpr int NZB = (NZ + A - 1) / A; // columns are zero below row NZB
+
+// Pass 1: b-point DFTs down columns a0..a0+C of the (b, a) view, times w_m^(a*kb).
+extern "C" __global__ void __launch_bounds__(C * CT, 2)
+fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
+                const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
+                int batch, int channels, int v0) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
+  const int g = threadIdx.x / CT, tid = threadIdx.x % CT;
+  cx<T>* buf = smem + g * STRIDE_B;
+  const int a0 = blockIdx.x * C;
+  int h;
+  const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
+  const XT* xr = x + row * LEN_X;
+  T* f = reinterpret_cast<T*>(smem);
+#pragma unroll
+  for (int it = 0; it < (NZB * 2 * C + C * CT - 1) / (C * CT); ++it) {
+    const int i = threadIdx.x + it * C * CT;
+    if (i < NZB * 2 * C) {
+      const int fl = i % (2 * C), bb = i / (2 * C);
+      const long long s = 2LL * ((long long)A * bb + a0) + fl;
+      f[2 * ((fl >> 1) * STRIDE_B + pad(bb)) + (fl & 1)] = (s < LEN_X) ? __ldg(xr + s) : T(0);
+    }
+  }
+  __syncthreads();
+  stage<T, 256, 16, 1, CT, -1, NZB, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 256, 16, 16, CT, -1, 256, Q, LO_BITS>(buf, tid, twlo, twhi);
+
+  cx<T>* out = tmp + (long long)blockIdx.y * M;
+#pragma unroll
+  for (int it = 0; it < (B * C + C * CT - 1) / (C * CT); ++it) {
+    const int i = threadIdx.x + it * C * CT;
+    if ((B * C) % (C * CT) == 0 || i < B * C) {
+      const int c = i % C, kb = i / C;
+      const unsigned t = unsigned(a0 + c) * unsigned(kb) * unsigned(Q / M);
+      out[(long long)kb * A + a0 + c] = smem[c * STRIDE_B + pad(kb)] * twiddle<LO_BITS, -1>(twlo, twhi, t);
+    }
+  }
+}
+
+// Pass 2: rows kb and (b-kb)%b: a-point DFTs, product with the spectrum, inverse, in place.
+extern "C" __global__ void __launch_bounds__(2 * RT, 1)
+fftconv_rows(cx<T>* __restrict__ tmp, const cx<T>* __restrict__ hs,
+             const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
+             int batch, int channels, int v0) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
+  const int g = threadIdx.x / RT, tid = threadIdx.x % RT;
+  cx<T>* buf = smem + g * STRIDE_A;
+  const int kb = blockIdx.x, kb1 = (B - kb) % B;
+  int h;
+  data_row(v0 + blockIdx.y, batch, channels, h);
+  cx<T>* rowp = tmp + (long long)blockIdx.y * M + (long long)(g ? kb1 : kb) * A;
+  const cx<T>* hrow = hs + (long long)h * M;
+  load_points<T, A, RT>(buf, rowp, tid);
+  __syncthreads();
+  stage<T, 4096, 16, 1, RT, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 4096, 16, 16, RT, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 4096, 16, 256, RT, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+
+  multiply_rows<T, A, B, 2 * RT, LO_BITS, true>(smem, smem + STRIDE_A, hrow + (long long)kb * A,
+                                               hrow + (long long)kb1 * A, kb, threadIdx.x, twlo, twhi);
+  stage<T, 4096, 16, 1, RT, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 4096, 16, 16, RT, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 4096, 16, 256, RT, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+
+  store_points<T, 0, A, RT>(rowp, buf, tid);
+}
+
+// Pass 3: conjugate twiddles, inverse b-point DFTs down the columns, store the outputs.
+extern "C" __global__ void __launch_bounds__(C * CT, 2)
+fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
+                const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
+                int batch, int channels, int v0) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
+  const int g = threadIdx.x / CT, tid = threadIdx.x % CT;
+  cx<T>* buf = smem + g * STRIDE_B;
+  const int a0 = blockIdx.x * C;
+  int h;
+  const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
+  const cx<T>* in = tmp + (long long)blockIdx.y * M;
+#pragma unroll
+  for (int it = 0; it < (B * C + C * CT - 1) / (C * CT); ++it) {
+    const int i = threadIdx.x + it * C * CT;
+    if ((B * C) % (C * CT) == 0 || i < B * C) {
+      const int c = i % C, kb = i / C;
+      const unsigned t = unsigned(a0 + c) * unsigned(kb) * unsigned(Q / M);
+      smem[c * STRIDE_B + pad(kb)] = in[(long long)kb * A + a0 + c] * twiddle<LO_BITS, 1>(twlo, twhi, t);
+    }
+  }
+  __syncthreads();
+  stage<T, 256, 16, 1, CT, 1, 256, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 256, 16, 16, CT, 1, 256, Q, LO_BITS>(buf, tid, twlo, twhi);
+
+  XT* yr = y + row * OUT_LEN;
+  const T* f = reinterpret_cast<const T*>(smem);
+#pragma unroll
+  for (int it = 0; it < (B * 2 * C + C * CT - 1) / (C * CT); ++it) {
+    const int i = threadIdx.x + it * C * CT;
+    if (i < B * 2 * C) {
+      const int fl = i % (2 * C), bb = i / (2 * C);
+      const long long o = 2LL * ((long long)A * bb + a0) + fl - OUT_START;
+      if (o >= 0 && o < OUT_LEN) yr[o] = f[2 * ((fl >> 1) * STRIDE_B + pad(bb)) + (fl & 1)];
+    }
+  }
+}
