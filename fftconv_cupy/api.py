@@ -41,9 +41,8 @@ def _smem_limit(xp) -> int:
     return current_limits()["smem_optin"]
 
 
-def _aligned(a) -> bool:
-    ptr = a.data.ptr if hasattr(a.data, "ptr") else a.ctypes.data
-    return ptr % 16 == 0
+def _ptr(a) -> int:
+    return a.data.ptr
 
 
 class _Problem:
@@ -108,7 +107,7 @@ def _conv_1d(prob: _Problem, precision: str, order, plan_cache=None):
         return y.astype(io, copy=False)
     from .runtime.executor import GPUExecutor
     y = xp.empty((rows, length), dtype=io)
-    plan = plan.with_alignment(_aligned(x), True)
+    plan = plan.with_alignment(_ptr(x), _ptr(y))
     GPUExecutor(plan)(x, hs, y, batch=rows // prob.channels, channels=prob.channels)
     return y
 
@@ -289,11 +288,11 @@ class FFTConv:
             y = y.astype(self._io, copy=False)
         else:
             from .runtime.executor import GPUExecutor
-            plan = self.plan.with_alignment(_aligned(rows), True)
+            y = xp.empty((n, length), dtype=self._io)
+            plan = self.plan.with_alignment(_ptr(rows), _ptr(y))
             ex = self._executors.get(plan)
             if ex is None:
                 ex = self._executors[plan] = GPUExecutor(plan)
-            y = xp.empty((n, length), dtype=self._io)
             ex(rows, self.spectrum, y, batch=n // prob.channels, channels=prob.channels)
         out = prob.finish(y)
         out = xp.ascontiguousarray(out.astype(spec.dtype, copy=False))

@@ -31,7 +31,8 @@ ROW_SMEM_FRACTION = 0.62      # middle pass: leave room for L1 (twiddle tables, 
 SM_SMEM_BYTES = 228 * 1024    # per multiprocessor (sm_90)
 SM_REGISTERS = 65536
 SM_THREADS = 2048
-REGS_ROW = 96                 # fused / middle kernels: radix-16 butterflies need them
+REGS_ROW = 80                 # fused rows above 2K points: three 256-thread blocks per SM (measured best)
+REGS_MIDDLE = 64              # middle pass: two 512-thread blocks per SM (measured best)
 REGS_COL = 64                 # column kernels fit in 64 without spills: two blocks per SM
 COLS_MAX = 64                 # columns per block in the column passes (64 x 8 B = 512 B rows)
 COL_THREADS_MAX = 512
@@ -95,15 +96,26 @@ class Plan:
     groups: int            # rows (fused) or columns (three_pass, column kernels) per block
     order: int             # total Monarch stages of the m-point transform
     smem_limit: int = DEFAULT_SMEM_BYTES
-    vec_in: int = 1        # scalars per vector load of a signal row (fused real plans)
-    vec_out: int = 1       # scalars per vector store of an output row
+    vec_in: int = 1        # transform points per vector load of a signal row (0: per sample)
+    vec_out: int = 1       # transform points per vector store of an output row (0: per sample)
     regs_row: int = REGS_ROW   # register floor per thread behind __launch_bounds__ (fused / middle)
     regs_col: int = REGS_COL   # the same for the column kernels
 
-    def with_alignment(self, x_aligned: bool, y_aligned: bool) -> "Plan":
+    def with_alignment(self, x_ptr: int, y_ptr: int) -> "Plan":
         """The same plan with vector widths the actual row pointers allow."""
         vi, vo = _vector_widths(self)
-        return replace(self, vec_in=vi if x_aligned else 1, vec_out=vo if y_aligned else 1)
+        item = self.elem_bytes // (2 if self.real else 1)
+
+        def fit(v, ptr):
+            while v and ptr % (v * 2 * item if self.real else v * item):
+                v -= 1
+            return v if (v or self.real) else 1
+        return replace(self, vec_in=fit(vi, x_ptr), vec_out=fit(vo, y_ptr))
+
+    @property
+    def vec_tmp(self) -> int:
+        """Points per access of the three-pass intermediate (our own aligned buffer)."""
+        return 2 if self.precision == "fp32" and self.a % 2 == 0 and self.groups % 2 == 0 else 1
 
     # -- geometry -------------------------------------------------------------
     @property
@@ -210,12 +222,22 @@ class Plan:
 
 
 def _vector_widths(plan: "Plan") -> tuple[int, int]:
-    """Widest vector access each row allows (fused real plans; rows 16-byte multiples)."""
-    if plan.layout != "fused" or not plan.real:
-        return 1, 1
-    widths = (4, 2) if plan.precision == "fp32" else (2,)
-    vi = next((w for w in widths if plan.len_x % w == 0), 1)
-    vo = next((w for w in widths if plan.out_len % w == 0 and plan.out_start % 2 == 0), 1)
+    """Transform points per vector access of a signal / output row (0: real row read per sample).
+
+    Rows are contiguous, so a row's start keeps the alignment of element 0 only
+    when its length is a multiple of the access width.
+    """
+    wide = 2 if plan.precision == "fp32" else 1          # 16-byte accesses
+    if plan.layout == "three_pass" and (plan.a % 2 or plan.groups % 2):
+        wide = 1                                         # column chunks must start on even points
+    lx, ls, lo = plan.len_x, plan.out_start, plan.out_len
+    if plan.real:
+        vi = wide if lx % (2 * wide) == 0 else (1 if lx % 2 == 0 else 0)
+        start_ok = (lambda w: ls % 2 == 0) if plan.layout == "fused" else (lambda w: ls % (2 * w) == 0)
+        vo = next((w for w in (wide, 1) if lo % (2 * w) == 0 and start_ok(w)), 0)
+    else:
+        vi = wide if lx % wide == 0 else 1
+        vo = wide if lo % wide == 0 and ls % wide == 0 else 1
     return vi, vo
 
 
@@ -272,8 +294,7 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
         groups = max(1, min(BLOCK_THREADS_SMALL // row.threads, smem_limit // per_row))
         plan = Plan(layout="fused", row=row, col=None, groups=groups,
                     order=len(row.radices), **base)
-        vi, vo = _vector_widths(plan)
-        return replace(plan, vec_in=vi, vec_out=vo)
+        return replace(plan, regs_row=64 if m <= 2048 else REGS_ROW).with_alignment(0, 0)
 
     # three passes: the largest row size whose two rows fit, then the column size
     a_cap = int(smem_limit * ROW_SMEM_FRACTION)
@@ -301,5 +322,6 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
         cols *= 2
     if cols * per_col > smem_limit:
         raise UnsupportedPlanError(f"a {b}-point column does not fit on chip")
-    return Plan(layout="three_pass", row=row, col=col, groups=cols,
-                order=len(row.radices) + len(col.radices), **base)
+    plan = Plan(layout="three_pass", row=row, col=col, groups=cols,
+                order=len(row.radices) + len(col.radices), regs_row=REGS_MIDDLE, **base)
+    return plan.with_alignment(0, 0)

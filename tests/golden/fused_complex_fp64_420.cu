@@ -26,7 +26,7 @@ constexpr int THREADS = 60;
 constexpr int GROUPS = 4;
 constexpr int STRIDE = 447;
 
-extern "C" __global__ void __launch_bounds__(GROUPS * THREADS, 2)
+extern "C" __global__ void __launch_bounds__(GROUPS * THREADS, 4)
 fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restrict__ hs,
               const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
               int rows, int batch, int channels) {
@@ -37,7 +37,7 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restr
   const bool active = v < rows;       // idle groups still reach every barrier
   int h = 0;
   const long long row = active ? data_row(v, batch, channels, h) : 0;
-  if (active) load_points<T, NZ, THREADS>(buf, x + row * LEN_X, tid);
+  if (active) load_points<T, NZ, THREADS, 1>(buf, x + row * LEN_X, tid);
   __syncthreads();
   stage<T, 420, 4, 1, THREADS, -1, 300, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 420, 3, 4, THREADS, -1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
@@ -50,5 +50,5 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restr
   stage<T, 420, 5, 12, THREADS, 1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 420, 7, 60, THREADS, 1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
 
-  if (active) store_points<T, OUT_START, OUT_LEN, THREADS>(y + row * OUT_LEN, buf, tid);
+  if (active) store_points<T, OUT_START, OUT_LEN, THREADS, 1>(y + row * OUT_LEN, buf, tid);
 }

@@ -30,6 +30,22 @@ constexpr int C = 32;       // columns per block
 constexpr int STRIDE_A = 4353;
 constexpr int STRIDE_B = 273;
 constexpr int NZB = (NZ + A - 1) / A; // columns are zero below row NZB
+constexpr int VPT = 2;     // points per access of the intermediate
+constexpr int VPX = 2;      // points per access of a signal row (0: per sample)
+constexpr int VPY = 2;     // points per access of an output row (0: per sample)
+
+// Move `n` rows x C columns of points between global memory (row stride A, VP points
+// per access) and the block's column buffers (column c at c * STRIDE_B, row kb at pad(kb)).
+// f(q, kb, p) maps the VP points starting at column q*VP of row kb.
+template <int N, int VP, class F>
+__device__ __forceinline__ void for_tile(F f) {
+  constexpr int NV = N * (C / VP);
+#pragma unroll
+  for (int it = 0; it < (NV + C * CT - 1) / (C * CT); ++it) {
+    const int i = threadIdx.x + it * C * CT;
+    if (NV % (C * CT) == 0 || i < NV) f((i % (C / VP)) * VP, i / (C / VP));
+  }
+}
 
 // Pass 1: b-point DFTs down columns a0..a0+C of the (b, a) view, times w_m^(a*kb).
 extern "C" __global__ void __launch_bounds__(C * CT, 2)
@@ -44,34 +60,38 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
   int h;
   const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
   const XT* xr = x + row * LEN_X;
-  T* f = reinterpret_cast<T*>(smem);
+  // whole points (packed sample pairs for real rows); points at or past NZ are padding
+  const cx<T>* xp = reinterpret_cast<const cx<T>*>(xr);
+  for_tile<NZB, VPX>([&](int c, int bb) {
+    const long long e = (long long)A * bb + a0 + c;
+    cx<T> p[VPX];
+    if (e + VPX <= NZ) {
+      load_pts<T, VPX>(p, xp + e);
+    } else {
 #pragma unroll
-  for (int it = 0; it < (NZB * 2 * C + C * CT - 1) / (C * CT); ++it) {
-    const int i = threadIdx.x + it * C * CT;
-    if (i < NZB * 2 * C) {
-      const int fl = i % (2 * C), bb = i / (2 * C);
-      const long long s = 2LL * ((long long)A * bb + a0) + fl;
-      f[2 * ((fl >> 1) * STRIDE_B + pad(bb)) + (fl & 1)] = (s < LEN_X) ? __ldg(xr + s) : T(0);
+      for (int u = 0; u < VPX; ++u) p[u] = (e + u < NZ) ? ldg(xp + e + u) : zero<T>();
     }
-  }
+#pragma unroll
+    for (int u = 0; u < VPX; ++u) smem[(c + u) * STRIDE_B + pad(bb)] = p[u];
+  });
   __syncthreads();
   stage<T, 256, 16, 1, CT, -1, NZB, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 256, 16, 16, CT, -1, 256, Q, LO_BITS>(buf, tid, twlo, twhi);
 
   cx<T>* out = tmp + (long long)blockIdx.y * M;
+  for_tile<B, VPT>([&](int c, int kb) {
+    cx<T> p[VPT];
 #pragma unroll
-  for (int it = 0; it < (B * C + C * CT - 1) / (C * CT); ++it) {
-    const int i = threadIdx.x + it * C * CT;
-    if ((B * C) % (C * CT) == 0 || i < B * C) {
-      const int c = i % C, kb = i / C;
-      const unsigned t = unsigned(a0 + c) * unsigned(kb) * unsigned(Q / M);
-      out[(long long)kb * A + a0 + c] = smem[c * STRIDE_B + pad(kb)] * twiddle<LO_BITS, -1>(twlo, twhi, t);
+    for (int u = 0; u < VPT; ++u) {
+      const unsigned t = unsigned(a0 + c + u) * unsigned(kb) * unsigned(Q / M);
+      p[u] = smem[(c + u) * STRIDE_B + pad(kb)] * twiddle<LO_BITS, -1>(twlo, twhi, t);
     }
-  }
+    store_pts<T, VPT>(out + (long long)kb * A + a0 + c, p);
+  });
 }
 
 // Pass 2: rows kb and (b-kb)%b: a-point DFTs, product with the spectrum, inverse, in place.
-extern "C" __global__ void __launch_bounds__(2 * RT, 1)
+extern "C" __global__ void __launch_bounds__(2 * RT, 2)
 fftconv_rows(cx<T>* __restrict__ tmp, const cx<T>* __restrict__ hs,
              const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
              int batch, int channels, int v0) {
@@ -84,7 +104,7 @@ fftconv_rows(cx<T>* __restrict__ tmp, const cx<T>* __restrict__ hs,
   data_row(v0 + blockIdx.y, batch, channels, h);
   cx<T>* rowp = tmp + (long long)blockIdx.y * M + (long long)(g ? kb1 : kb) * A;
   const cx<T>* hrow = hs + (long long)h * M;
-  load_points<T, A, RT>(buf, rowp, tid);
+  load_points<T, A, RT, VPT>(buf, rowp, tid);
   __syncthreads();
   stage<T, 4096, 16, 1, RT, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 16, RT, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
@@ -96,7 +116,7 @@ fftconv_rows(cx<T>* __restrict__ tmp, const cx<T>* __restrict__ hs,
   stage<T, 4096, 16, 16, RT, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 256, RT, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
 
-  store_points<T, 0, A, RT>(rowp, buf, tid);
+  store_points<T, 0, A, RT, VPT>(rowp, buf, tid);
 }
 
 // Pass 3: conjugate twiddles, inverse b-point DFTs down the columns, store the outputs.
@@ -112,28 +132,34 @@ fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
   int h;
   const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
   const cx<T>* in = tmp + (long long)blockIdx.y * M;
+  for_tile<B, VPT>([&](int c, int kb) {
+    cx<T> p[VPT];
+    load_pts<T, VPT>(p, in + (long long)kb * A + a0 + c);
 #pragma unroll
-  for (int it = 0; it < (B * C + C * CT - 1) / (C * CT); ++it) {
-    const int i = threadIdx.x + it * C * CT;
-    if ((B * C) % (C * CT) == 0 || i < B * C) {
-      const int c = i % C, kb = i / C;
-      const unsigned t = unsigned(a0 + c) * unsigned(kb) * unsigned(Q / M);
-      smem[c * STRIDE_B + pad(kb)] = in[(long long)kb * A + a0 + c] * twiddle<LO_BITS, 1>(twlo, twhi, t);
+    for (int u = 0; u < VPT; ++u) {
+      const unsigned t = unsigned(a0 + c + u) * unsigned(kb) * unsigned(Q / M);
+      smem[(c + u) * STRIDE_B + pad(kb)] = p[u] * twiddle<LO_BITS, 1>(twlo, twhi, t);
     }
-  }
+  });
   __syncthreads();
   stage<T, 256, 16, 1, CT, 1, 256, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 256, 16, 16, CT, 1, 256, Q, LO_BITS>(buf, tid, twlo, twhi);
 
   XT* yr = y + row * OUT_LEN;
-  const T* f = reinterpret_cast<const T*>(smem);
+  // whole points; for real rows OUT_START and OUT_LEN are even, so points map to sample pairs
+  constexpr int P0 = OUT_START / 2, PN = OUT_LEN / 2;
+  cx<T>* yp = reinterpret_cast<cx<T>*>(yr);
+  for_tile<B, VPY>([&](int c, int bb) {
+    const long long o = (long long)A * bb + a0 + c - P0;
+    cx<T> p[VPY];
 #pragma unroll
-  for (int it = 0; it < (B * 2 * C + C * CT - 1) / (C * CT); ++it) {
-    const int i = threadIdx.x + it * C * CT;
-    if (i < B * 2 * C) {
-      const int fl = i % (2 * C), bb = i / (2 * C);
-      const long long o = 2LL * ((long long)A * bb + a0) + fl - OUT_START;
-      if (o >= 0 && o < OUT_LEN) yr[o] = f[2 * ((fl >> 1) * STRIDE_B + pad(bb)) + (fl & 1)];
+    for (int u = 0; u < VPY; ++u) p[u] = smem[(c + u) * STRIDE_B + pad(bb)];
+    if (o >= 0 && o + VPY <= PN) {
+      store_pts<T, VPY>(yp + o, p);
+    } else {
+#pragma unroll
+      for (int u = 0; u < VPY; ++u)
+        if (o + u >= 0 && o + u < PN) yp[o + u] = p[u];
     }
-  }
+  });
 }

@@ -33,4 +33,27 @@ __device__ __forceinline__ cx<double> ldg(const cx<double>* p) {
   return {v.x, v.y};
 }
 
+// VP consecutive complex points as one vector access (VP = 2: 16 bytes of fp32).
+template <class T, int VP>
+__device__ __forceinline__ void load_pts(cx<T>* out, const cx<T>* p) {
+  if constexpr (VP == 2 && sizeof(T) == 4) {
+    const float4 v = __ldg(reinterpret_cast<const float4*>(p));
+    out[0] = {v.x, v.y};
+    out[1] = {v.z, v.w};
+  } else {
+#pragma unroll
+    for (int u = 0; u < VP; ++u) out[u] = ldg(p + u);
+  }
+}
+
+template <class T, int VP>
+__device__ __forceinline__ void store_pts(cx<T>* p, const cx<T>* in) {
+  if constexpr (VP == 2 && sizeof(T) == 4) {
+    *reinterpret_cast<float4*>(p) = make_float4(in[0].re, in[0].im, in[1].re, in[1].im);
+  } else {
+#pragma unroll
+    for (int u = 0; u < VP; ++u) p[u] = in[u];
+  }
+}
+
 }  // namespace fc

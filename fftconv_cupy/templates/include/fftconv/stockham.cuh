@@ -11,6 +11,7 @@ namespace fc {
 
 __device__ __forceinline__ int pad(int e) { return e + (e >> 4); }
 
+
 // w_Q^(SIGN*t), 0 <= t < Q, from two tables: lo[t % 2^LO_BITS] * hi[t >> LO_BITS].
 // Both tables are correctly rounded, so every twiddle is within ~2 ulp.
 template <int LO_BITS, int SIGN, class T>
@@ -18,6 +19,13 @@ __device__ __forceinline__ cx<T> twiddle(const cx<T>* __restrict__ lo, const cx<
                                          unsigned t) {
   const cx<T> w = ldg(lo + (t & ((1u << LO_BITS) - 1u))) * ldg(hi + (t >> LO_BITS));
   return SIGN < 0 ? w : conj(w);
+}
+
+// &buf[pad(e + r * STRIDE)], r constant after unrolling.
+template <int STRIDE, class T>
+__device__ __forceinline__ T* at_r(T* buf, int e, int pe, int r) {
+  if constexpr (STRIDE % 16 == 0) return buf + pe + r * (STRIDE + (STRIDE >> 4));
+  else return buf + pad(e + r * STRIDE);
 }
 
 // One radix-R Stockham stage of an S-point transform (Ns = product of the earlier
@@ -36,6 +44,7 @@ __device__ __forceinline__ void stage(cx<T>* buf, int tid, const cx<T>* __restri
   for (int it = 0; it < IT; ++it) {
     const int j = tid + it * THREADS;
     if (J % THREADS == 0 || j < J) {
+      const int pj = pad(j);
 #pragma unroll
       for (int r = 0; r < R; ++r) {
         const int idx = j + r * J;
@@ -44,7 +53,7 @@ __device__ __forceinline__ void stage(cx<T>* buf, int tid, const cx<T>* __restri
         } else if (NZ < S && idx >= NZ) {
           v[it][r] = zero<T>();
         } else {
-          v[it][r] = buf[pad(idx)];
+          v[it][r] = *at_r<J>(buf, j, pj, r);
         }
       }
       if constexpr (NS > 1) {
@@ -74,8 +83,9 @@ __device__ __forceinline__ void stage(cx<T>* buf, int tid, const cx<T>* __restri
     if (J % THREADS == 0 || j < J) {
       dft<R, SIGN>(v[it]);
       const int base = (j / NS) * NS * R + (j % NS);
+      const int pb = pad(base);
 #pragma unroll
-      for (int r = 0; r < R; ++r) buf[pad(base + r * NS)] = v[it][r];
+      for (int r = 0; r < R; ++r) *at_r<NS>(buf, base, pb, r) = v[it][r];
     }
   }
   __syncthreads();
@@ -172,24 +182,37 @@ __device__ __forceinline__ void multiply_rows(cx<T>* buf0, cx<T>* buf1, const cx
   __syncthreads();
 }
 
-// Contiguous row of complex points <-> shared memory.  The loop count is a
-// compile-time constant so every load of a thread is in flight at once.
-template <class T, int COUNT, int THREADS>
+// Contiguous row of complex points <-> shared memory, VP points per access (an
+// even element and its successor never straddle a padding slot).  The loop
+// count is a compile-time constant so every load of a thread is in flight at once.
+template <class T, int COUNT, int THREADS, int VP>
 __device__ __forceinline__ void load_points(cx<T>* buf, const cx<T>* __restrict__ src, int tid) {
+  constexpr int NV = COUNT / VP;
 #pragma unroll
-  for (int it = 0; it < (COUNT + THREADS - 1) / THREADS; ++it) {
-    const int e = tid + it * THREADS;
-    if (COUNT % THREADS == 0 || e < COUNT) buf[pad(e)] = ldg(src + e);
+  for (int it = 0; it < (NV + THREADS - 1) / THREADS; ++it) {
+    const int i = tid + it * THREADS;
+    if (NV % THREADS == 0 || i < NV) {
+      cx<T> p[VP];
+      load_pts<T, VP>(p, src + i * VP);
+#pragma unroll
+      for (int u = 0; u < VP; ++u) buf[pad(i * VP) + u] = p[u];
+    }
   }
 }
 
-// dst[i] = point START + i, for i < COUNT.
-template <class T, int START, int COUNT, int THREADS>
+// dst[i] = point START + i, for i < COUNT (VP > 1 needs START % VP == 0).
+template <class T, int START, int COUNT, int THREADS, int VP>
 __device__ __forceinline__ void store_points(cx<T>* dst, const cx<T>* buf, int tid) {
+  constexpr int NV = COUNT / VP;
 #pragma unroll
-  for (int it = 0; it < (COUNT + THREADS - 1) / THREADS; ++it) {
-    const int e = tid + it * THREADS;
-    if (COUNT % THREADS == 0 || e < COUNT) dst[e] = buf[pad(START + e)];
+  for (int it = 0; it < (NV + THREADS - 1) / THREADS; ++it) {
+    const int i = tid + it * THREADS;
+    if (NV % THREADS == 0 || i < NV) {
+      cx<T> p[VP];
+#pragma unroll
+      for (int u = 0; u < VP; ++u) p[u] = buf[pad(START + i * VP) + u];
+      store_pts<T, VP>(dst + i * VP, p);
+    }
   }
 }
 
