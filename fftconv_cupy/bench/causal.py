@@ -27,7 +27,8 @@ SWEEP_LENGTHS = tuple(1 << e for e in range(7, 23))
 OURS = "fftconv_cupy"
 PEER_CUPYX = "cupyx.scipy.signal.fftconvolve"
 PEER_RFFT = "cupy rfft-mul-irfft"
-PEERS = (PEER_CUPYX, PEER_RFFT)
+PEER_TORCH = "torch.fft rfft-mul-irfft"
+PEERS = (PEER_CUPYX, PEER_RFFT, PEER_TORCH)
 CUPYX_MAX_ELEMENTS = 1 << 28      # cupyx.scipy.signal.fftconvolve is skipped above this rows * L
 
 _SUFFIXES = {"K": 1024, "M": 1 << 20, "G": 1 << 30}
@@ -174,16 +175,24 @@ def run_length(length: int, bandwidth: float, *, dtype="float32", precision="aut
     n = 2 * length
     ref = cupy.fft.irfft(cupy.fft.rfft(xr, n) * cupy.fft.rfft(kr, n), n)[:, :length]
 
-    def measure(name, fn, y_rows, plan_desc=""):
+    def measure(name, fn, y_rows, plan_desc="", preallocated=0, torch=None):
+        """preallocated: bytes of an output allocated outside `fn` (counted as allocated)."""
         if on_impl is not None:
             on_impl(name)
         mempool = cupy.get_default_memory_pool()
+        cupy.cuda.Device().synchronize()
         mempool.free_all_blocks()
-        base = mempool.used_bytes()
+        before = mempool.total_bytes()
+        if torch is not None:
+            torch.cuda.reset_peak_memory_stats()
+            tbefore = torch.cuda.memory_allocated()
         y = fn()
         cupy.cuda.Device().synchronize()
+        # memory the call needs: pool growth (CuPy caches freed blocks, so growth = peak)
+        peak = (mempool.total_bytes() - before + preallocated) / 2**20
+        if torch is not None:
+            peak = (torch.cuda.max_memory_allocated() - tbefore) / 2**20
         err = _rel(y_rows(y)[check].astype(cupy.float64), ref)
-        peak = (mempool.total_bytes() - base) / 2**20
         med, p10, p90 = time_ms(fn, repeat=repeat)
         del y
         out.append(Row(name, length, rows, dt.name, med, p10, p90, floor_ms, err, peak, plan_desc))
@@ -201,7 +210,7 @@ def run_length(length: int, bandwidth: float, *, dtype="float32", precision="aut
     def ours():
         ex(xs, hs, y, batch=batch, channels=heads)
         return y
-    measure(OURS, ours, lambda v: v, plan.describe())
+    measure(OURS, ours, lambda v: v, plan.describe(), preallocated=y.nbytes)
     if int(cupy.isnan(y).sum()) != 0:
         raise RuntimeError(f"unwritten outputs at L={length}")
 
@@ -216,9 +225,29 @@ def run_length(length: int, bandwidth: float, *, dtype="float32", precision="aut
         def rfft_fn():
             return cupy.fft.irfft(cupy.fft.rfft(x, n) * kf, n)[..., :length]
         measure(PEER_RFFT, rfft_fn, lambda v: v.reshape(rows, length))
+        torch = _torch()
+        if torch is not None:
+            xt, kt = torch.from_dlpack(x), torch.from_dlpack(k)
+            kft = torch.fft.rfft(kt, n)
+
+            def torch_fn():
+                return torch.fft.irfft(torch.fft.rfft(xt, n) * kft, n)[..., :length]
+            measure(PEER_TORCH, torch_fn,
+                    lambda v: cupy.from_dlpack(v.contiguous()).reshape(rows, length), torch=torch)
+            del xt, kt, kft
+            torch.cuda.empty_cache()
     del x, y, hs
     cupy.get_default_memory_pool().free_all_blocks()
     return out
+
+
+def _torch():
+    """torch, when it is importable and sees the GPU (an optional peer)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch if torch.cuda.is_available() else None
 
 
 def as_dicts(rows):

@@ -8,7 +8,8 @@ from collections import defaultdict
 
 from .causal import OURS, Row, geomean
 
-SHORT = {OURS: "ours", "cupyx.scipy.signal.fftconvolve": "cupyx", "cupy rfft-mul-irfft": "cupy rfft"}
+SHORT = {OURS: "ours", "cupyx.scipy.signal.fftconvolve": "cupyx", "cupy rfft-mul-irfft": "cupy rfft",
+         "torch.fft rfft-mul-irfft": "torch.fft"}
 
 CSV_FIELDS = ("impl", "length", "rows", "dtype", "ms", "p10", "p90", "floor_ms", "ratio", "gbps",
               "rel_err", "peak_mb", "plan")

@@ -11,7 +11,7 @@ import json
 import sys
 import time
 
-from .causal import (OURS, PEER_CUPYX, PEER_RFFT, as_dicts, copy_bandwidth, device_name,
+from .causal import (OURS, PEER_CUPYX, PEER_RFFT, PEER_TORCH, as_dicts, copy_bandwidth, device_name,
                      parse_len, run_length)
 
 DEFAULT_LENGTHS = "128,512,1K,4K,8K,16K,32K,64K,128K,256K,512K,1M,2M,4M"
@@ -26,7 +26,8 @@ def _lengths(text: str) -> list[int]:
 
 def short_table(name: str, bw: float, rows: list[dict]) -> str:
     lines = [f"{name}, copy {bw / 1e12:.2f} TB/s",
-             f"{'L':>8} {'ours ms':>9} {'xfloor':>7} {'cupyx':>8} {'rfft':>8} {'vs cupyx':>8} {'err':>8}"]
+             f"{'L':>8} {'ours ms':>9} {'xfloor':>7} {'cupyx':>8} {'rfft':>8} {'torch':>8} {'vs cupyx':>8} "
+             f"{'err':>8} {'MB ours':>8} {'MB cupyx':>8}"]
     by = {}
     for r in rows:
         if "impl" in r:
@@ -36,11 +37,13 @@ def short_table(name: str, bw: float, rows: list[dict]) -> str:
         o = d.get(OURS)
         c = d.get(PEER_CUPYX)
         f = d.get(PEER_RFFT)
+        t = d.get(PEER_TORCH)
         if o is None:
             continue
         lines.append(f"{L:>8} {o['ms']:9.3f} {o['ratio']:7.2f} {c['ms'] if c else nan:8.2f} "
-                     f"{f['ms'] if f else nan:8.2f} {(c['ms'] / o['ms']) if c else nan:8.1f} "
-                     f"{o['rel_err']:8.1e}")
+                     f"{f['ms'] if f else nan:8.2f} {t['ms'] if t else nan:8.2f} "
+                     f"{(c['ms'] / o['ms']) if c else nan:8.1f} {o['rel_err']:8.1e} "
+                     f"{o['peak_mb']:8.0f} {c['peak_mb'] if c else nan:8.0f}")
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""fftconv-cli bench: the causal convolution benchmark against the CuPy peers."""
+"""fftconv-cli bench: the causal convolution benchmark against its peers (CuPy, torch)."""
 from __future__ import annotations
 
 import click
@@ -49,7 +49,8 @@ def _check_plans(lengths, dtype, precision, order, layout):
 @click.option("--repeat", type=click.IntRange(min=1), default=20, show_default=True,
               help="Timed calls per implementation (after 3 warm-up calls).")
 @click.option("--peers/--no-peers", default=True, show_default=True,
-              help="Also time cupyx.scipy.signal.fftconvolve and cupy rfft-mul-irfft.")
+              help="Also time cupyx.scipy.signal.fftconvolve, cupy rfft-mul-irfft and, when torch "
+                   "is importable, torch.fft rfft-mul-irfft.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write every measurement to this JSON file.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True), default=None,

@@ -237,8 +237,8 @@ def _fake_run_length(length, bandwidth, *, dtype="float32", peers=True, rows=Non
     rows = rows or causal.rows_for(length)
     floor = 2 * rows * length * 4 / bandwidth * 1e3
     out = []
-    for impl, f in [(causal.OURS, 1.5)] + ([(causal.PEER_CUPYX, 6.0), (causal.PEER_RFFT, 3.0)]
-                                           if peers else []):
+    for impl, f in [(causal.OURS, 1.5)] + ([(causal.PEER_CUPYX, 6.0), (causal.PEER_RFFT, 3.0),
+                                            (causal.PEER_TORCH, 3.5)] if peers else []):
         if on_impl:
             on_impl(impl)
         out.append(Row(impl, length, rows, dtype, f * floor, 0.9 * f * floor, 1.1 * f * floor,
@@ -268,7 +268,7 @@ def test_bench_report_with_fake_measurements(runner, fake_gpu, tmp_path):
     assert data["config"]["repeat"] == 3 and data["ok"] is True
     assert {r["impl"] for r in data["rows"]} == {causal.OURS, *causal.PEERS}
     with open(cs) as f:
-        assert len(list(csv.DictReader(f))) == 3
+        assert len(list(csv.DictReader(f))) == 1 + len(causal.PEERS)
 
 
 def test_bench_sweep_failure_exits_1(runner, fake_gpu, monkeypatch):
