@@ -11,6 +11,8 @@ TEMPLATE = "conv.cu.j2"
 def entries(plan: Plan) -> tuple[str, ...]:
     if plan.layout == "fused":
         return ("fftconv_fused",)
+    if plan.layout == "cluster":
+        return ("fftconv_cluster",)
     return ("fftconv_col_fwd", "fftconv_rows", "fftconv_col_inv")
 
 

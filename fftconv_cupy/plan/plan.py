@@ -8,6 +8,13 @@ Layouts
 -------
 ``fused``      one launch: load a row, forward Monarch stages, pointwise multiply
                with the kernel spectrum, inverse stages, store the requested outputs.
+``cluster``    m = a * b with b = 2 * (cluster size) <= 16: one launch per row on a
+               thread-block cluster (Hopper).  Each block of the cluster does b-point
+               column DFTs on its a/CS columns, the blocks exchange through distributed
+               shared memory so each holds two rows (kb and b-kb, partners of the real
+               pairing), run the a-point row DFTs, the product and the inverse, exchange
+               back and finish with the inverse column DFTs.  Global memory sees x once
+               and y once, as in the fused layout.
 ``three_pass`` m = a * b points that do not fit on chip: (1) b-point column DFTs
                and twiddles, (2) a-point row DFTs, multiply, inverse row DFTs, in
                place, (3) inverse column DFTs and the store.  Rows are processed in
@@ -37,6 +44,8 @@ REGS_COL = 64                 # column kernels fit in 64 without spills: two blo
 COLS_MAX = 64                 # columns per block in the column passes (64 x 8 B = 512 B rows)
 COL_THREADS_MAX = 512
 MIDDLE_THREADS_MAX = 512      # two rows per block; more threads would cap registers at 64
+CLUSTER_COLUMNS = (4, 8, 16)  # b = 2 x cluster size; 8 blocks is the portable cluster limit
+CLUSTER_ROW_MAX = {"fp32": 8192, "fp64": 4096}
 FUSED_MAX = {"fp32": 16384, "fp64": 8192}   # largest on-chip row (measured: beats three passes even with some spills)
 
 
@@ -115,7 +124,8 @@ class Plan:
     @property
     def vec_tmp(self) -> int:
         """Points per access of the three-pass intermediate (our own aligned buffer)."""
-        return 2 if self.precision == "fp32" and self.a % 2 == 0 and self.groups % 2 == 0 else 1
+        return (2 if self.layout == "three_pass" and self.precision == "fp32" and self.a % 2 == 0
+                and self.groups % 2 == 0 else 1)
 
     # -- geometry -------------------------------------------------------------
     @property
@@ -149,14 +159,22 @@ class Plan:
         return self.prec.elem_bytes
 
     @property
+    def cluster(self) -> int:
+        """Blocks per thread-block cluster (1 unless the layout is 'cluster')."""
+        return self.groups if self.layout == "cluster" else 1
+
+    @property
     def row_block(self) -> tuple[int, int]:
-        """(threads, dynamic smem bytes) of the fused / middle kernel."""
+        """(threads, dynamic smem bytes) of the fused / middle / cluster kernel."""
+        if self.layout == "cluster":
+            points = max(2 * padded(self.a), padded(2 * self.a))
+            return self.row.threads, points * self.elem_bytes
         rows = self.groups if self.layout == "fused" else 2
         return rows * self.row.threads, rows * padded(self.a) * self.elem_bytes
 
     @property
     def col_block(self) -> tuple[int, int]:
-        if self.col is None:
+        if self.col is None or self.layout == "cluster":
             return (0, 0)
         return (self.groups * self.col.threads,
                 self.groups * padded(self.b) * self.elem_bytes)
@@ -178,7 +196,7 @@ class Plan:
 
     @property
     def passes(self) -> int:
-        return 1 if self.layout == "fused" else 3
+        return 3 if self.layout == "three_pass" else 1
 
     # -- costs ----------------------------------------------------------------
     def io_bytes(self, rows: int) -> int:
@@ -189,7 +207,7 @@ class Plan:
     def hbm_bytes(self, rows: int, channels: int) -> int:
         """Bytes this plan moves through device memory (intermediates included)."""
         spectrum = channels * self.m * self.elem_bytes
-        inter = 0 if self.layout == "fused" else rows * self.m * self.elem_bytes * 4
+        inter = rows * self.m * self.elem_bytes * 4 if self.layout == "three_pass" else 0
         return self.io_bytes(rows) + spectrum + inter
 
     def flops(self, rows: int) -> float:
@@ -230,6 +248,8 @@ def _vector_widths(plan: "Plan") -> tuple[int, int]:
     wide = 2 if plan.precision == "fp32" else 1          # 16-byte accesses
     if plan.layout == "three_pass" and (plan.a % 2 or plan.groups % 2):
         wide = 1                                         # column chunks must start on even points
+    if plan.layout == "cluster" and (plan.a // plan.cluster) % 2:
+        wide = 1
     lx, ls, lo = plan.len_x, plan.out_start, plan.out_len
     if plan.real:
         vi = wide if lx % (2 * wide) == 0 else (1 if lx % 2 == 0 else 0)
@@ -259,6 +279,25 @@ def check_precision(precision: str) -> None:
     raise ValueError(f"precision must be one of {sorted(PRECISIONS) + ['auto']}, got {precision!r}")
 
 
+def _cluster_plan(m, order, smem_limit, ebytes, base):
+    """m = a * b, b = 2 * cluster size (4, 8 or 16), two a-point rows per block."""
+    for b in CLUSTER_COLUMNS:
+        if m % b or (m // b) % (b // 2):
+            continue
+        a = m // b
+        if a > CLUSTER_ROW_MAX[base["precision"]] or max(2 * padded(a), padded(2 * a)) * ebytes > smem_limit:
+            continue
+        try:
+            row = _transform(a, None if order is None else order - 1)
+        except UnsupportedPlanError:
+            continue
+        col = Transform(b, (b,), 1)
+        plan = Plan(layout="cluster", row=row, col=col, groups=b // 2,
+                    order=len(row.radices) + 1, **base)
+        return plan.with_alignment(0, 0)
+    return None
+
+
 def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: bool,
               precision: str, order: int | None = None, n: int | None = None,
               smem_limit: int = DEFAULT_SMEM_BYTES, layout: str | None = None) -> Plan:
@@ -286,15 +325,23 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
                 len_k=len_k, out_start=out_start, out_len=out_len, smem_limit=smem_limit)
 
     fits = padded(m) * ebytes <= smem_limit and (m <= FUSED_MAX[precision] or layout == "fused")
+    if layout not in (None, "fused", "cluster", "three_pass"):
+        raise ValueError(f"layout must be 'fused', 'cluster' or 'three_pass', got {layout!r}")
     if layout == "fused" and not fits:
         raise UnsupportedPlanError(f"{m} complex points do not fit on chip for one row")
-    if fits and layout != "three_pass" and m >= 1:
+    if fits and layout in (None, "fused"):
         row = _transform(m, order)
         per_row = padded(m) * ebytes
         groups = max(1, min(BLOCK_THREADS_SMALL // row.threads, smem_limit // per_row))
         plan = Plan(layout="fused", row=row, col=None, groups=groups,
                     order=len(row.radices), **base)
         return replace(plan, regs_row=64 if m <= 2048 else REGS_ROW).with_alignment(0, 0)
+
+    if layout == "cluster":
+        plan = _cluster_plan(m, order, smem_limit, ebytes, base)
+        if plan is None:
+            raise UnsupportedPlanError(f"no cluster split of {m} points fits on chip")
+        return plan
 
     # three passes: the largest row size whose two rows fit, then the column size
     a_cap = int(smem_limit * ROW_SMEM_FRACTION)

@@ -67,6 +67,18 @@ def _stockham(ctx: _Ctx, z: np.ndarray, tf: Transform, sign: int) -> np.ndarray:
     return z
 
 
+def _column_twiddles(ctx: _Ctx, plan: Plan, col, kb):
+    """w_m^(a*kb) as the kernels form them: one table value each (three_pass), or table
+    values at kb = 1, 2, 4, 8 and products between (cluster, whose b-point DFT is one radix)."""
+    if plan.layout == "three_pass":
+        return ctx.tw(col * kb, plan.m, -1)
+    w = {0: np.ones(col.shape, dtype=ctx.cdt)}
+    for p in range(1, plan.b):
+        hb = 1 << (p.bit_length() - 1)
+        w[p] = ctx.tw(col * p, plan.m, -1) if hb == p else ctx.rnd(w[hb] * w[p - hb])
+    return np.concatenate([w[p] for p in range(plan.b)], axis=0)
+
+
 def _pair_multiply(ctx: _Ctx, z: np.ndarray, hs: np.ndarray) -> np.ndarray:
     """Spectrum of packed real data -> product with Hs -> packed inverse input (natural order)."""
     plan = ctx.plan
@@ -137,7 +149,8 @@ def execute(plan: Plan, x: np.ndarray, hs: np.ndarray, channel=None, *, emulate=
         col = np.arange(a)[None, :]
         # pass 1: b-point DFTs down the columns of the (b, a) view, then w_m^(a*kb)
         t = _stockham(ctx, z.reshape(rows, b, a).swapaxes(1, 2), plan.col, -1)  # (rows, a, kb)
-        t = ctx.rnd(t.swapaxes(1, 2) * ctx.tw(col * kb, m, -1))                 # (rows, kb, a)
+        colw = _column_twiddles(ctx, plan, col, kb)
+        t = ctx.rnd(t.swapaxes(1, 2) * colw)                                    # (rows, kb, a)
         # pass 2: a-point row DFTs; row kb holds Z[kb + b*ka]; multiply in that order
         zr = _stockham(ctx, t, plan.row, -1)
         nat = zr.swapaxes(1, 2).reshape(rows, m)
@@ -145,6 +158,6 @@ def execute(plan: Plan, x: np.ndarray, hs: np.ndarray, channel=None, *, emulate=
         wn = _pair_multiply(ctx, nat, hn)
         v = _stockham(ctx, wn.reshape(rows, a, b).swapaxes(1, 2), plan.row, +1)  # (rows, kb, a)
         # pass 3: conjugate twiddles, inverse b-point DFTs down the columns
-        v = ctx.rnd(v * ctx.tw(col * kb, m, +1))
+        v = ctx.rnd(v * np.conj(colw))
         w = _stockham(ctx, v.swapaxes(1, 2), plan.col, +1).swapaxes(1, 2).reshape(rows, m)
     return _unpack(plan, w)

@@ -6,7 +6,8 @@ rounded once to the plan's precision, with every normalization folded in:
 real plans     Hs[k] = H[k] / (4m) for 0 < k < m, Hs[0] = (H[0] + i H[m]) / (4m)
                (both are real for a real kernel, so bin m rides in bin 0's imaginary part)
 complex plans  Hs[k] = H[k] / m
-three_pass     the same values permuted to the middle pass's row order:
+three_pass,    the same values permuted
+cluster to the middle pass's row order:
                Hperm[kb, ka] = Hs[kb + b * ka], rows kb contiguous.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ def kernel_spectrum(plan, k_rows, xp):
         hs /= 4 * m
     else:
         hs = xp.fft.fft(k_rows.astype(xp.complex128, copy=False), n=n, axis=-1) / m
-    if plan.layout == "three_pass":
+    if plan.layout in ("three_pass", "cluster"):
         a, b = plan.a, plan.b
         hs = hs.reshape(hs.shape[:-1] + (a, b)).swapaxes(-1, -2).reshape(hs.shape[:-1] + (m,))
     return xp.ascontiguousarray(hs.astype(plan.prec.complex_dtype))

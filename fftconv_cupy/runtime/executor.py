@@ -48,10 +48,11 @@ class GPUExecutor:
             return y
         lo, hi = _device_twiddles(plan, cupy.cuda.runtime.getDevice())
         desc = plan.describe()
-        if plan.layout == "fused":
+        if plan.layout in ("fused", "cluster"):
             threads, smem = plan.row_block
-            f = self.kernel.function("fftconv_fused")
-            grid = -(-rows // plan.groups)
+            f = self.kernel.function(self.kernel.entries[0])
+            # fused: `groups` rows per block; cluster: one row per cluster of `cluster` blocks
+            grid = rows * plan.cluster if plan.layout == "cluster" else -(-rows // plan.groups)
             launch(f, (grid,), (threads,), (x, y, hs, lo, hi, np.int32(rows), np.int32(batch),
                                            np.int32(channels)), smem, plan=desc)
             return y

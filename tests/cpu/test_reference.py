@@ -59,6 +59,12 @@ def test_three_pass(n, real):
     check(n, n, real, layout="three_pass", rows=2, channels=2)
 
 
+@pytest.mark.parametrize("real", [True, False])
+@pytest.mark.parametrize("n", [1 << 14, 3 << 13])
+def test_cluster(n, real):
+    check(n, n, real, layout="cluster", rows=2, channels=2)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("n", [1 << 20])
 def test_long(n):
@@ -85,7 +91,7 @@ def test_order_out_of_range():
 
 def test_fp32_emulation_meets_target():
     """Rounding every stage to float32 stays inside the fp32 tolerance."""
-    for n, layout in [(4096, None), (1 << 15, None), (1 << 15, "three_pass")]:
+    for n, layout in [(4096, None), (1 << 15, "cluster"), (1 << 15, "three_pass")]:
         x = RNG.standard_normal((1, n)).astype(np.float32)
         k = RNG.standard_normal((1, n)).astype(np.float32)
         plan = make_plan(n, n, 0, n, real=True, precision="fp32", layout=layout)

@@ -62,12 +62,16 @@ def test_causal_and_full(n, real, precision):
         assert err <= tolerance(precision, plan.n), (plan.describe(), err)
 
 
+@pytest.mark.parametrize("layout", ["three_pass", "cluster"])
 @pytest.mark.parametrize("precision", ["fp32", "fp64"])
 @pytest.mark.parametrize("real", [True, False])
-@pytest.mark.parametrize("n", [64, 777, 4096, 20000])
-def test_three_pass_forced(n, real, precision):
-    err, plan = executor_case(n, n, 0, n, real, precision, "three_pass", rows=4, channels=2)
-    assert plan.layout == "three_pass"
+@pytest.mark.parametrize("n", [64, 777, 4096, 20000, 1 << 15, 100003])
+def test_layout_forced(n, real, precision, layout):
+    try:
+        err, plan = executor_case(n, n, 0, n, real, precision, layout, rows=4, channels=2)
+    except fc.UnsupportedPlanError:
+        pytest.skip(f"no {layout} plan for n={n}")
+    assert plan.layout == layout
     assert err <= tolerance(precision, plan.n), (plan.describe(), err)
 
 

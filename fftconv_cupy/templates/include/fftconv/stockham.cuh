@@ -182,6 +182,32 @@ __device__ __forceinline__ void multiply_rows(cx<T>* buf0, cx<T>* buf1, const cx
   __syncthreads();
 }
 
+// A row of the (b, a) spectrum layout that pairs with itself (kb = 0 or b/2):
+// element ka pairs with kr(ka); each pair is handled once, by the thread of its
+// smaller index.
+template <class T, int A, int B, int THREADS, int LO_BITS>
+__device__ __forceinline__ void multiply_row_self(cx<T>* buf, const cx<T>* __restrict__ h, int kb,
+                                                  int tid, const cx<T>* __restrict__ lo,
+                                                  const cx<T>* __restrict__ hi) {
+#pragma unroll 2
+  for (int it = 0; it < (A + THREADS - 1) / THREADS; ++it) {
+    const int ka = tid + it * THREADS;
+    if (A % THREADS == 0 || ka < A) {
+      const int kr = (kb == 0) ? (A - ka) % A : A - 1 - ka;
+      const unsigned k = unsigned(kb) + unsigned(B) * unsigned(ka);
+      if (k == 0) {
+        buf[0] = real_dc(buf[0], ldg(h));
+      } else if (ka <= kr) {
+        cx<T> zk = buf[pad(ka)], zr = buf[pad(kr)];
+        real_pair(zk, zr, ldg(h + ka), ldg(h + kr), twiddle<LO_BITS, -1>(lo, hi, k));
+        buf[pad(ka)] = zk;
+        if (kr != ka) buf[pad(kr)] = zr;
+      }
+    }
+  }
+  __syncthreads();
+}
+
 // Contiguous row of complex points <-> shared memory, VP points per access (an
 // even element and its successor never straddle a padding slot).  The loop
 // count is a compile-time constant so every load of a thread is in flight at once.
