@@ -83,6 +83,20 @@ def _transform(size: int, order: int | None = None) -> Transform:
     return Transform(size, rad, _threads_for(size, max(rad, default=1)))
 
 
+@dataclass(frozen=True)
+class Segments:
+    """Overlap-save: a long row cut into blocks of `step` outputs, each one fused row.
+
+    Block b of a row reads signal samples [offset + b*step, offset + b*step + n) (zero
+    outside [0, x_len)) and stores outputs [b*step, b*step + step) of `total`.
+    """
+    step: int
+    blocks: int
+    x_len: int
+    offset: int
+    total: int
+
+
 def twiddle_split(q: int) -> tuple[int, int]:
     """Sizes (lo, hi) of the two twiddle tables for exponents t < q: w^t = lo[t % lo] * hi[t // lo]."""
     lo = 1 << max(0, math.ceil(math.log2(max(q, 1)) / 2))
@@ -109,9 +123,12 @@ class Plan:
     vec_out: int = 1       # transform points per vector store of an output row (0: per sample)
     regs_row: int = REGS_ROW   # register floor per thread behind __launch_bounds__ (fused / middle)
     regs_col: int = REGS_COL   # the same for the column kernels
+    seg: Segments | None = None  # overlap-save blocking of a long row (fused layout only)
 
     def with_alignment(self, x_ptr: int, y_ptr: int) -> "Plan":
         """The same plan with vector widths the actual row pointers allow."""
+        if self.seg is not None:
+            return self
         vi, vo = _vector_widths(self)
         item = self.elem_bytes // (2 if self.real else 1)
 
@@ -199,10 +216,22 @@ class Plan:
         return 3 if self.layout == "three_pass" else 1
 
     # -- costs ----------------------------------------------------------------
+    @property
+    def signal_len(self) -> int:
+        return self.seg.x_len if self.seg is not None else self.len_x
+
+    @property
+    def outputs(self) -> int:
+        return self.seg.total if self.seg is not None else self.out_len
+
+    @property
+    def virtual_rows_per_row(self) -> int:
+        return self.seg.blocks if self.seg is not None else 1
+
     def io_bytes(self, rows: int) -> int:
         """Bytes the convolution must move: x read once, y written once."""
         item = self.elem_bytes // (2 if self.real else 1)
-        return rows * (self.len_x + self.out_len) * item
+        return rows * (self.signal_len + self.outputs) * item
 
     def hbm_bytes(self, rows: int, channels: int) -> int:
         """Bytes this plan moves through device memory (intermediates included)."""
@@ -213,13 +242,17 @@ class Plan:
     def flops(self, rows: int) -> float:
         """Arithmetic of the forward and inverse transforms and the product (5 m log2 m per complex DFT)."""
         per = 2 * 5 * self.m * math.log2(max(self.m, 2)) + 6 * self.m
-        return rows * per
+        return rows * per * self.virtual_rows_per_row
 
     def describe(self) -> str:
         kind = "real" if self.real else "complex"
         f = "x".join(map(str, self.row.radices))
         if self.col is not None:
             f = "x".join(map(str, self.col.radices)) + " | " + f
+        if self.seg is not None:
+            g = self.seg
+            return (f"segmented {kind} {self.precision} n={self.n} m={self.m} [{f}] x={g.x_len} "
+                    f"k={self.len_k} out={g.total}: {g.blocks} blocks of {g.step}")
         return (f"{self.layout} {kind} {self.precision} n={self.n} m={self.m} [{f}] "
                 f"x={self.len_x} k={self.len_k} out=[{self.out_start}:{self.out_start + self.out_len}]")
 
@@ -232,6 +265,9 @@ class Plan:
             "groups": self.groups, "len_x": self.len_x, "len_k": self.len_k,
             "out_start": self.out_start, "out_len": self.out_len,
         }
+        if self.seg is not None:
+            d.update(segment_step=self.seg.step, segment_blocks=self.seg.blocks,
+                     signal_len=self.seg.x_len, outputs=self.seg.total)
         if self.col is not None:
             ct, cs = self.col_block
             d.update(col_radices=list(self.col.radices), col_threads=ct, col_smem=cs,
@@ -298,13 +334,60 @@ def _cluster_plan(m, order, smem_limit, ebytes, base):
     return None
 
 
+def _cost(m: int, passes: int) -> float:
+    """Relative cost of one m-point convolution row (transform work, and memory passes)."""
+    return m * math.log2(max(m, 2)) * passes
+
+
+def _segmented_plan(len_x, len_k, out_start, out_len, *, real, precision, order, smem_limit,
+                    force):
+    """Overlap-save with fused blocks, when cheaper than the single long transform."""
+    need = min_fft_size(len_x, len_k, out_start, out_len)
+    m_dense = factorize.next_smooth(-(-need // 2) if real else need)
+    fused_max = FUSED_MAX[precision]
+    if not force and m_dense <= fused_max:
+        return None
+    dense = _cost(m_dense, 1 if m_dense <= fused_max else 3)
+    best = None
+    m_b = 1 << max(0, (len_k - 1).bit_length() - (1 if real else 0))   # block transform >= kernel
+    while m_b <= fused_max:
+        n_b = 2 * m_b if real else m_b
+        step = n_b - len_k + 1
+        if step >= len_k // 4 + 1:
+            blocks = -(-out_len // step)
+            cost = blocks * _cost(m_b, 1)
+            if best is None or cost < best[0]:
+                best = (cost, n_b, step, blocks)
+        m_b *= 2
+    if best is None or (not force and best[0] >= dense):
+        return None
+    _, n_b, step, blocks = best
+    inner = make_plan(n_b, len_k, len_k - 1, step, real=real, precision=precision, order=order,
+                      n=n_b, smem_limit=smem_limit, layout="fused", segment=False)
+    seg = Segments(step=step, blocks=blocks, x_len=len_x, offset=out_start - (len_k - 1),
+                   total=out_len)
+    # blocks start anywhere in the row: samples are loaded and stored one at a time
+    return replace(inner, seg=seg, vec_in=0 if real else 1, vec_out=0 if real else 1)
+
+
 def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: bool,
               precision: str, order: int | None = None, n: int | None = None,
-              smem_limit: int = DEFAULT_SMEM_BYTES, layout: str | None = None) -> Plan:
-    """Choose FFT size, layout and factors for one 1-D convolution problem."""
+              smem_limit: int = DEFAULT_SMEM_BYTES, layout: str | None = None,
+              segment: bool | None = None) -> Plan:
+    """Choose FFT size, layout and factors for one 1-D convolution problem.
+
+    segment: overlap-save blocking (None: when it is cheaper than one long transform).
+    """
     check_precision(precision)
     if min(len_x, len_k, out_len) < 1 or out_start < 0:
         raise ValueError("lengths must be positive")
+    if segment or (segment is None and layout is None and n is None):
+        plan = _segmented_plan(len_x, len_k, out_start, out_len, real=real, precision=precision,
+                               order=order, smem_limit=smem_limit, force=bool(segment))
+        if plan is not None:
+            return plan
+        if segment:
+            raise UnsupportedPlanError(f"a {len_k}-sample kernel is too long for overlap-save blocks")
     need = min_fft_size(len_x, len_k, out_start, out_len)
     if n is None:
         m = factorize.next_smooth(-(-need // 2) if real else need)

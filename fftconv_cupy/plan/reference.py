@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dataclasses import replace
+
 from .plan import Plan, Transform
 
 
@@ -132,11 +134,13 @@ def execute(plan: Plan, x: np.ndarray, hs: np.ndarray, channel=None, *, emulate=
     `hs` comes from plan.spectrum.kernel_spectrum; row r uses spectrum row
     channel[r] (default r % len(hs)).
     """
-    ctx = _Ctx(plan, emulate)
     x = np.asarray(x)
     rows = x.shape[0]
     if channel is None:
         channel = np.arange(rows) % hs.shape[0]
+    if plan.seg is not None:
+        return _execute_segments(plan, x, hs, np.asarray(channel), emulate)
+    ctx = _Ctx(plan, emulate)
     h = np.asarray(hs, dtype=np.complex128)[channel]
     z = ctx.rnd(_pack(plan, x, ctx.cdt))
     if plan.layout == "fused":
@@ -161,3 +165,17 @@ def execute(plan: Plan, x: np.ndarray, hs: np.ndarray, channel=None, *, emulate=
         v = ctx.rnd(v * np.conj(colw))
         w = _stockham(ctx, v.swapaxes(1, 2), plan.col, +1).swapaxes(1, 2).reshape(rows, m)
     return _unpack(plan, w)
+
+
+def _execute_segments(plan: Plan, x, hs, channel, emulate):
+    """Overlap-save: every block is one row of the inner (fused) plan."""
+    g = plan.seg
+    rows = x.shape[0]
+    starts = g.offset + np.arange(g.blocks) * g.step
+    idx = starts[:, None] + np.arange(plan.len_x)[None, :]          # (blocks, n)
+    inside = (idx >= 0) & (idx < g.x_len)
+    seg = np.where(inside, x[:, np.clip(idx, 0, g.x_len - 1)], 0)   # (rows, blocks, n)
+    inner = replace(plan, seg=None)
+    y = execute(inner, seg.reshape(rows * g.blocks, plan.len_x), hs,
+                np.repeat(channel, g.blocks), emulate=emulate)
+    return y.reshape(rows, g.blocks * g.step)[:, :g.total]

@@ -52,8 +52,9 @@ class GPUExecutor:
             threads, smem = plan.row_block
             f = self.kernel.function(self.kernel.entries[0])
             # fused: `groups` rows per block; cluster: one row per cluster of `cluster` blocks
-            grid = rows * plan.cluster if plan.layout == "cluster" else -(-rows // plan.groups)
-            launch(f, (grid,), (threads,), (x, y, hs, lo, hi, np.int32(rows), np.int32(batch),
+            vrows = rows * plan.virtual_rows_per_row       # overlap-save: one per block
+            grid = vrows * plan.cluster if plan.layout == "cluster" else -(-vrows // plan.groups)
+            launch(f, (grid,), (threads,), (x, y, hs, lo, hi, np.int32(vrows), np.int32(batch),
                                            np.int32(channels)), smem, plan=desc)
             return y
         m, a, b = plan.m, plan.a, plan.b

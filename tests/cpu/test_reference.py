@@ -29,7 +29,7 @@ def windows(lx, lk):
     return out
 
 
-def check(lx, lk, real, layout=None, rows=2, channels=1, order=None):
+def check(lx, lk, real, layout=None, rows=2, channels=1, order=None, segment=None):
     x = RNG.standard_normal((rows, lx))
     k = RNG.standard_normal((channels, lk))
     if not real:
@@ -39,7 +39,7 @@ def check(lx, lk, real, layout=None, rows=2, channels=1, order=None):
     full = ss.fftconvolve(x, k[ch], axes=-1)
     for start, length in windows(lx, lk):
         plan = make_plan(lx, lk, start, length, real=real, precision="fp64", layout=layout,
-                         order=order)
+                         order=order, segment=segment)
         y = execute(plan, x, kernel_spectrum(plan, k, np), ch)
         ref = full[:, start:start + length]
         err = np.linalg.norm(y - ref) / np.linalg.norm(ref)
@@ -63,6 +63,21 @@ def test_three_pass(n, real):
 @pytest.mark.parametrize("n", [1 << 14, 3 << 13])
 def test_cluster(n, real):
     check(n, n, real, layout="cluster", rows=2, channels=2)
+
+
+@pytest.mark.parametrize("real", [True, False])
+@pytest.mark.parametrize("n,k", [(1000, 7), (5000, 300), (70001, 33), (100000, 1000), (65536, 4000)])
+def test_overlap_save(n, k, real):
+    """Long signal, short kernel: blocks of a fused plan, same results in every mode."""
+    check(n, k, real, rows=2, channels=2, segment=True)
+
+
+def test_overlap_save_chosen_and_small_spectrum():
+    plan = make_plan(1 << 20, 4096, 0, 1 << 20, real=True, precision="fp32")
+    assert plan.seg is not None and plan.layout == "fused"
+    assert plan.m <= 4 * 4096                       # spectrum memory follows K, not L
+    dense = make_plan(1 << 20, 4096, 0, 1 << 20, real=True, precision="fp32", segment=False)
+    assert dense.seg is None and dense.n >= (1 << 20) + 4095
 
 
 @pytest.mark.slow

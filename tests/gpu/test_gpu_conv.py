@@ -28,9 +28,10 @@ def rand(shape, complex_):
     return a + 1j * RNG.standard_normal(shape) if complex_ else a
 
 
-def executor_case(lx, lk, start, length, real, precision, layout, rows=5, channels=1):
+def executor_case(lx, lk, start, length, real, precision, layout, rows=5, channels=1, segment=None):
     from fftconv_cupy.runtime.executor import GPUExecutor
-    plan = make_plan(lx, lk, start, length, real=real, precision=precision, layout=layout)
+    plan = make_plan(lx, lk, start, length, real=real, precision=precision, layout=layout,
+                     segment=segment)
     prec = plan.prec
     io = prec.real_dtype if real else prec.complex_dtype
     x = rand((rows, lx), not real).astype(io)
@@ -73,6 +74,17 @@ def test_layout_forced(n, real, precision, layout):
         pytest.skip(f"no {layout} plan for n={n}")
     assert plan.layout == layout
     assert err <= tolerance(precision, plan.n), (plan.describe(), err)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp64"])
+@pytest.mark.parametrize("real", [True, False])
+@pytest.mark.parametrize("n,k", [(1000, 7), (70001, 33), (100000, 1000), (1 << 20, 4096)])
+def test_overlap_save(n, k, real, precision):
+    for start, length in [(0, n), (0, n + k - 1), ((k - 1) // 2, n), (k - 1, n - k + 1)]:
+        err, plan = executor_case(n, k, start, length, real, precision, None, rows=2, channels=2,
+                                  segment=True)
+        assert plan.seg is not None
+        assert err <= tolerance(precision, plan.n), (plan.describe(), err)
 
 
 @pytest.mark.parametrize("n", [1 << 20, 1 << 22])
