@@ -17,6 +17,7 @@ from .run import parse_len
 
 PLAN_ARGS = ("order", "layout")
 EXEC_ARGS = ("tmp_bytes",)
+MODULE_ARGS = ("cluster_row",)     # planner constants, set for one variant
 
 
 def parse(arg):
@@ -72,10 +73,17 @@ def main(argv=None):
             k = cupy.random.standard_normal((heads, L), dtype=cupy.float32)
             data[L] = (x, k, cupy.empty_like(x), batch, heads)
         x, k, y, batch, heads = data[L]
-        plan = make_plan(L, L, 0, L, real=True, precision="fp32",
-                         **{a: opts[a] for a in PLAN_ARGS if a in opts})
+        from fftconv_cupy.plan import plan as planmod
+        saved = dict(planmod.CLUSTER_ROW_MAX)
+        if "cluster_row" in opts:
+            planmod.CLUSTER_ROW_MAX["fp32"] = opts["cluster_row"]
+        try:
+            plan = make_plan(L, L, 0, L, real=True, precision="fp32",
+                             **{a: opts[a] for a in PLAN_ARGS if a in opts})
+        finally:
+            planmod.CLUSTER_ROW_MAX.update(saved)
         plan = dataclasses.replace(plan, **{a: opts[a] for a in opts
-                                            if a not in PLAN_ARGS + EXEC_ARGS})
+                                            if a not in PLAN_ARGS + EXEC_ARGS + MODULE_ARGS})
         kw = {a: opts[a] for a in EXEC_ARGS if a in opts}
         hs = kernel_spectrum(plan, k, cupy)
         ex = GPUExecutor(plan)
