@@ -15,6 +15,7 @@ import numpy as np
 from dataclasses import replace
 
 from .plan import Plan, Transform
+from .twiddles import twiddle_tables
 
 
 def _dft_matrix(r: int, sign: int) -> np.ndarray:
@@ -28,11 +29,8 @@ class _Ctx:
     def __init__(self, plan: Plan, emulate: bool):
         self.plan = plan
         self.cdt = plan.prec.complex_dtype if emulate else np.dtype(np.complex128)
-        lo, hi = plan.twiddle_tables
-        q = plan.q
-        self.lo_n = lo
-        self.lo = np.exp(-2j * np.pi * np.arange(lo) / q).astype(self.cdt)
-        self.hi = np.exp(-2j * np.pi * np.arange(hi) * lo / q).astype(self.cdt)
+        self.lo, self.hi = twiddle_tables(plan, self.cdt)
+        self.lo_n = len(self.lo)
 
     def rnd(self, z):
         return z.astype(self.cdt, copy=False)

@@ -8,6 +8,7 @@ import numpy as np
 from ..codegen.compile import get_kernel, launch
 from ..codegen.source import render_plan
 from ..plan.plan import Plan
+from ..plan.twiddles import twiddle_tables
 
 # Three-pass plans keep an intermediate of this many bytes per launch (rows are
 # chunked), so the passes hand data to each other mostly through L2.
@@ -15,21 +16,10 @@ TMP_TARGET_BYTES = 24 << 20
 MIN_BLOCKS_PER_LAUNCH = 528   # four waves on 132 SMs
 
 
-def twiddle_tables_host(plan: Plan) -> tuple[np.ndarray, np.ndarray]:
-    """lo[t] = w_q^t (t < lo), hi[t] = w_q^(t*lo): correctly rounded to the plan's precision."""
-    lo, hi = plan.twiddle_tables
-    q = plan.q
-    # exact integer phases t/q reduced mod 1 before scaling keeps float64 error at 1 ulp
-    t_lo = np.arange(lo, dtype=np.float64) / q
-    t_hi = (np.arange(hi, dtype=np.int64) * lo % q).astype(np.float64) / q
-    cdt = plan.prec.complex_dtype
-    return (np.exp(-2j * np.pi * t_lo).astype(cdt), np.exp(-2j * np.pi * t_hi).astype(cdt))
-
-
 @functools.lru_cache(maxsize=64)
 def _device_twiddles(plan: Plan, device: int):
     import cupy
-    lo, hi = twiddle_tables_host(plan)
+    lo, hi = twiddle_tables(plan)
     return cupy.asarray(lo), cupy.asarray(hi)
 
 
