@@ -1,9 +1,10 @@
-"""The causal depthwise convolution sweep (docs: BENCHMARKS.md).
+"""The depthwise convolution sweep (docs: BENCHMARKS.md).
 
-x (B, H, L) float32, k (H, L), FFT size 2L, y = first L samples of the linear
-convolution.  Rows (B*H) are capped for long L; B = 64 so each channel's
-spectrum is reused 64 times.  Floor = bytes(x) + bytes(y) over the measured
-device-to-device copy bandwidth.
+x (B, H, L) float32, k (H, K) (K = L unless asked otherwise), y = one window of
+the linear convolution: causal [0, L) by default, or SciPy's full / same / valid
+windows (see `window`).  Rows (B*H) are capped for long L (or long K); B = 64 so
+each channel's spectrum is reused 64 times.  Floor = bytes(x) + bytes(y) over
+the measured device-to-device copy bandwidth, y of the window's length.
 
 Nothing here imports CuPy at module level: the CLI imports this module on
 machines without a GPU (to parse lengths, list the sweep, validate options).
@@ -29,7 +30,10 @@ PEER_CUPYX = "cupyx.scipy.signal.fftconvolve"
 PEER_RFFT = "cupy rfft-mul-irfft"
 PEER_TORCH = "torch.fft rfft-mul-irfft"
 PEERS = (PEER_CUPYX, PEER_RFFT, PEER_TORCH)
-CUPYX_MAX_ELEMENTS = 1 << 28      # cupyx.scipy.signal.fftconvolve is skipped above this rows * L
+CUPYX_MAX_ELEMENTS = 1 << 28      # cupyx.scipy.signal.fftconvolve is skipped above this rows * max(L, K)
+
+# output windows the benchmark measures: causal [0, L) and SciPy's modes
+BENCH_MODES = ("causal", "full", "same", "valid")
 
 _SUFFIXES = {"K": 1024, "M": 1 << 20, "G": 1 << 30}
 
@@ -48,6 +52,30 @@ def parse_len(s: str) -> int:
     if value < 1:
         raise ValueError(f"length must be positive, got {text!r}")
     return value
+
+
+def window(mode: str, length: int, kernel_len: int) -> tuple[int, int]:
+    """(start, len) of the mode's outputs in the full linear convolution (length L + K - 1).
+
+    causal (0, L); full (0, L+K-1); same ((K-1)//2, L); valid (K-1, L-K+1), with
+    the operands swapped as SciPy does when the kernel is the longer one.
+    """
+    L, K = int(length), int(kernel_len)
+    if mode == "causal":
+        return 0, L
+    if mode == "full":
+        return 0, L + K - 1
+    if mode == "same":
+        return (K - 1) // 2, L
+    if mode == "valid":
+        return min(L, K) - 1, abs(L - K) + 1
+    raise ValueError(f"mode must be one of {', '.join(BENCH_MODES)}, got {mode!r}")
+
+
+def fft_size(length: int, kernel_len: int) -> int:
+    """The peers' FFT size: L + K - 1 (the whole linear convolution), rounded up to even."""
+    n = length + kernel_len - 1
+    return n + (n & 1)
 
 
 def rows_for(length: int) -> int:
@@ -114,6 +142,15 @@ class Row:
     rel_err: float
     peak_mb: float
     plan: str = ""
+    mode: str = "causal"
+    kernel_len: int = 0        # 0: K = L
+    out_len: int = 0           # outputs per row; 0: the causal L
+
+    def __post_init__(self):
+        if not self.kernel_len:
+            self.kernel_len = self.length
+        if not self.out_len:
+            self.out_len = window(self.mode, self.length, self.kernel_len)[1]
 
     @property
     def ratio(self):
@@ -122,8 +159,8 @@ class Row:
 
     @property
     def io_bytes(self) -> int:
-        """Bytes of x plus bytes of y."""
-        return 2 * self.rows * self.length * np.dtype(self.dtype).itemsize
+        """Bytes of x plus bytes of y (y of the window's length)."""
+        return self.rows * (self.length + self.out_len) * np.dtype(self.dtype).itemsize
 
     @property
     def gbps(self) -> float:
@@ -135,22 +172,37 @@ def _rel(y, ref):
     return float(cupy.linalg.norm(y - ref) / cupy.linalg.norm(ref))
 
 
-def causal_plan(length: int, *, dtype="float32", precision="auto", order=None, layout=None,
-                smem_limit=None):
-    """The plan run_length times (planning only: no GPU needed)."""
+def bench_plan(length: int, kernel_len: int | None = None, mode: str = "causal", *,
+               dtype="float32", precision="auto", order=None, layout=None, smem_limit=None):
+    """The plan run_length times for this mode and kernel length (planning only: no GPU needed).
+
+    The planner may choose an overlap-save (segmented) plan for short kernels.
+    """
     from fftconv_cupy.api import _precision_for
     from fftconv_cupy.plan.plan import make_plan
     from fftconv_cupy.plan.support import DEFAULT_SMEM_BYTES
+    klen = length if kernel_len is None else int(kernel_len)
+    start, out_len = window(mode, length, klen)
     prec = _precision_for(np.dtype(dtype), precision)
-    return make_plan(length, length, 0, length, real=True, precision=prec, order=order,
+    return make_plan(length, klen, start, out_len, real=True, precision=prec, order=order,
                      layout=layout, smem_limit=smem_limit or DEFAULT_SMEM_BYTES)
 
 
+def causal_plan(length: int, *, dtype="float32", precision="auto", order=None, layout=None,
+                smem_limit=None):
+    """The causal plan with K = L (bench_plan's default problem)."""
+    return bench_plan(length, None, "causal", dtype=dtype, precision=precision, order=order,
+                      layout=layout, smem_limit=smem_limit)
+
+
 def run_length(length: int, bandwidth: float, *, dtype="float32", precision="auto", peers=True,
-               order=None, layout=None, repeat=20, rows=None, on_impl=None):
+               order=None, layout=None, repeat=20, rows=None, on_impl=None, mode="causal",
+               klen=None):
     """Time ours (and the peers) at one length; a list of Row, ours first.
 
-    rows: signal rows (None: rows_for(length)); on_impl(name) is called before
+    mode: causal (outputs [0, L)) or SciPy's full / same / valid window of the
+    linear convolution; klen: kernel length K (None: K = L).
+    rows: signal rows (None: rows_for(max(L, K))); on_impl(name) is called before
     each implementation is measured (progress reporting).
     """
     import cupy
@@ -158,22 +210,25 @@ def run_length(length: int, bandwidth: float, *, dtype="float32", precision="aut
     from fftconv_cupy.runtime.device import current_limits
     from fftconv_cupy.runtime.executor import GPUExecutor
 
-    rows = rows_for(length) if rows is None else int(rows)
+    klen = length if klen is None else int(klen)
+    start, out_len = window(mode, length, klen)
+    stop = start + out_len
+    rows = rows_for(max(length, klen)) if rows is None else int(rows)
     batch, heads = batch_heads(rows)
     dt = np.dtype(dtype)
     rng = cupy.random.default_rng(length)
     x = rng.standard_normal((batch, heads, length), dtype=cupy.float64).astype(dt)
-    k = (rng.standard_normal((heads, length), dtype=cupy.float64)
-         * cupy.exp(-cupy.arange(length) / (length / 8))).astype(dt)
-    floor_ms = 2 * x.nbytes / bandwidth * 1e3
+    k = (rng.standard_normal((heads, klen), dtype=cupy.float64)
+         * cupy.exp(-cupy.arange(klen) / (klen / 8))).astype(dt)
+    floor_ms = (x.nbytes + rows * out_len * dt.itemsize) / bandwidth * 1e3
     out = []
 
-    # reference on a few rows, float64
+    # reference on a few rows, float64, over the whole linear convolution
     check = sorted({0, rows // 2 + 1 if rows > 2 else rows - 1, rows - 1})
     xr = x.reshape(rows, length)[check].astype(cupy.float64)
     kr = k[[c % heads for c in check]].astype(cupy.float64)
-    n = 2 * length
-    ref = cupy.fft.irfft(cupy.fft.rfft(xr, n) * cupy.fft.rfft(kr, n), n)[:, :length]
+    n = fft_size(length, klen)
+    ref = cupy.fft.irfft(cupy.fft.rfft(xr, n) * cupy.fft.rfft(kr, n), n)[:, start:stop]
 
     def measure(name, fn, y_rows, plan_desc="", preallocated=0, torch=None):
         """preallocated: bytes of an output allocated outside `fn` (counted as allocated)."""
@@ -192,48 +247,59 @@ def run_length(length: int, bandwidth: float, *, dtype="float32", precision="aut
         peak = (mempool.total_bytes() - before + preallocated) / 2**20
         if torch is not None:
             peak = (torch.cuda.max_memory_allocated() - tbefore) / 2**20
-        err = _rel(y_rows(y)[check].astype(cupy.float64), ref)
+        yr = y_rows(y)
+        if tuple(yr.shape) != (rows, out_len):
+            raise RuntimeError(f"{name} returned {tuple(yr.shape)} outputs, expected {(rows, out_len)}")
+        err = _rel(yr[check].astype(cupy.float64), ref)
+        del yr                      # a peer's copy: not kept while timing
         med, p10, p90 = time_ms(fn, repeat=repeat)
         del y
-        out.append(Row(name, length, rows, dt.name, med, p10, p90, floor_ms, err, peak, plan_desc))
+        out.append(Row(name, length, rows, dt.name, med, p10, p90, floor_ms, err, peak, plan_desc,
+                       mode=mode, kernel_len=klen, out_len=out_len))
 
-    plan = causal_plan(length, dtype=dt, precision=precision, order=order, layout=layout,
-                       smem_limit=current_limits()["smem_optin"])
+    plan = bench_plan(length, klen, mode, dtype=dt, precision=precision, order=order,
+                      layout=layout, smem_limit=current_limits()["smem_optin"])
     if plan.prec.real_dtype != dt:
         raise ValueError(f"precision {plan.precision!r} computes on {plan.prec.io_real} data, "
                          f"not {dt.name}")
     hs = kernel_spectrum(plan, k, cupy)
-    ex = GPUExecutor(plan)
     xs = x.reshape(rows, length)
-    y = cupy.full((rows, length), cupy.nan, dtype=dt)       # poisoned: every element must be written
+    y = cupy.full((rows, out_len), cupy.nan, dtype=dt)      # poisoned: every element must be written
+    plan = plan.with_alignment(xs.data.ptr, y.data.ptr)
+    ex = GPUExecutor(plan)
 
     def ours():
         ex(xs, hs, y, batch=batch, channels=heads)
         return y
     measure(OURS, ours, lambda v: v, plan.describe(), preallocated=y.nbytes)
     if int(cupy.isnan(y).sum()) != 0:
-        raise RuntimeError(f"unwritten outputs at L={length}")
+        raise RuntimeError(f"unwritten outputs at L={length}, K={klen}, mode={mode}")
 
     if peers:
         import cupyx.scipy.signal as cxs
-        if rows * length <= CUPYX_MAX_ELEMENTS:
-            def cupyx_fn():
-                return cxs.fftconvolve(x, k[None], mode="full", axes=-1)[..., :length]
-            measure(PEER_CUPYX, cupyx_fn, lambda v: v.reshape(rows, length))
+        if rows * max(length, klen) <= CUPYX_MAX_ELEMENTS:
+            if mode == "causal":
+                def cupyx_fn():
+                    return cxs.fftconvolve(x, k[None], mode="full", axes=-1)[..., :length]
+            else:
+                def cupyx_fn():
+                    return cxs.fftconvolve(x, k[None], mode=mode, axes=-1)
+            measure(PEER_CUPYX, cupyx_fn, lambda v: v.reshape(rows, out_len))
         kf = cupy.fft.rfft(k, n)
 
         def rfft_fn():
-            return cupy.fft.irfft(cupy.fft.rfft(x, n) * kf, n)[..., :length]
-        measure(PEER_RFFT, rfft_fn, lambda v: v.reshape(rows, length))
+            return cupy.fft.irfft(cupy.fft.rfft(x, n) * kf, n)[..., start:stop]
+        measure(PEER_RFFT, rfft_fn, lambda v: v.reshape(rows, out_len))
+        del kf
         torch = _torch()
         if torch is not None:
             xt, kt = torch.from_dlpack(x), torch.from_dlpack(k)
             kft = torch.fft.rfft(kt, n)
 
             def torch_fn():
-                return torch.fft.irfft(torch.fft.rfft(xt, n) * kft, n)[..., :length]
+                return torch.fft.irfft(torch.fft.rfft(xt, n) * kft, n)[..., start:stop]
             measure(PEER_TORCH, torch_fn,
-                    lambda v: cupy.from_dlpack(v.contiguous()).reshape(rows, length), torch=torch)
+                    lambda v: cupy.from_dlpack(v.contiguous()).reshape(rows, out_len), torch=torch)
             del xt, kt, kft
             torch.cuda.empty_cache()
     del x, y, hs

@@ -11,8 +11,8 @@ from .causal import OURS, Row, geomean
 SHORT = {OURS: "ours", "cupyx.scipy.signal.fftconvolve": "cupyx", "cupy rfft-mul-irfft": "cupy rfft",
          "torch.fft rfft-mul-irfft": "torch.fft"}
 
-CSV_FIELDS = ("impl", "length", "rows", "dtype", "ms", "p10", "p90", "floor_ms", "ratio", "gbps",
-              "rel_err", "peak_mb", "plan")
+CSV_FIELDS = ("impl", "mode", "length", "kernel_len", "out_len", "rows", "dtype", "ms", "p10", "p90",
+              "floor_ms", "ratio", "gbps", "rel_err", "peak_mb", "plan")
 
 
 def short_name(impl: str) -> str:
@@ -64,7 +64,7 @@ def plot(path, rows: list[Row], title: str = "") -> None:
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=impl)
     ax.set_xscale("log", base=2)
     ax.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="copy floor")
-    ax.set_xlabel("L (samples per row)")
+    ax.set_xlabel("L (signal samples per row)")
     ax.set_ylabel("time / floor")
     ax.set_ylim(bottom=0)
     if title:
@@ -74,6 +74,11 @@ def plot(path, rows: list[Row], title: str = "") -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def problem_title(mode: str, kernel_len: int | None) -> str:
+    """'causal convolution, K = L' / 'same convolution, K = 4K' (for titles)."""
+    return f"{mode} convolution, K = " + ("L" if kernel_len is None else _fmt_len(kernel_len))
 
 
 def _fmt_len(L: int) -> str:

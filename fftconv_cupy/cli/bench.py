@@ -1,4 +1,8 @@
-"""fftconv-cli bench: the causal convolution benchmark against its peers (CuPy, torch)."""
+"""fftconv-cli bench: the convolution benchmark against its peers (CuPy, torch).
+
+Modes: causal (outputs [0, L)) and SciPy's full / same / valid windows, with a
+kernel of K samples (--kernel-len, default K = L).
+"""
 from __future__ import annotations
 
 import click
@@ -6,6 +10,9 @@ import click
 from ._common import LENGTH, MODES, console, order_option, precision_option
 
 NO_DEVICE = "fftconv-cli bench: no CUDA device found"
+
+# --mode choices: the benchmarked modes, and circular (refused with a clear message)
+BENCH_MODE_CHOICES = tuple(dict.fromkeys((*MODES, "circular")))
 
 
 def _dtype_for(dtype, precision):
@@ -21,23 +28,34 @@ def _dtype_for(dtype, precision):
     return dtype
 
 
-def _check_plans(lengths, dtype, precision, order, layout):
-    from ..bench.causal import causal_plan
+def _check_plans(lengths, kernel_len, mode, dtype, precision, order, layout):
+    from ..bench.causal import bench_plan
     from ..errors import UnsupportedPlanError
     for L in lengths:
+        K = L if kernel_len is None else kernel_len
         try:
-            causal_plan(L, dtype=dtype, precision=precision, order=order, layout=layout)
+            bench_plan(L, K, mode, dtype=dtype, precision=precision, order=order, layout=layout)
         except (UnsupportedPlanError, ValueError) as e:
-            hint = "--order" if order is not None and "order" in str(e) else "--len"
-            raise click.BadParameter(f"no causal plan for L={L}: {e}", param_hint=hint) from None
+            if order is not None and "order" in str(e):
+                hint = "--order"
+            elif kernel_len is not None and ("kernel" in str(e) or kernel_len > L):
+                hint = "--kernel-len"
+            else:
+                hint = "--len"
+            raise click.BadParameter(f"no {mode} plan for L={L}, K={K}: {e}",
+                                     param_hint=hint) from None
 
 
 @click.command()
 @click.option("--len", "length", type=LENGTH, default=None,
               help="Signal length L (default 1M; 64K, 1M: K = 1024, M = 1024**2).")
 @click.option("--sweep", is_flag=True, help="Every power of two from 128 to 4M instead of one length.")
-@click.option("--mode", type=click.Choice(MODES), default="causal", show_default=True,
-              help="Convolution mode (only causal is benchmarked for now).")
+@click.option("--kernel-len", "kernel_len", type=LENGTH, default=None,
+              help="Kernel length K (default: K = L; 4096, 64K, 1M).")
+@click.option("--mode", type=click.Choice(BENCH_MODE_CHOICES), default="causal", show_default=True,
+              help="Outputs of the linear convolution (length L+K-1): causal [0, L); SciPy's "
+                   "full [0, L+K-1), same [(K-1)//2, (K-1)//2+L), valid [K-1, L). "
+                   "circular is not available yet.")
 @click.option("--dtype", type=click.Choice(("float32", "float64")), default=None,
               help="Data type (default float32, or the --precision's own type).")
 @precision_option
@@ -45,7 +63,7 @@ def _check_plans(lengths, dtype, precision, order, layout):
 @click.option("--layout", type=click.Choice(("fused", "three_pass")), default=None,
               help="Force a plan layout.")
 @click.option("--rows", type=click.IntRange(min=1), default=None,
-              help="Signal rows (default: from L, about 1 GiB of signal at L >= 64K).")
+              help="Signal rows (default: from max(L, K), about 1 GiB of signal at L >= 64K).")
 @click.option("--repeat", type=click.IntRange(min=1), default=20, show_default=True,
               help="Timed calls per implementation (after 3 warm-up calls).")
 @click.option("--peers/--no-peers", default=True, show_default=True,
@@ -58,13 +76,19 @@ def _check_plans(lengths, dtype, precision, order, layout):
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Plot time / floor vs L to this PNG (needs matplotlib).")
 @click.pass_context
-def bench(ctx, length, sweep, mode, dtype, precision, order, layout, rows, repeat, peers,
+def bench(ctx, length, sweep, kernel_len, mode, dtype, precision, order, layout, rows, repeat, peers,
           json_path, csv_path, plot_path):
-    """Time the causal convolution y = (x * k)[:L] (x: rows x L, k: one row per channel)."""
+    """Time one window of the convolution x * k (x: rows x L, k: one K-sample row per channel).
+
+    causal: y = (x * k)[:L]; full, same, valid: SciPy's windows.
+    """
     from ..bench import causal, report
-    if mode != "causal":
-        raise click.BadParameter(f"mode {mode!r} is not benchmarked yet; only 'causal' is",
-                                 param_hint="--mode")
+    if mode == "circular":
+        raise click.BadParameter("circular plans are not available yet; benchmark one of "
+                                 + ", ".join(causal.BENCH_MODES), param_hint="--mode")
+    if mode not in causal.BENCH_MODES:
+        raise click.BadParameter(f"mode {mode!r} is not benchmarked; use one of "
+                                 + ", ".join(causal.BENCH_MODES), param_hint="--mode")
     if sweep and length is not None:
         raise click.UsageError("--len and --sweep are exclusive: --sweep runs 128..4M")
     lengths = list(causal.SWEEP_LENGTHS) if sweep else [length or (1 << 20)]
@@ -74,7 +98,10 @@ def bench(ctx, length, sweep, mode, dtype, precision, order, layout, rows, repea
             import matplotlib  # noqa: F401
         except ImportError:
             raise click.UsageError("--plot needs matplotlib: pip install 'fftconv-cupy[plot]'") from None
-    _check_plans(lengths, dtype, precision, order, layout)
+    _check_plans(lengths, kernel_len, mode, dtype, precision, order, layout)
+
+    def klen(L):
+        return L if kernel_len is None else kernel_len
 
     from ..runtime import device
     if not device.gpu_available():
@@ -95,11 +122,12 @@ def bench(ctx, length, sweep, mode, dtype, precision, order, layout, rows, repea
         task = progress.add_task("bench", total=len(lengths))
         for L in lengths:
             def on_impl(name, L=L):
-                progress.update(task, description=f"L={L:>8} {report.short_name(name)}")
+                progress.update(task, description=f"{mode} L={L:>8} K={klen(L)} {report.short_name(name)}")
             try:
                 measured.extend(causal.run_length(L, bw, dtype=dtype, precision=precision,
                                                   peers=peers, order=order, layout=layout,
-                                                  repeat=repeat, rows=rows, on_impl=on_impl))
+                                                  repeat=repeat, rows=rows, on_impl=on_impl,
+                                                  mode=mode, klen=klen(L)))
             except Exception as e:  # a failed length is reported and the sweep goes on; exit status 1
                 failed.append(L)
                 errors[L] = f"{type(e).__name__}: {e}"
@@ -108,39 +136,45 @@ def bench(ctx, length, sweep, mode, dtype, precision, order, layout, rows, repea
         raise click.ClickException("; ".join(f"L={L}: {m}" for L, m in errors.items()))
 
     prec = _precision_for(dtype, precision)
-    tol = max(tolerance(prec, 2 * L) for L in lengths)
+    tol = max(tolerance(prec, causal.fft_size(L, klen(L))) for L in lengths)
     text, ok = report.verdict(measured, tol, failed)
-    _print_table(measured, errors, gpu, bw, dtype, prec, tol)
+    title = report.problem_title(mode, kernel_len)
+    _print_table(measured, errors, gpu, bw, dtype, prec, tol, title)
     console().print(text, style=None if ok else "bold red")
 
     dict_rows = causal.as_dicts(measured) + [
-        {"length": L, "dtype": dtype, "error": m} for L, m in errors.items()]
+        {"mode": mode, "length": L, "kernel_len": klen(L), "dtype": dtype, "error": m}
+        for L, m in errors.items()]
     if json_path:
+        # kernel_len: K of every length (null in a sweep without --kernel-len: K = L at each)
+        config_k = kernel_len if kernel_len is not None else (None if sweep else lengths[0])
         report.write_json(json_path, {
             "gpu": gpu, "copy_bandwidth": bw,
-            "config": {"mode": mode, "lengths": lengths, "dtype": dtype, "precision": prec,
-                       "order": order, "layout": layout, "rows": rows, "repeat": repeat,
-                       "peers": peers},
+            "config": {"mode": mode, "lengths": lengths, "kernel_len": config_k, "dtype": dtype,
+                       "precision": prec, "order": order, "layout": layout, "rows": rows,
+                       "repeat": repeat, "peers": peers},
             "implementations": report.implementations(measured),
             "tolerance": tol, "rows": dict_rows, "verdict": text, "ok": ok})
     if csv_path:
         report.write_csv(csv_path, dict_rows)
     if plot_path:
-        report.plot(plot_path, measured, title=f"causal conv, {dtype}, {gpu}")
+        report.plot(plot_path, measured, title=f"{title}, {dtype}, {gpu}")
     if not ok:
         ctx.exit(1)
 
 
-def _print_table(measured, errors, gpu, bw, dtype, prec, tol):
+def _print_table(measured, errors, gpu, bw, dtype, prec, tol, title="causal convolution, K = L"):
     from rich.table import Table
 
     from ..bench import report
     impls = report.implementations(measured)
     peers = [i for i in impls if i != report.OURS]
     ups = report.speedups(measured)
-    t = Table(title=f"causal convolution, {dtype} ({prec}) on {gpu}, copy {bw / 1e12:.2f} TB/s",
+    t = Table(title=f"{title}, {dtype} ({prec}) on {gpu}, copy {bw / 1e12:.2f} TB/s",
               title_justify="left")
     t.add_column("L", justify="right")
+    t.add_column("K", justify="right")
+    t.add_column("outputs", justify="right")
     t.add_column("rows", justify="right")
     t.add_column("implementation")
     t.add_column("median ms (p10–p90)", justify="right")
@@ -157,7 +191,8 @@ def _print_table(measured, errors, gpu, bw, dtype, prec, tol):
         first = False
         for i, (impl, r) in enumerate(d.items()):
             sp = ups[(L, impl)]
-            cells = [f"{L:,}" if i == 0 else "", f"{r.rows:,}" if i == 0 else "",
+            cells = [f"{L:,}" if i == 0 else "", f"{r.kernel_len:,}" if i == 0 else "",
+                     f"{r.out_len:,}" if i == 0 else "", f"{r.rows:,}" if i == 0 else "",
                      report.short_name(impl) if impl != report.OURS else f"[bold]{impl}[/bold]",
                      f"{r.ms:.3f} ({r.p10:.3f}–{r.p90:.3f})", f"{r.gbps:,.0f}", f"{r.ratio:.2f}"]
             for p in peers:

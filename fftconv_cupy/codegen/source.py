@@ -25,6 +25,7 @@ def template_params(plan: Plan) -> dict:
         groups=plan.groups, row_stride=padded(plan.a), row_stages=plan.row.stages,
         vec_in=plan.vec_in, vec_out=plan.vec_out, vec_tmp=plan.vec_tmp,
         row_min_blocks=plan.min_blocks[0], col_min_blocks=plan.min_blocks[1], seg=plan.seg,
+        gate_pre=plan.gate_pre, gate_post=plan.gate_post,
     )
     if plan.col is not None:
         params.update(a=plan.a, b=plan.b, col_threads=plan.col.threads,

@@ -124,6 +124,8 @@ class Plan:
     regs_row: int = REGS_ROW   # register floor per thread behind __launch_bounds__ (fused / middle)
     regs_col: int = REGS_COL   # the same for the column kernels
     seg: Segments | None = None  # overlap-save blocking of a long row (fused layout only)
+    gate_pre: bool = False       # x * pre_gate fused into the load
+    gate_post: bool = False      # y * post_gate fused into the store
 
     def with_alignment(self, x_ptr: int, y_ptr: int) -> "Plan":
         """The same plan with vector widths the actual row pointers allow."""
@@ -229,9 +231,9 @@ class Plan:
         return self.seg.blocks if self.seg is not None else 1
 
     def io_bytes(self, rows: int) -> int:
-        """Bytes the convolution must move: x read once, y written once."""
+        """Bytes the convolution must move: x (and its gate) read once, y written once (and its gate read)."""
         item = self.elem_bytes // (2 if self.real else 1)
-        return rows * (self.signal_len + self.outputs) * item
+        return rows * (self.signal_len * (1 + self.gate_pre) + self.outputs * (1 + self.gate_post)) * item
 
     def hbm_bytes(self, rows: int, channels: int) -> int:
         """Bytes this plan moves through device memory (intermediates included)."""
@@ -252,9 +254,14 @@ class Plan:
         if self.seg is not None:
             g = self.seg
             return (f"segmented {kind} {self.precision} n={self.n} m={self.m} [{f}] x={g.x_len} "
-                    f"k={self.len_k} out={g.total}: {g.blocks} blocks of {g.step}")
+                    f"k={self.len_k} out={g.total}: {g.blocks} blocks of {g.step}{self._gates()}")
         return (f"{self.layout} {kind} {self.precision} n={self.n} m={self.m} [{f}] "
-                f"x={self.len_x} k={self.len_k} out=[{self.out_start}:{self.out_start + self.out_len}]")
+                f"x={self.len_x} k={self.len_k} out=[{self.out_start}:{self.out_start + self.out_len}]"
+                f"{self._gates()}")
+
+    def _gates(self) -> str:
+        g = [name for name, on in (("pre", self.gate_pre), ("post", self.gate_post)) if on]
+        return f" gates={'+'.join(g)}" if g else ""
 
     def as_dict(self) -> dict:
         threads, smem = self.row_block
@@ -373,11 +380,26 @@ def _segmented_plan(len_x, len_k, out_start, out_len, *, real, precision, order,
 def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: bool,
               precision: str, order: int | None = None, n: int | None = None,
               smem_limit: int = DEFAULT_SMEM_BYTES, layout: str | None = None,
-              segment: bool | None = None) -> Plan:
+              segment: bool | None = None, gates: tuple[bool, bool] = (False, False),
+              circular: bool = False) -> Plan:
     """Choose FFT size, layout and factors for one 1-D convolution problem.
 
     segment: overlap-save blocking (None: when it is cheaper than one long transform).
+    gates: (pre, post) elementwise gates fused into the load and the store.
+    circular: circular convolution of size n (= len_x when n is None): aliasing wanted.
     """
+    if any(gates):
+        if layout == "cluster":
+            raise UnsupportedPlanError("gated convolutions are not generated for the cluster layout")
+        plan = make_plan(len_x, len_k, out_start, out_len, real=real, precision=precision,
+                         order=order, n=n, smem_limit=smem_limit, layout=layout, segment=segment,
+                         circular=circular)
+        return replace(plan, gate_pre=bool(gates[0]), gate_post=bool(gates[1]))
+    if circular:
+        n = len_x if n is None else n
+        if not (len_k <= n and out_start + out_len <= n and len_x <= n):
+            raise ValueError(f"a circular convolution of size {n} needs signal, kernel and outputs within it")
+        segment = False
     check_precision(precision)
     if min(len_x, len_k, out_len) < 1 or out_start < 0:
         raise ValueError("lengths must be positive")
@@ -392,13 +414,15 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
     if n is None:
         m = factorize.next_smooth(-(-need // 2) if real else need)
     else:
-        if n < need:
+        if n < need and not circular:
             raise UnsupportedPlanError(f"FFT size {n} < {need} would alias the requested outputs")
         if real and n % 2:
             raise UnsupportedPlanError(f"real-input plans need an even FFT size, got {n}")
         m = n // 2 if real else n
         if factorize.factor_smooth(m) is None:
-            raise UnsupportedPlanError(f"FFT size {n} has a prime factor above 7")
+            raise UnsupportedPlanError(
+                f"FFT size {n} has a prime factor above 7"
+                + (" (a circular convolution cannot be padded to a smooth size)" if circular else ""))
     if m > MAX_TRANSFORM:
         raise UnsupportedPlanError(
             f"FFT size {2 * m if real else m} exceeds the largest supported transform "

@@ -126,7 +126,8 @@ def _unpack(plan: Plan, w: np.ndarray) -> np.ndarray:
     return y[:, plan.out_start:plan.out_start + plan.out_len]
 
 
-def execute(plan: Plan, x: np.ndarray, hs: np.ndarray, channel=None, *, emulate=False) -> np.ndarray:
+def execute(plan: Plan, x: np.ndarray, hs: np.ndarray, channel=None, *, emulate=False,
+            pre_gate=None, post_gate=None) -> np.ndarray:
     """y rows = convolution of x rows (shape (rows, len_x)) with spectrum rows `hs`.
 
     `hs` comes from plan.spectrum.kernel_spectrum; row r uses spectrum row
@@ -136,6 +137,12 @@ def execute(plan: Plan, x: np.ndarray, hs: np.ndarray, channel=None, *, emulate=
     rows = x.shape[0]
     if channel is None:
         channel = np.arange(rows) % hs.shape[0]
+    if plan.gate_pre or plan.gate_post:
+        # the kernels multiply on load and before the store: the same products here
+        inner = replace(plan, gate_pre=False, gate_post=False)
+        xg = x * np.asarray(pre_gate) if plan.gate_pre else x
+        y = execute(inner, xg, hs, channel, emulate=emulate)
+        return y * np.asarray(post_gate) if plan.gate_post else y
     if plan.seg is not None:
         return _execute_segments(plan, x, hs, np.asarray(channel), emulate)
     ctx = _Ctx(plan, emulate)

@@ -69,6 +69,23 @@ IO_PRECISION = {
 }
 
 
+def rel_error(y, ref, full=None) -> float:
+    """Relative L2 error of outputs `y` against the oracle `ref`.
+
+    FFT rounding error spreads evenly over all outputs of the full linear
+    convolution `full`, so for a window of it the error is measured against the
+    larger of ||ref|| and the window's share of ||full|| (a window of a few small
+    samples would otherwise be ill-conditioned: a single valid-mode output, say).
+    """
+    y = np.asarray(y, dtype=np.complex128)
+    ref = np.asarray(ref, dtype=np.complex128)
+    den = np.linalg.norm(ref)
+    if full is not None:
+        full = np.asarray(full, dtype=np.complex128)
+        den = max(den, np.linalg.norm(full) * np.sqrt(ref.size / full.size))
+    return float(np.linalg.norm(y - ref) / den) if den > 0 else float(np.linalg.norm(y - ref))
+
+
 def tolerance(precision: str, n: int) -> float:
     """Relative L2 bound for a convolution of FFT size n at ``precision``.
 

@@ -23,6 +23,19 @@ def _device_twiddles(plan: Plan, device: int):
     return cupy.asarray(lo), cupy.asarray(hi)
 
 
+def _gate(wanted: bool, gate, like, name: str):
+    """The gate array's pointer argument (a null pointer when the plan has no such gate)."""
+    if not wanted:
+        if gate is not None:
+            raise ValueError(f"{name} given to a plan generated without it")
+        return np.uint64(0)
+    if gate is None:
+        raise ValueError(f"this plan fuses a {name}; pass one of the same shape as its rows")
+    if gate.shape != like.shape or gate.dtype != like.dtype or not gate.flags.c_contiguous:
+        raise ValueError(f"{name} must be a C-contiguous {like.dtype} array of shape {like.shape}")
+    return gate
+
+
 class GPUExecutor:
     """Runs one plan: y rows = x rows (*) kernel spectrum rows, channel = row % channels."""
 
@@ -30,7 +43,8 @@ class GPUExecutor:
         self.plan = plan
         self.kernel = get_kernel(render_plan(plan))
 
-    def __call__(self, x, hs, y, *, batch: int, channels: int, tmp_bytes: int = TMP_TARGET_BYTES):
+    def __call__(self, x, hs, y, *, batch: int, channels: int, tmp_bytes: int = TMP_TARGET_BYTES,
+                 pre_gate=None, post_gate=None):
         import cupy
         plan = self.plan
         rows = batch * channels
@@ -38,6 +52,8 @@ class GPUExecutor:
             return y
         lo, hi = _device_twiddles(plan, cupy.cuda.runtime.getDevice())
         desc = plan.describe()
+        gpre = _gate(plan.gate_pre, pre_gate, x, "pre_gate")
+        gpost = _gate(plan.gate_post, post_gate, y, "post_gate")
         if plan.layout in ("fused", "cluster"):
             threads, smem = plan.row_block
             f = self.kernel.function(self.kernel.entries[0])
@@ -45,7 +61,7 @@ class GPUExecutor:
             vrows = rows * plan.virtual_rows_per_row       # overlap-save: one per block
             grid = vrows * plan.cluster if plan.layout == "cluster" else -(-vrows // plan.groups)
             launch(f, (grid,), (threads,), (x, y, hs, lo, hi, np.int32(vrows), np.int32(batch),
-                                           np.int32(channels)), smem, plan=desc)
+                                           np.int32(channels), gpre, gpost), smem, plan=desc)
             return y
         m, a, b = plan.m, plan.a, plan.b
         col_threads, col_smem = plan.col_block
@@ -64,7 +80,9 @@ class GPUExecutor:
         for v0 in range(0, rows, chunk):
             n = min(chunk, rows - v0)
             common = (np.int32(batch), np.int32(channels), np.int32(v0))
-            launch(fwd, (col_blocks, n), (col_threads,), (x, tmp, lo, hi) + common, col_smem, plan=desc)
+            launch(fwd, (col_blocks, n), (col_threads,), (x, tmp, lo, hi) + common + (gpre,), col_smem,
+                   plan=desc)
             launch(mid, (b // 2 + 1, n), (row_threads,), (tmp, hs, lo, hi) + common, row_smem, plan=desc)
-            launch(inv, (col_blocks, n), (col_threads,), (tmp, y, lo, hi) + common, col_smem, plan=desc)
+            launch(inv, (col_blocks, n), (col_threads,), (tmp, y, lo, hi) + common + (gpost,), col_smem,
+                   plan=desc)
         return y

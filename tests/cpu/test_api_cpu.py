@@ -120,3 +120,48 @@ def test_trivial_cases():
 
 def test_gpu_probe_is_cached():
     assert device.gpu_available() in (True, False)
+
+
+@pytest.mark.parametrize("shape,K", [((2, 3, 1000), 200), ((4, 64), 64), ((1, 5, 100000), 1000)])
+@pytest.mark.parametrize("gated", [False, True])
+def test_causal_conv(shape, K, gated):
+    u = RNG.standard_normal(shape).astype(np.float32)
+    k = RNG.standard_normal((shape[-2], K)).astype(np.float32)
+    g1 = RNG.standard_normal(shape).astype(np.float32) if gated else None
+    g2 = RNG.standard_normal(shape).astype(np.float32) if gated else None
+    y = fc.causal_conv(u, k, pre_gate=g1, post_gate=g2)
+    uu = u.astype(np.float64) * (g1 if gated else 1)
+    ref = ss.fftconvolve(uu, k.astype(np.float64)[None] if u.ndim == 3 else k.astype(np.float64),
+                         axes=-1)[..., :shape[-1]] * (g2 if gated else 1)
+    assert y.dtype == np.float32 and y.shape == u.shape
+    assert rel(y, ref) < 1e-6
+
+
+def test_causal_conv_errors():
+    u = np.ones((2, 3, 10))
+    with pytest.raises(ValueError, match="channels"):
+        fc.causal_conv(u, np.ones((4, 5)))
+    with pytest.raises(ValueError, match="kernel length"):
+        fc.causal_conv(u, np.ones((3, 11)))
+    with pytest.raises(ValueError, match="pre_gate must have"):
+        fc.causal_conv(u, np.ones((3, 5)), pre_gate=np.ones((3, 10)))
+    with pytest.raises(ValueError, match=r"shape \(\.\.\., H, L\)"):
+        fc.causal_conv(np.ones(10), np.ones(3))
+
+
+@pytest.mark.parametrize("L,K", [(64, 10), (4096, 4096), (3000, 7)])
+def test_circular(L, K):
+    x = RNG.standard_normal((3, L))
+    k = RNG.standard_normal((1, K))
+    conv = fc.FFTConv(x.shape, k, mode="circular")
+    kp = np.zeros(L)
+    kp[:K] = k[0]
+    ref = np.fft.irfft(np.fft.rfft(x) * np.fft.rfft(kp), L)
+    y = conv(x)
+    assert y.shape == x.shape
+    assert rel(y, ref) < 1e-13
+
+
+def test_circular_needs_smooth_size():
+    with pytest.raises(fc.UnsupportedPlanError, match="cannot be padded"):
+        fc.FFTConv((2, 2 * 11 * 13), np.ones((1, 5)), mode="circular")

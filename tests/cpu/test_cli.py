@@ -60,6 +60,49 @@ def test_windows_match_scipy():
     assert window("valid", K, L) == (3, 7)      # SciPy swaps the operands
 
 
+@pytest.mark.parametrize("mode", causal.BENCH_MODES)
+@pytest.mark.parametrize("L,K", [(10, 4), (4, 10), (64, 64), (65536, 4096), (100, 33), (1, 1)])
+def test_bench_window_is_the_cli_window(mode, L, K):
+    assert causal.window(mode, L, K) == window(mode, L, K)
+
+
+def test_bench_window_rejects_circular():
+    with pytest.raises(ValueError, match="mode"):
+        causal.window("circular", 16, 4)
+
+
+@pytest.mark.parametrize("mode", causal.BENCH_MODES)
+@pytest.mark.parametrize("L,K", [(65536, 4096), (4096, 4096), (128, 1000), (100, 33)])
+def test_bench_plan_computes_the_window(mode, L, K):
+    """The plan the benchmark times (here on the NumPy executor) gives SciPy's window."""
+    import numpy as np
+    from scipy.signal import fftconvolve
+
+    from fftconv_cupy.plan.reference import execute
+    from fftconv_cupy.plan.spectrum import kernel_spectrum
+    plan = causal.bench_plan(L, K, mode)
+    start, out_len = causal.window(mode, L, K)
+    assert plan.outputs == out_len
+    rng = np.random.default_rng(L + K)
+    x = rng.standard_normal((2, 2, L)).astype(np.float32)
+    k = rng.standard_normal((2, K)).astype(np.float32)
+    y = execute(plan, x.reshape(4, L), kernel_spectrum(plan, k, np), np.arange(4) % 2)
+    ref = fftconvolve(x.astype(np.float64), k.astype(np.float64)[None],
+                      mode="full" if mode == "causal" else mode, axes=-1)
+    ref = ref.reshape(4, -1)[:, :L] if mode == "causal" else ref.reshape(4, -1)
+    assert y.shape == ref.shape == (4, out_len)
+    assert np.linalg.norm(y - ref) / np.linalg.norm(ref) < 1e-6
+    # the peers' FFT size holds the whole linear convolution; even for rfft
+    n = causal.fft_size(L, K)
+    assert n >= L + K - 1 and n % 2 == 0
+
+
+def test_bench_plan_segments_short_kernels():
+    plan = causal.bench_plan(65536, 4096, "same")
+    assert plan.seg is not None and plan.outputs == 65536 and plan.len_k == 4096
+    assert causal.bench_plan(4096) == causal.causal_plan(4096)
+
+
 # --- info -------------------------------------------------------------------
 
 
@@ -217,7 +260,13 @@ def test_bench_without_gpu(runner, monkeypatch):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--mode", "full"], "not benchmarked yet"),
+    (["--mode", "circular"], "circular plans are not available yet"),
+    (["--mode", "circular", "--len", "64K", "--kernel-len", "4K"], "circular plans are not available yet"),
+    (["--mode", "bogus"], "--mode"),
+    (["--len", "64K", "--kernel-len", "12X"], "--kernel-len"),
+    (["--len", "64K", "--kernel-len", "0"], "--kernel-len"),
+    (["--len", "64K", "--kernel-len", "1.5K"], "--kernel-len"),
+    (["--len", "4K", "--kernel-len", "1024M", "--mode", "full"], "--kernel-len"),
     (["--len", "1K", "--sweep"], "--sweep"),
     (["--len", "64Q"], "--len"),
     (["--dtype", "float32", "--precision", "fp64"], "--precision"),
@@ -233,16 +282,19 @@ def test_bench_usage_errors(runner, monkeypatch, args, needle):
 
 
 def _fake_run_length(length, bandwidth, *, dtype="float32", peers=True, rows=None, on_impl=None,
-                     **kw):
-    rows = rows or causal.rows_for(length)
-    floor = 2 * rows * length * 4 / bandwidth * 1e3
+                     mode="causal", klen=None, **kw):
+    klen = length if klen is None else klen
+    rows = rows or causal.rows_for(max(length, klen))
+    out_len = causal.window(mode, length, klen)[1]
+    floor = rows * (length + out_len) * 4 / bandwidth * 1e3
     out = []
     for impl, f in [(causal.OURS, 1.5)] + ([(causal.PEER_CUPYX, 6.0), (causal.PEER_RFFT, 3.0),
                                             (causal.PEER_TORCH, 3.5)] if peers else []):
         if on_impl:
             on_impl(impl)
         out.append(Row(impl, length, rows, dtype, f * floor, 0.9 * f * floor, 1.1 * f * floor,
-                       floor, 2e-7, 10.0, "plan" if impl == causal.OURS else ""))
+                       floor, 2e-7, 10.0, "plan" if impl == causal.OURS else "",
+                       mode=mode, kernel_len=klen, out_len=out_len))
     return out
 
 
@@ -269,6 +321,110 @@ def test_bench_report_with_fake_measurements(runner, fake_gpu, tmp_path):
     assert {r["impl"] for r in data["rows"]} == {causal.OURS, *causal.PEERS}
     with open(cs) as f:
         assert len(list(csv.DictReader(f))) == 1 + len(causal.PEERS)
+
+
+@pytest.fixture
+def recorded(fake_gpu, monkeypatch):
+    """The calls run_length received (and the fake measurements)."""
+    calls = []
+
+    def record(length, bandwidth, **kw):
+        calls.append(dict(kw, length=length))
+        return _fake_run_length(length, bandwidth, **kw)
+    monkeypatch.setattr(causal, "run_length", record)
+    return calls
+
+
+def test_bench_default_mode_is_causal_with_k_equal_l(runner, recorded, tmp_path):
+    js = tmp_path / "b.json"
+    r = invoke(runner, "bench", "--len", "4K", "--no-peers", "--json", str(js))
+    assert r.exit_code == 0, r.output
+    assert [(c["length"], c["mode"], c["klen"]) for c in recorded] == [(4096, "causal", 4096)]
+    data = json.loads(js.read_text())
+    assert data["config"]["mode"] == "causal" and data["config"]["kernel_len"] == 4096
+    (row,) = data["rows"]
+    assert (row["mode"], row["length"], row["kernel_len"], row["out_len"]) == ("causal", 4096, 4096, 4096)
+    assert "causal convolution, K = L" in r.stdout
+
+
+@pytest.mark.parametrize("mode,start,out_len", [("causal", 0, 65536), ("full", 0, 65536 + 4095),
+                                                ("same", 2047, 65536), ("valid", 4095, 65536 - 4095)])
+def test_bench_modes_and_kernel_len(runner, recorded, tmp_path, mode, start, out_len):
+    js, cs = tmp_path / "b.json", tmp_path / "b.csv"
+    r = invoke(runner, "bench", "--len", "64K", "--kernel-len", "4K", "--mode", mode, "--repeat", "3",
+               "--json", str(js), "--csv", str(cs))
+    assert r.exit_code == 0, r.output
+    assert causal.window(mode, 65536, 4096) == (start, out_len)
+    (call,) = recorded
+    assert (call["length"], call["mode"], call["klen"], call["repeat"]) == (65536, mode, 4096, 3)
+    assert f"{mode} convolution, K = 4K" in r.stdout
+    assert "4.00x faster than cupyx" in r.stdout.strip().splitlines()[-1]
+    data = json.loads(js.read_text())
+    assert data["config"]["mode"] == mode and data["config"]["kernel_len"] == 4096
+    assert data["ok"] is True and data["implementations"] == [causal.OURS, *causal.PEERS]
+    for row in data["rows"]:
+        assert (row["mode"], row["length"], row["kernel_len"], row["out_len"]) == (mode, 65536, 4096, out_len)
+        # GB/s counts x and y of the window's length
+        io = row["rows"] * (65536 + out_len) * 4
+        assert row["gbps"] == pytest.approx(io / (row["ms"] * 1e-3) / 1e9)
+        assert row["floor_ms"] == pytest.approx(io / 3e12 * 1e3)
+    with open(cs) as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1 + len(causal.PEERS)
+    assert {(r["mode"], r["kernel_len"], r["out_len"]) for r in rows} == {(mode, "4096", str(out_len))}
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_bench_sweep_kernel_len(runner, recorded, tmp_path, mode):
+    js = tmp_path / "b.json"
+    r = invoke(runner, "bench", "--sweep", "--mode", mode, "--no-peers", "--json", str(js))
+    assert r.exit_code == 0, r.output
+    assert [c["klen"] for c in recorded] == list(causal.SWEEP_LENGTHS)      # K = L at every length
+    assert json.loads(js.read_text())["config"]["kernel_len"] is None
+    recorded.clear()
+    r = invoke(runner, "bench", "--sweep", "--mode", mode, "--kernel-len", "1K", "--no-peers",
+               "--json", str(js))
+    assert r.exit_code == 0, r.output
+    assert {c["klen"] for c in recorded} == {1024} and {c["mode"] for c in recorded} == {mode}
+    data = json.loads(js.read_text())
+    assert data["config"]["kernel_len"] == 1024
+    assert [row["kernel_len"] for row in data["rows"]] == [1024] * len(causal.SWEEP_LENGTHS)
+
+
+def test_bench_failure_rows_carry_mode_and_kernel_len(runner, fake_gpu, monkeypatch, tmp_path):
+    def broken(length, bandwidth, **kw):
+        raise MemoryError("out of memory")
+    monkeypatch.setattr(causal, "run_length", broken)
+    js = tmp_path / "b.json"
+    r = runner.invoke(main, ["bench", "--len", "64K", "--kernel-len", "4096", "--mode", "valid",
+                             "--json", str(js)])
+    assert r.exit_code == 1 and "out of memory" in r.output
+    assert not js.exists()           # nothing was measured: no report
+
+
+def test_bench_report_rows_mixed_failure(runner, fake_gpu, monkeypatch, tmp_path):
+    def flaky(length, bandwidth, **kw):
+        if length == 1 << 22:
+            raise MemoryError("out of memory")
+        return _fake_run_length(length, bandwidth, **kw)
+    monkeypatch.setattr(causal, "run_length", flaky)
+    js = tmp_path / "b.json"
+    r = runner.invoke(main, ["bench", "--sweep", "--mode", "same", "--kernel-len", "64", "--no-peers",
+                             "--json", str(js)])
+    assert r.exit_code == 1, r.output
+    data = json.loads(js.read_text())
+    err = [row for row in data["rows"] if "error" in row]
+    assert err == [{"mode": "same", "length": 1 << 22, "kernel_len": 64, "dtype": "float32",
+                    "error": "MemoryError: out of memory"}]
+    assert data["ok"] is False
+
+
+def test_row_defaults_keep_the_causal_problem():
+    r = Row(causal.OURS, 4096, 8, "float32", 1.0, 0.9, 1.1, 0.5, 1e-7, 1.0)
+    assert (r.mode, r.kernel_len, r.out_len) == ("causal", 4096, 4096)
+    assert r.io_bytes == 2 * 8 * 4096 * 4
+    r = Row(causal.OURS, 4096, 8, "float32", 1.0, 0.9, 1.1, 0.5, 1e-7, 1.0, mode="full", kernel_len=100)
+    assert r.out_len == 4195 and r.io_bytes == 8 * (4096 + 4195) * 4
 
 
 def test_bench_sweep_failure_exits_1(runner, fake_gpu, monkeypatch):

@@ -59,7 +59,8 @@ __device__ __forceinline__ void column_twiddles(cx<T>* w, int a, const cx<T>* __
 extern "C" __global__ void __cluster_dims__(CS, 1, 1) __launch_bounds__(RT, 1)
 fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restrict__ hs,
                 const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
-                int rows, int batch, int channels) {
+                int rows, int batch, int channels,
+                const XT* __restrict__ gpre, const XT* __restrict__ gpost) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   cx<T>* buf = reinterpret_cast<cx<T>*>(smem_raw);
   const int tid = threadIdx.x;

@@ -29,7 +29,8 @@ constexpr int STRIDE = 447;
 extern "C" __global__ void __launch_bounds__(GROUPS * THREADS, 4)
 fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restrict__ hs,
               const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
-              int rows, int batch, int channels) {
+              int rows, int batch, int channels,
+              const XT* __restrict__ gpre, const XT* __restrict__ gpost) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   const int g = threadIdx.x / THREADS, tid = threadIdx.x % THREADS;
   cx<T>* buf = reinterpret_cast<cx<T>*>(smem_raw) + g * STRIDE;

@@ -51,7 +51,7 @@ __device__ __forceinline__ void for_tile(F f) {
 extern "C" __global__ void __launch_bounds__(C * CT, 2)
 fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
                 const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
-                int batch, int channels, int v0) {
+                int batch, int channels, int v0, const XT* __restrict__ gpre) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
   const int g = threadIdx.x / CT, tid = threadIdx.x % CT;
@@ -123,7 +123,7 @@ fftconv_rows(cx<T>* __restrict__ tmp, const cx<T>* __restrict__ hs,
 extern "C" __global__ void __launch_bounds__(C * CT, 2)
 fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
                 const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
-                int batch, int channels, int v0) {
+                int batch, int channels, int v0, const XT* __restrict__ gpost) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
   const int g = threadIdx.x / CT, tid = threadIdx.x % CT;

@@ -10,7 +10,7 @@ import scipy.signal as ss
 import fftconv_cupy as fc
 from fftconv_cupy.plan.plan import make_plan
 from fftconv_cupy.plan.spectrum import kernel_spectrum
-from fftconv_cupy.plan.support import tolerance
+from fftconv_cupy.plan.support import rel_error, tolerance
 
 pytestmark = pytest.mark.gpu
 cupy = pytest.importorskip("cupy")
@@ -41,12 +41,12 @@ def executor_case(lx, lk, start, length, real, precision, layout, rows=5, channe
     y = cupy.full((rows, length), np.nan, dtype=io)
     GPUExecutor(plan)(xg, hs, y, batch=rows // channels, channels=channels)
     ch = np.arange(rows) % channels
-    ref = ss.fftconvolve(x.astype(np.complex128 if not real else np.float64), k[ch], axes=-1)
-    ref = ref[:, start:start + length]
+    full = ss.fftconvolve(x.astype(np.complex128 if not real else np.float64), k[ch], axes=-1)
+    ref = full[:, start:start + length]
     out = cupy.asnumpy(y)
     assert not np.isnan(out).any(), "unwritten outputs"
     assert np.array_equal(cupy.asnumpy(xg), x), "input modified"
-    return rel(out, ref), plan
+    return rel_error(out, ref, full), plan
 
 
 LENGTHS = [1, 2, 3, 7, 16, 100, 127, 128, 257, 1000, 1024, 4096, 8191, 8192, 12345, 16384,
@@ -140,3 +140,30 @@ def test_torch_zero_copy():
     assert isinstance(y, torch.Tensor) and y.is_cuda
     ref = ss.fftconvolve(x.cpu().double().numpy(), k.cpu().double().numpy(), axes=-1)
     assert rel(y.cpu().numpy(), ref) < 1e-6
+
+
+@pytest.mark.parametrize("L,K", [(4096, 4096), (1 << 15, 1 << 15), (100000, 1000)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_causal_conv_gated(L, K, dtype):
+    u = RNG.standard_normal((2, 3, L)).astype(dtype)
+    k = RNG.standard_normal((3, K)).astype(dtype)
+    g1 = RNG.standard_normal(u.shape).astype(dtype)
+    g2 = RNG.standard_normal(u.shape).astype(dtype)
+    y = fc.causal_conv(cupy.asarray(u), cupy.asarray(k), pre_gate=cupy.asarray(g1),
+                       post_gate=cupy.asarray(g2))
+    full = ss.fftconvolve(g1.astype(np.float64) * u, k[None].astype(np.float64), axes=-1)
+    ref = full[..., :L] * g2
+    prec = "fp32" if dtype == "float32" else "fp64"
+    assert isinstance(y, cupy.ndarray) and y.dtype == dtype
+    assert rel_error(cupy.asnumpy(y), ref, full * 1.0) <= tolerance(prec, 2 * L)
+
+
+@pytest.mark.parametrize("L", [4096, 3000, 1 << 16])
+def test_circular_gpu(L):
+    x = RNG.standard_normal((4, L)).astype(np.float32)
+    k = RNG.standard_normal((1, 100)).astype(np.float32)
+    conv = fc.FFTConv(x.shape, cupy.asarray(k), mode="circular")
+    kp = np.zeros(L)
+    kp[:100] = k[0]
+    ref = np.fft.irfft(np.fft.rfft(x.astype(np.float64)) * np.fft.rfft(kp), L)
+    assert rel_error(cupy.asnumpy(conv(cupy.asarray(x))), ref) <= tolerance("fp32", L)

@@ -208,6 +208,22 @@ __device__ __forceinline__ void multiply_row_self(cx<T>* buf, const cx<T>* __res
   __syncthreads();
 }
 
+// Gating on chip: samples [lo, hi) of a row whose sample i sits at packed index
+// first + i are multiplied by g[i] (real rows: g holds samples; complex: points).
+template <class T, bool REAL, class GT>
+__device__ __forceinline__ void gate_samples(cx<T>* buf, int first, const GT* __restrict__ g,
+                                             int lo, int hi, int tid, int threads) {
+  for (int i = lo + tid; i < hi; i += threads) {
+    const int s = first + i;
+    if constexpr (REAL) {
+      T* f = reinterpret_cast<T*>(buf) + 2 * pad(s >> 1) + (s & 1);
+      *f = *f * __ldg(g + i);
+    } else {
+      buf[pad(s)] = buf[pad(s)] * ldg(g + i);
+    }
+  }
+}
+
 // Contiguous row of complex points <-> shared memory, VP points per access (an
 // even element and its successor never straddle a padding slot).  The loop
 // count is a compile-time constant so every load of a thread is in flight at once.
