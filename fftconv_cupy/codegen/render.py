@@ -6,15 +6,16 @@ import functools
 import hashlib
 from pathlib import Path
 
-from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined
+from jinja2 import BaseLoader, Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
 
 _TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
-def make_environment(loader: BaseLoader) -> Environment:
+def make_environment(loader: BaseLoader, bytecode_cache=None) -> Environment:
     """An environment with the settings every template is written against."""
     return Environment(
         loader=loader,
+        bytecode_cache=bytecode_cache,
         # A missing parameter must fail at render time, not emit empty C++.
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -26,8 +27,22 @@ def make_environment(loader: BaseLoader) -> Environment:
 
 @functools.cache
 def environment() -> Environment:
-    """The package environment, built on first use (template loading is lazy)."""
-    return make_environment(PackageLoader("fftconv_cupy", "templates"))
+    """The package environment, built on first use (template loading is lazy).
+
+    Compiled templates are kept beside the kernel cache (Jinja checks each entry
+    against the template's source), so a new process renders without parsing.
+    """
+    from ..config import get_config
+    cfg = get_config()
+    cache = None
+    if not cfg.disable_cache:
+        try:
+            path = Path(cfg.cache_dir) / "jinja"
+            path.mkdir(parents=True, exist_ok=True)
+            cache = FileSystemBytecodeCache(str(path))
+        except OSError:  # an unwritable cache dir only costs the parse
+            cache = None
+    return make_environment(PackageLoader("fftconv_cupy", "templates"), cache)
 
 
 def render(template_name: str, **params) -> str:
