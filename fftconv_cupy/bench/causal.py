@@ -33,7 +33,7 @@ PEERS = (PEER_CUPYX, PEER_RFFT, PEER_TORCH)
 CUPYX_MAX_ELEMENTS = 1 << 28      # cupyx.scipy.signal.fftconvolve is skipped above this rows * max(L, K)
 
 # output windows the benchmark measures: causal [0, L) and SciPy's modes
-BENCH_MODES = ("causal", "full", "same", "valid")
+BENCH_MODES = ("causal", "full", "same", "valid", "circular")
 
 _SUFFIXES = {"K": 1024, "M": 1 << 20, "G": 1 << 30}
 
@@ -58,10 +58,13 @@ def window(mode: str, length: int, kernel_len: int) -> tuple[int, int]:
     """(start, len) of the mode's outputs in the full linear convolution (length L + K - 1).
 
     causal (0, L); full (0, L+K-1); same ((K-1)//2, L); valid (K-1, L-K+1), with
-    the operands swapped as SciPy does when the kernel is the longer one.
+    the operands swapped as SciPy does when the kernel is the longer one; circular:
+    (0, L) of the size-L circular convolution (K <= L).
     """
     L, K = int(length), int(kernel_len)
-    if mode == "causal":
+    if mode == "circular" and K > L:
+        raise ValueError(f"a circular convolution needs K <= L, got K={K}, L={L}")
+    if mode in ("causal", "circular"):
         return 0, L
     if mode == "full":
         return 0, L + K - 1
@@ -72,9 +75,10 @@ def window(mode: str, length: int, kernel_len: int) -> tuple[int, int]:
     raise ValueError(f"mode must be one of {', '.join(BENCH_MODES)}, got {mode!r}")
 
 
-def fft_size(length: int, kernel_len: int) -> int:
-    """The peers' FFT size: L + K - 1 (the whole linear convolution), rounded up to even."""
-    n = length + kernel_len - 1
+def fft_size(length: int, kernel_len: int, mode: str = "causal") -> int:
+    """The peers' FFT size: L for circular, else L + K - 1 (the whole linear convolution),
+    rounded up to even."""
+    n = length if mode == "circular" else length + kernel_len - 1
     return n + (n & 1)
 
 
@@ -185,7 +189,8 @@ def bench_plan(length: int, kernel_len: int | None = None, mode: str = "causal",
     start, out_len = window(mode, length, klen)
     prec = _precision_for(np.dtype(dtype), precision)
     return make_plan(length, klen, start, out_len, real=True, precision=prec, order=order,
-                     layout=layout, smem_limit=smem_limit or DEFAULT_SMEM_BYTES)
+                     layout=layout, smem_limit=smem_limit or DEFAULT_SMEM_BYTES,
+                     circular=mode == "circular")
 
 
 def causal_plan(length: int, *, dtype="float32", precision="auto", order=None, layout=None,
@@ -227,7 +232,7 @@ def run_length(length: int, bandwidth: float, *, dtype="float32", precision="aut
     check = sorted({0, rows // 2 + 1 if rows > 2 else rows - 1, rows - 1})
     xr = x.reshape(rows, length)[check].astype(cupy.float64)
     kr = k[[c % heads for c in check]].astype(cupy.float64)
-    n = fft_size(length, klen)
+    n = fft_size(length, klen, mode)
     ref = cupy.fft.irfft(cupy.fft.rfft(xr, n) * cupy.fft.rfft(kr, n), n)[:, start:stop]
 
     def measure(name, fn, y_rows, plan_desc="", preallocated=0, torch=None):
@@ -277,7 +282,7 @@ def run_length(length: int, bandwidth: float, *, dtype="float32", precision="aut
 
     if peers:
         import cupyx.scipy.signal as cxs
-        if rows * max(length, klen) <= CUPYX_MAX_ELEMENTS:
+        if rows * max(length, klen) <= CUPYX_MAX_ELEMENTS and mode != "circular":
             if mode == "causal":
                 def cupyx_fn():
                     return cxs.fftconvolve(x, k[None], mode="full", axes=-1)[..., :length]

@@ -66,16 +66,11 @@ def plan_options(f):
 
 def window(mode: str, length: int, kernel_len: int) -> tuple[int, int]:
     """(start, len) of the requested outputs in the full linear convolution."""
-    L, K = length, kernel_len
-    if mode == "causal":
-        return 0, L
-    if mode == "full":
-        return 0, L + K - 1
-    if mode == "same":
-        return (K - 1) // 2, L
-    if mode == "valid":     # SciPy swaps the operands when the kernel is the longer one
-        return min(L, K) - 1, abs(L - K) + 1
-    raise click.BadParameter(f"unknown mode {mode!r}", param_hint="--mode")
+    from ..bench.causal import window as bench_window
+    try:
+        return bench_window(mode, length, kernel_len)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--mode") from None
 
 
 def smem_limit() -> tuple[int, str]:

@@ -60,15 +60,11 @@ def test_windows_match_scipy():
     assert window("valid", K, L) == (3, 7)      # SciPy swaps the operands
 
 
-@pytest.mark.parametrize("mode", causal.BENCH_MODES)
-@pytest.mark.parametrize("L,K", [(10, 4), (4, 10), (64, 64), (65536, 4096), (100, 33), (1, 1)])
-def test_bench_window_is_the_cli_window(mode, L, K):
-    assert causal.window(mode, L, K) == window(mode, L, K)
-
-
-def test_bench_window_rejects_circular():
-    with pytest.raises(ValueError, match="mode"):
-        causal.window("circular", 16, 4)
+def test_bench_window_circular():
+    assert causal.window("circular", 16, 4) == (0, 16)
+    assert causal.fft_size(16, 4, "circular") == 16
+    with pytest.raises(ValueError, match="K <= L"):
+        causal.window("circular", 4, 16)
 
 
 @pytest.mark.parametrize("mode", causal.BENCH_MODES)
@@ -80,6 +76,8 @@ def test_bench_plan_computes_the_window(mode, L, K):
 
     from fftconv_cupy.plan.reference import execute
     from fftconv_cupy.plan.spectrum import kernel_spectrum
+    if mode == "circular" and K > L:
+        pytest.skip("circular needs K <= L")
     plan = causal.bench_plan(L, K, mode)
     start, out_len = causal.window(mode, L, K)
     assert plan.outputs == out_len
@@ -87,14 +85,20 @@ def test_bench_plan_computes_the_window(mode, L, K):
     x = rng.standard_normal((2, 2, L)).astype(np.float32)
     k = rng.standard_normal((2, K)).astype(np.float32)
     y = execute(plan, x.reshape(4, L), kernel_spectrum(plan, k, np), np.arange(4) % 2)
-    ref = fftconvolve(x.astype(np.float64), k.astype(np.float64)[None],
-                      mode="full" if mode == "causal" else mode, axes=-1)
-    ref = ref.reshape(4, -1)[:, :L] if mode == "causal" else ref.reshape(4, -1)
+    if mode == "circular":
+        kp = np.zeros((2, L))
+        kp[:, :K] = k
+        ref = np.fft.irfft(np.fft.rfft(x.astype(np.float64)) * np.fft.rfft(kp)[None], L)
+        ref = ref.reshape(4, -1)
+    else:
+        ref = fftconvolve(x.astype(np.float64), k.astype(np.float64)[None],
+                          mode="full" if mode == "causal" else mode, axes=-1)
+        ref = ref.reshape(4, -1)[:, :L] if mode == "causal" else ref.reshape(4, -1)
     assert y.shape == ref.shape == (4, out_len)
     assert np.linalg.norm(y - ref) / np.linalg.norm(ref) < 1e-6
-    # the peers' FFT size holds the whole linear convolution; even for rfft
-    n = causal.fft_size(L, K)
-    assert n >= L + K - 1 and n % 2 == 0
+    # the peers' FFT size holds the whole linear convolution (circular: L); even for rfft
+    n = causal.fft_size(L, K, mode)
+    assert (n == L) if mode == "circular" else (n >= L + K - 1 and n % 2 == 0)
 
 
 def test_bench_plan_segments_short_kernels():
@@ -260,8 +264,7 @@ def test_bench_without_gpu(runner, monkeypatch):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--mode", "circular"], "circular plans are not available yet"),
-    (["--mode", "circular", "--len", "64K", "--kernel-len", "4K"], "circular plans are not available yet"),
+    (["--mode", "circular", "--len", "4K", "--kernel-len", "64K"], "K <= L"),
     (["--mode", "bogus"], "--mode"),
     (["--len", "64K", "--kernel-len", "12X"], "--kernel-len"),
     (["--len", "64K", "--kernel-len", "0"], "--kernel-len"),

@@ -71,3 +71,15 @@ def test_verify_on_gpu():
     r = CliRunner().invoke(main, ["verify", "--cases", "20", "--seed", "3"])
     assert r.exit_code == 0, r.output
     assert "on GPU" in r.output and "20/20 passed" in r.output
+
+
+def test_bench_circular(tmp_path):
+    out = tmp_path / "c.json"
+    r = CliRunner().invoke(main, ["bench", "--len", "4096", "--kernel-len", "100", "--mode", "circular",
+                                  "--repeat", "3", "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    data = json.loads(out.read_text())
+    rows = {row["impl"]: row for row in data["rows"]}
+    assert OURS in rows and "cupyx.scipy.signal.fftconvolve" not in rows   # cupyx has no circular mode
+    for row in rows.values():
+        assert row["out_len"] == 4096 and row["rel_err"] <= 1e-5, row["impl"]
