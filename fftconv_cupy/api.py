@@ -120,7 +120,10 @@ def _execute_rows(plan: Plan, x, hs, channels: int, length: int, xp, io, *, exec
         return y.astype(io, copy=False)
     from .runtime.executor import GPUExecutor
     y = xp.empty((rows, length), dtype=io)
-    plan = plan.with_alignment(_ptr(x), _ptr(y))
+    # a gate is read with the same vector width as its row: OR-ing the addresses keeps
+    # the lowest alignment of the pair
+    plan = plan.with_alignment(_ptr(x) | (0 if pre_gate is None else _ptr(pre_gate)),
+                               _ptr(y) | (0 if post_gate is None else _ptr(post_gate)))
     ex = None if executors is None else executors.get(plan)
     if ex is None:
         ex = GPUExecutor(plan)

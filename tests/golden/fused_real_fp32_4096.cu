@@ -38,7 +38,9 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restr
   const bool active = v < rows;       // idle groups still reach every barrier
   int h = 0;
   const long long row = active ? data_row(v, batch, channels, h) : 0;
-  if (active) load_real_row<T, LEN_X, NZ, THREADS, 4>(buf, x + row * LEN_X, tid);
+  // (a pre-gate multiplies in registers on the way in)
+  if (active) load_real_row<T, LEN_X, NZ, THREADS, 4, false>(
+      buf, x + row * LEN_X, tid, gpre + row * LEN_X);
   __syncthreads();
   stage<T, 4096, 16, 1, THREADS, -1, 2048, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 16, THREADS, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
@@ -49,5 +51,7 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restr
   stage<T, 4096, 16, 16, THREADS, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 256, THREADS, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
 
-  if (active) store_real_row<T, OUT_START, OUT_LEN, THREADS, 4>(y + row * OUT_LEN, buf, tid);
+  // (a post-gate multiplies in registers on the way out)
+  if (active) store_real_row<T, OUT_START, OUT_LEN, THREADS, 4, false>(
+      y + row * OUT_LEN, buf, tid, gpost + row * OUT_LEN);
 }

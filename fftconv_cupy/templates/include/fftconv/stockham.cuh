@@ -258,16 +258,22 @@ __device__ __forceinline__ void store_points(cx<T>* dst, const cx<T>* buf, int t
   }
 }
 
-// Scalars s[0, COUNT) (COUNT <= 2*NZ real samples, zero past LEN) packed as complex pairs.
-template <class T, int LEN, int NZ, int THREADS, int VEC>
-__device__ __forceinline__ void load_real_row(cx<T>* buf, const T* __restrict__ x, int tid) {
+// Scalars s[0, COUNT) (COUNT <= 2*NZ real samples, zero past LEN) packed as complex pairs,
+// times the gate g (same layout as x) when GATE: the gate is applied in registers.
+template <class T, int LEN, int NZ, int THREADS, int VEC, bool GATE = false>
+__device__ __forceinline__ void load_real_row(cx<T>* buf, const T* __restrict__ x, int tid,
+                                              const T* __restrict__ g = nullptr) {
   T* f = reinterpret_cast<T*>(buf);
   constexpr int F = 2 * NZ;
   if constexpr (VEC == 1) {
 #pragma unroll
     for (int it = 0; it < (F + THREADS - 1) / THREADS; ++it) {
       const int i = tid + it * THREADS;
-      if (F % THREADS == 0 || i < F) f[2 * pad(i >> 1) + (i & 1)] = (i < LEN) ? __ldg(x + i) : T(0);
+      if (F % THREADS == 0 || i < F) {
+        T v = (i < LEN) ? __ldg(x + i) : T(0);
+        if constexpr (GATE) v = (i < LEN) ? v * __ldg(g + i) : v;
+        f[2 * pad(i >> 1) + (i & 1)] = v;
+      }
     }
   } else {
     // VEC scalars = VEC/2 complex points per access; LEN % VEC == 0 and the row is aligned
@@ -278,27 +284,41 @@ __device__ __forceinline__ void load_real_row(cx<T>* buf, const T* __restrict__ 
       if (NV % THREADS == 0 || i < NV) {
         const int e = i * (VEC / 2);
         if constexpr (VEC == 4) {
-          const float4 v = __ldg(reinterpret_cast<const float4*>(x) + i);
+          float4 v = __ldg(reinterpret_cast<const float4*>(x) + i);
+          if constexpr (GATE) {
+            const float4 w = __ldg(reinterpret_cast<const float4*>(g) + i);
+            v = make_float4(v.x * w.x, v.y * w.y, v.z * w.z, v.w * w.w);
+          }
           buf[pad(e)] = cx<T>{v.x, v.y};
           buf[pad(e + 1)] = cx<T>{v.z, v.w};
         } else {
-          buf[pad(e)] = ldg(reinterpret_cast<const cx<T>*>(x) + e);
+          cx<T> v = ldg(reinterpret_cast<const cx<T>*>(x) + e);
+          if constexpr (GATE) {
+            const cx<T> w = ldg(reinterpret_cast<const cx<T>*>(g) + e);
+            v = {v.re * w.re, v.im * w.im};   // two real samples, not a complex product
+          }
+          buf[pad(e)] = v;
         }
       }
     }
   }
 }
 
-// out[i] = packed sample START + i, for i < COUNT.
-template <class T, int START, int COUNT, int THREADS, int VEC>
-__device__ __forceinline__ void store_real_row(T* __restrict__ y, const cx<T>* buf, int tid) {
+// out[i] = packed sample START + i (times g[i] when GATE), for i < COUNT.
+template <class T, int START, int COUNT, int THREADS, int VEC, bool GATE = false>
+__device__ __forceinline__ void store_real_row(T* __restrict__ y, const cx<T>* buf, int tid,
+                                               const T* __restrict__ g = nullptr) {
   const T* f = reinterpret_cast<const T*>(buf);
   if constexpr (VEC == 1) {
 #pragma unroll
     for (int it = 0; it < (COUNT + THREADS - 1) / THREADS; ++it) {
       const int i = tid + it * THREADS;
       const int s = START + i;
-      if (COUNT % THREADS == 0 || i < COUNT) y[i] = f[2 * pad(s >> 1) + (s & 1)];
+      if (COUNT % THREADS == 0 || i < COUNT) {
+        T v = f[2 * pad(s >> 1) + (s & 1)];
+        if constexpr (GATE) v *= __ldg(g + i);
+        y[i] = v;
+      }
     }
   } else {
     constexpr int NV = COUNT / VEC;
@@ -309,9 +329,19 @@ __device__ __forceinline__ void store_real_row(T* __restrict__ y, const cx<T>* b
         const int e = (START + i * VEC) >> 1;
         if constexpr (VEC == 4) {
           const cx<T> a = buf[pad(e)], b = buf[pad(e + 1)];
-          reinterpret_cast<float4*>(y)[i] = make_float4(a.re, a.im, b.re, b.im);
+          float4 v = make_float4(a.re, a.im, b.re, b.im);
+          if constexpr (GATE) {
+            const float4 w = __ldg(reinterpret_cast<const float4*>(g) + i);
+            v = make_float4(v.x * w.x, v.y * w.y, v.z * w.z, v.w * w.w);
+          }
+          reinterpret_cast<float4*>(y)[i] = v;
         } else {
-          reinterpret_cast<cx<T>*>(y)[i] = buf[pad(e)];
+          cx<T> v = buf[pad(e)];
+          if constexpr (GATE) {
+            const cx<T> w = ldg(reinterpret_cast<const cx<T>*>(g) + i);
+            v = {v.re * w.re, v.im * w.im};
+          }
+          reinterpret_cast<cx<T>*>(y)[i] = v;
         }
       }
     }
