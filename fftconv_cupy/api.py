@@ -5,6 +5,7 @@ FFTConv                      the same, with the plan and the kernel spectrum mad
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import replace
 
@@ -106,7 +107,14 @@ def _suffix(small: tuple, full: tuple) -> int | None:
     return None
 
 
-def _execute_rows(plan: Plan, x, hs, channels: int, length: int, xp, io, *, executors=None,
+@functools.lru_cache(maxsize=256)
+def _executor(plan: Plan):
+    """One executor per plan per process (its kernel is compiled or loaded once)."""
+    from .runtime.executor import GPUExecutor
+    return GPUExecutor(plan)
+
+
+def _execute_rows(plan: Plan, x, hs, channels: int, length: int, xp, io, *,
                   pre_gate=None, post_gate=None):
     """y rows (rows, length) of `plan` for contiguous rows x; row r uses spectrum row r % channels.
 
@@ -118,17 +126,17 @@ def _execute_rows(plan: Plan, x, hs, channels: int, length: int, xp, io, *, exec
         y = cpu_execute(plan, x, hs, np.arange(rows) % channels, pre_gate=pre_gate,
                         post_gate=post_gate)
         return y.astype(io, copy=False)
-    from .runtime.executor import GPUExecutor
+    if io.kind == "c":
+        # complex rows are read as whole elements: an element-misaligned view is copied
+        x = x if _ptr(x) % io.itemsize == 0 else x.copy()
+        pre_gate = pre_gate if pre_gate is None or _ptr(pre_gate) % io.itemsize == 0 else pre_gate.copy()
+        post_gate = post_gate if post_gate is None or _ptr(post_gate) % io.itemsize == 0 else post_gate.copy()
     y = xp.empty((rows, length), dtype=io)
     # a gate is read with the same vector width as its row: OR-ing the addresses keeps
     # the lowest alignment of the pair
     plan = plan.with_alignment(_ptr(x) | (0 if pre_gate is None else _ptr(pre_gate)),
                                _ptr(y) | (0 if post_gate is None else _ptr(post_gate)))
-    ex = None if executors is None else executors.get(plan)
-    if ex is None:
-        ex = GPUExecutor(plan)
-        if executors is not None:
-            executors[plan] = ex
+    ex = _executor(plan)
     ex(x, hs, y, batch=rows // channels, channels=channels, pre_gate=pre_gate, post_gate=post_gate)
     return y
 
@@ -210,7 +218,13 @@ def _run(spec: ConvSpec, in1, in2, precision, order):
         out = xp.broadcast_to(a1 * a2, spec.full_shape)[spec.out_slices]
     elif len(spec.axes) == 1:
         prob = _Problem(spec, xp)
-        out = prob.finish(_conv_1d(prob, a1, a2, prec, order))
+        try:
+            out = prob.finish(_conv_1d(prob, a1, a2, prec, order))
+        except UnsupportedPlanError:
+            if order is not None or precision != "auto":
+                raise           # the caller asked for this plan
+            # beyond the generator's sizes: the library FFT, still SciPy's result
+            out = _fft_nd(spec, a1.astype(fdt), a2.astype(fdt), xp)
     else:
         out = _fft_nd(spec, a1.astype(fdt), a2.astype(fdt), xp)
     if spec.round_result:
@@ -283,12 +297,15 @@ def causal_conv(u, k, *, pre_gate=None, post_gate=None, precision="auto", order=
     if not 1 <= K <= L:
         raise ValueError(f"kernel length K = {K} must be between 1 and the sequence length L = {L}")
     for name, g in (("pre_gate", pre_gate), ("post_gate", post_gate)):
-        if g is not None and tuple(_shape_dtype(g)[0]) != tuple(s_u):
-            raise ValueError(f"{name} must have u's shape {tuple(s_u)}, got {tuple(_shape_dtype(g)[0])}")
+        if g is None:
+            continue
+        s_g, d_g = _shape_dtype(g)
+        if tuple(s_g) != tuple(s_u):
+            raise ValueError(f"{name} must have u's shape {tuple(s_u)}, got {tuple(s_g)}")
+        if d_g.kind == "c" and np.dtype(d_u).kind != "c" and np.dtype(d_k).kind != "c":
+            raise TypeError(f"{name} is complex but u and k are real; pass complex u or k")
     spec = conv_spec((H, L), d_u, s_k2, d_k, "full", -1)
     dtype = spec.dtype
-    if dtype.kind not in "fc":
-        dtype = np.dtype(np.float64)
     prec = _precision_for(spec.fft_dtype, precision)
     real = spec.fft_dtype.kind != "c"
     io = PRECISIONS[prec].real_dtype if real else PRECISIONS[prec].complex_dtype
@@ -297,8 +314,6 @@ def causal_conv(u, k, *, pre_gate=None, post_gate=None, precision="auto", order=
     kk = xp.asarray(conv(k)).reshape(s_k2)
     gates = [None if g is None else xp.ascontiguousarray(conv(g), dtype=io).reshape(-1, L)
              for g in (pre_gate, post_gate)]
-    if real and any(g is not None and g.dtype.kind == "c" for g in gates):
-        raise TypeError("complex gates need complex u or k")
     plan = make_plan(L, K, 0, L, real=real, precision=prec, order=order,
                      smem_limit=_smem_limit(xp), gates=(gates[0] is not None, gates[1] is not None))
     hs = kernel_spectrum(plan, kk, xp)
@@ -327,7 +342,7 @@ class FFTConv:
                 raise ValueError("FFTConv convolves along one axis; use fftconvolve for several")
             axes = axes[0]
         shape = tuple(int(s) for s in shape)
-        xp, self._kind, conv = _namespace(kernel)
+        xp, _, conv = _namespace(kernel)
         k = conv(kernel)
         if k.ndim == 1 and len(shape) > 1:
             k = k.reshape((1,) * (len(shape) - 1) + k.shape)
@@ -338,9 +353,11 @@ class FFTConv:
         # size-L circular one (the wrap-around is the point)
         spec = conv_spec(shape, dtype, tuple(k.shape), _np_dtype(k.dtype),
                          "full" if circular else mode, axes)
-        if spec.trivial or len(spec.axes) != 1 or spec.swapped:
-            raise ValueError("FFTConv needs one convolved axis with the kernel no longer than "
-                             "the signal in 'valid' mode; use fftconvolve otherwise")
+        if spec.trivial or len(spec.axes) != 1:
+            raise ValueError("FFTConv needs one axis along which both the signal and the kernel "
+                             "have more than one sample; use fftconvolve otherwise")
+        if spec.swapped:
+            raise ValueError("in 'valid' mode FFTConv needs the kernel no longer than the signal")
         self._prob = prob = _Problem(spec, xp)
         if prob.swap:
             raise ValueError("the kernel's other axes must broadcast against the signal's")
@@ -361,20 +378,20 @@ class FFTConv:
         self.spectrum = kernel_spectrum(self.plan, prob.kernel_rows(k), xp)
         self._io = PRECISIONS[prec].real_dtype if real else PRECISIONS[prec].complex_dtype
         self._length = length
-        self._executors = {}
 
     def __call__(self, x):
         s, d = _shape_dtype(x)
         if tuple(s) != self.shape:
             raise ValueError(f"this plan was made for shape {self.shape}, got {tuple(s)}")
-        if d.kind == "c" and not self.spec.is_complex:
-            raise TypeError("this plan was made for real signals; make one with dtype=complex")
+        if np.dtype(d) != self.dtype:
+            raise TypeError(f"this plan was made for {self.dtype} signals, got {np.dtype(d)}; "
+                            f"make one with dtype={np.dtype(d)}")
         xp, prob = self.xp, self._prob
-        a = arrays.as_cupy(x) if xp is not np else np.asarray(x)
         if xp is np and arrays.kind_of(x) == "cupy":
             raise TypeError("this plan lives on the host (no GPU); pass a NumPy array")
+        a = arrays.as_cupy(x) if xp is not np else np.asarray(x)
         rows = xp.ascontiguousarray(prob.signal_rows(a), dtype=self._io)
         y = _execute_rows(self.plan, rows, self.spectrum, prob.channels, self._length, xp,
-                          self._io, executors=self._executors)
+                          self._io)
         out = xp.ascontiguousarray(prob.finish(y).astype(self.spec.dtype, copy=False))
         return _deliver(out, arrays.kind_of(x), x)

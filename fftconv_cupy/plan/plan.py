@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 from ..errors import UnsupportedPlanError
 from . import factorize
-from .support import (DEFAULT_SMEM_BYTES, MAX_THREADS, MAX_TRANSFORM, MAX_RADIX,
+from .support import (DEFAULT_SMEM_BYTES, MAX_TRANSFORM, MAX_RADIX,
                       PLANNED_PRECISIONS, PRECISIONS)
 
 PAD_SHIFT = 4                 # one padding element per 16 in shared memory: no bank conflicts
@@ -113,7 +113,7 @@ class Plan:
     len_k: int             # samples in one kernel row
     out_start: int         # first output sample (index into the full linear convolution)
     out_len: int           # outputs stored per row
-    layout: str            # 'fused' | 'three_pass'
+    layout: str            # 'fused' | 'cluster' | 'three_pass'
     row: Transform         # the a-point transform (a == m when fused)
     col: Transform | None  # the b-point transform (three_pass only)
     groups: int            # rows (fused) or columns (three_pass, column kernels) per block
@@ -308,9 +308,10 @@ def min_fft_size(len_x: int, len_k: int, out_start: int, out_len: int) -> int:
     """Smallest circular size whose aliasing leaves outputs [start, start+len) exact.
 
     Circular wrap adds y[j +- n]; the linear result is nonzero on [0, len_x+len_k-1).
+    n also holds each operand whole (no folding of a signal longer than n).
     """
     full = len_x + len_k - 1
-    return max(out_start + out_len, full - out_start, 1)
+    return max(out_start + out_len, full - out_start, len_x, len_k, 1)
 
 
 def check_precision(precision: str) -> None:
@@ -356,8 +357,9 @@ def _segmented_plan(len_x, len_k, out_start, out_len, *, real, precision, order,
         return None
     dense = _cost(m_dense, 1 if m_dense <= fused_max else 3)
     best = None
+    ebytes = PRECISIONS[precision].elem_bytes
     m_b = 1 << max(0, (len_k - 1).bit_length() - (1 if real else 0))   # block transform >= kernel
-    while m_b <= fused_max:
+    while m_b <= fused_max and padded(m_b) * ebytes <= smem_limit:
         n_b = 2 * m_b if real else m_b
         step = n_b - len_k + 1
         if step >= len_k // 4 + 1:

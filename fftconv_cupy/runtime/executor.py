@@ -69,9 +69,9 @@ class GPUExecutor:
         per_row = m * plan.elem_bytes
         col_blocks = a // plan.groups
         # fewer, larger launches measured faster than an L2-sized chunk; the
-        # intermediate stays within the size of the input itself
-        tmp_bytes = max(tmp_bytes, x.nbytes)
-        chunk = max(1, tmp_bytes // per_row, -(-MIN_BLOCKS_PER_LAUNCH // col_blocks))
+        # intermediate stays within the size of the input itself (one row at least)
+        chunk = max(tmp_bytes // per_row, x.nbytes // per_row, -(-MIN_BLOCKS_PER_LAUNCH // col_blocks))
+        chunk = max(1, min(chunk, x.nbytes // per_row))
         chunk = min(chunk, rows, 65535)
         tmp = cupy.empty((chunk, m), dtype=plan.prec.complex_dtype)
         fwd = self.kernel.function("fftconv_col_fwd")

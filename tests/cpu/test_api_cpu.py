@@ -28,6 +28,7 @@ CASES = [
     ((30, 6), (7, 1), 0),
     ((2, 7, 33), (2, 1, 9), 2),          # kernel broadcast in a middle axis: materialized
     ((1, 33), (4, 9), 1),                # signal broadcast: operands swap roles
+    ((1, 3), (4, 40), 1),                # ... and the longer operand becomes the signal
     ((12, 13), (5, 4), None),            # two convolved axes
     ((1,), (1,), None),
     ((3,), (5,), None),
@@ -165,3 +166,22 @@ def test_circular(L, K):
 def test_circular_needs_smooth_size():
     with pytest.raises(fc.UnsupportedPlanError, match="cannot be padded"):
         fc.FFTConv((2, 2 * 11 * 13), np.ones((1, 5)), mode="circular")
+
+
+def test_complex_gate_on_real_data_raises():
+    u = np.ones((2, 3, 16))
+    with pytest.raises(TypeError, match="pre_gate is complex"):
+        fc.causal_conv(u, np.ones((3, 4)), pre_gate=u + 1j)
+
+
+def test_fftconv_signal_dtype_must_match():
+    conv = fc.FFTConv((2, 64), np.ones((1, 5), dtype=np.float32))
+    with pytest.raises(TypeError, match="made for float32 signals"):
+        conv(np.ones((2, 64)))
+
+
+def test_overlap_save_fits_smaller_shared_memory():
+    from fftconv_cupy.plan.plan import make_plan, padded
+    for K in (5000, 9000, 20000):
+        plan = make_plan(1 << 20, K, 0, 1 << 20, real=True, precision="fp32", smem_limit=99 * 1024)
+        assert plan.row_block[1] <= 99 * 1024

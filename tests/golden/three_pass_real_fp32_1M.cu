@@ -116,7 +116,8 @@ fftconv_rows(cx<T>* __restrict__ tmp, const cx<T>* __restrict__ hs,
   stage<T, 4096, 16, 16, RT, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 256, RT, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
 
-  store_points<T, 0, A, RT, VPT>(rowp, buf, tid);
+  // a row that pairs with itself (kb = 0, b/2) is held by both groups: one stores it
+  if (g == 0 || kb != kb1) store_points<T, 0, A, RT, VPT>(rowp, buf, tid);
 }
 
 // Pass 3: conjugate twiddles, inverse b-point DFTs down the columns, store the outputs.

@@ -167,3 +167,15 @@ def test_circular_gpu(L):
     kp[:100] = k[0]
     ref = np.fft.irfft(np.fft.rfft(x.astype(np.float64)) * np.fft.rfft(kp), L)
     assert rel_error(cupy.asnumpy(conv(cupy.asarray(x))), ref) <= tolerance("fp32", L)
+
+
+@pytest.mark.parametrize("mode", ["full", "same", "valid"])
+def test_broadcast_swap_on_gpu(mode):
+    """The longer operand becomes the signal when the kernel spans the batch."""
+    a = RNG.standard_normal((1, 64)).astype(np.float32)
+    b = RNG.standard_normal((32, 4096)).astype(np.float32)
+    y = cupy.asnumpy(fc.fftconvolve(cupy.asarray(a), cupy.asarray(b), mode=mode, axes=-1))
+    ref = ss.fftconvolve(np.broadcast_to(a, (32, 64)).astype(np.float64), b.astype(np.float64),
+                         mode=mode, axes=-1)
+    assert y.shape == ref.shape
+    assert rel(y, ref) <= tolerance("fp32", 8192)
