@@ -18,7 +18,7 @@ Layouts
 ``three_pass`` m = a * b points that do not fit on chip: (1) b-point column DFTs
                and twiddles, (2) a-point row DFTs, multiply, inverse row DFTs, in
                place, (3) inverse column DFTs and the store.  Rows are processed in
-               chunks so the intermediate stays small (and mostly in L2).
+               chunks so the intermediate is never larger than the input.
 """
 from __future__ import annotations
 

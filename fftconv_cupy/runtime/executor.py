@@ -10,8 +10,9 @@ from ..codegen.source import render_plan
 from ..plan.plan import Plan
 from ..plan.twiddles import twiddle_tables
 
-# Three-pass plans keep an intermediate of this many bytes per launch (rows are
-# chunked), so the passes hand data to each other mostly through L2.
+# Three-pass plans chunk their rows: each launch covers at least this many bytes of
+# intermediate (measured: fewer, larger launches beat L2-sized chunks while the passes
+# are bound on chip), and never more than the input's own size.
 TMP_TARGET_BYTES = 24 << 20
 MIN_BLOCKS_PER_LAUNCH = 528   # four waves on 132 SMs
 
