@@ -38,7 +38,8 @@ SciPy quirks reproduced here (see also the module-level notes below):
   ``convolve``) checks it on *all* axes first, so it is stricter.
 * ``correlate`` casts the FFT result back to ``np.result_type(in1, in2)``
   (rounding first when that is an integer type; bool results become
-  ``value != 0``) and warns if the first output element is NaN/inf.
+  ``value != 0``).  (SciPy also warns when the first output element is NaN/inf;
+  that warning is not reproduced.)
 
 Deliberate differences from SciPy (listed per spec in ``spec.deviations``):
 
