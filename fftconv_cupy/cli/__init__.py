@@ -5,6 +5,8 @@
     fftconv-cli render --len 64K -o k.cu   the generated CUDA (--compile: NVRTC for sm_90)
     fftconv-cli cache path|ls|clear        the compiled-kernel cache
     fftconv-cli bench --len 1M             causal benchmark against the CuPy peers (GPU)
+    fftconv-cli ablate order --len 1M --orders 2,3,4,5
+                                           Monarch-order ablation against cupyx (GPU)
     fftconv-cli verify --cases 50          random problems against scipy.signal.fftconvolve
 """
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
+from .ablate import ablate
 from .bench import bench
 from .cache import cache
 from .info import info
@@ -32,4 +35,5 @@ main.add_command(plan_cmd, "plan")
 main.add_command(render)
 main.add_command(cache)
 main.add_command(bench)
+main.add_command(ablate)
 main.add_command(verify)

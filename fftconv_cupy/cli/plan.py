@@ -51,7 +51,7 @@ def plan_cmd(length, kernel_len, dtype, precision, order, mode, layout, rows, ch
         echo_json(rep)
         return
     from rich.table import Table
-    p, c, d = rep["problem"], rep["cost"], rep["plan"]
+    p, c = rep["problem"], rep["cost"]
     t = Table(title=rep["describe"], title_justify="left", show_header=False)
     t.add_column(style="bold")
     t.add_column()
