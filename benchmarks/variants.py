@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from .causal import copy_bandwidth, rows_for, time_ms
+from fftconv_cupy.bench.causal import copy_bandwidth, rows_for, time_ms
 from .run import parse_len
 
 PLAN_ARGS = ("order", "layout")

@@ -193,13 +193,6 @@ def bench_plan(length: int, kernel_len: int | None = None, mode: str = "causal",
                      circular=mode == "circular")
 
 
-def causal_plan(length: int, *, dtype="float32", precision="auto", order=None, layout=None,
-                smem_limit=None):
-    """The causal plan with K = L (bench_plan's default problem)."""
-    return bench_plan(length, None, "causal", dtype=dtype, precision=precision, order=order,
-                      layout=layout, smem_limit=smem_limit)
-
-
 def run_length(length: int, bandwidth: float, *, dtype="float32", precision="auto", peers=True,
                order=None, layout=None, repeat=20, rows=None, on_impl=None, mode="causal",
                klen=None):
