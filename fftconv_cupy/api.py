@@ -13,6 +13,7 @@ import numpy as np
 
 from .errors import UnsupportedPlanError
 from .plan.plan import Plan, make_plan
+from .plan.sparsity import Sparsity, check_mask, pattern_mask, sparsify
 from .plan.reference import execute as cpu_execute
 from .plan.spec import ConvSpec, conv_spec, correlate_spec
 from .plan.spectrum import kernel_spectrum
@@ -333,10 +334,20 @@ class FFTConv:
 
     `kernel` has the signal's number of dimensions (or 1-D); its non-convolved
     axes broadcast against the signal's like SciPy's.
+
+    mode: SciPy's "full", "same", "valid"; "causal" (the first L samples of the full
+    convolution, L the signal's length) or "circular" (size-L circular convolution).
+
+    sparsity: a `Sparsity` pattern or a boolean mask of the kernel spectrum (one
+    entry per rfft bin of the FFT size `fft_size` for real data, per bin otherwise).
+    The result is the convolution with the masked spectrum, IFFT(FFT(x) H mask),
+    windowed like the dense one; the generated kernel skips the butterflies,
+    middle-pass rows and intermediate traffic of masked classes that align with
+    its decomposition (`plan.sparse`; see docs/sparse.md). The mask is `self.mask`.
     """
 
     def __init__(self, shape, kernel, mode="full", axes=-1, precision="auto", order=None,
-                 dtype=None):
+                 dtype=None, sparsity=None):
         if isinstance(axes, (list, tuple)):
             if len(axes) != 1:
                 raise ValueError("FFTConv convolves along one axis; use fftconvolve for several")
@@ -349,10 +360,11 @@ class FFTConv:
             k = xp.moveaxis(k, -1, axes)
         dtype = np.dtype(dtype) if dtype is not None else _np_dtype(k.dtype)
         circular = mode == "circular"
-        # circular: SciPy's checks of a full convolution, then the window [0, L) of a
-        # size-L circular one (the wrap-around is the point)
+        head = circular or mode == "causal"
+        # circular / causal: SciPy's checks of a full convolution, then the window [0, L)
+        # (of a size-L circular convolution: the wrap-around is the point)
         spec = conv_spec(shape, dtype, tuple(k.shape), _np_dtype(k.dtype),
-                         "full" if circular else mode, axes)
+                         "full" if head else mode, axes)
         if spec.trivial or len(spec.axes) != 1:
             raise ValueError("FFTConv needs one axis along which both the signal and the kernel "
                              "have more than one sample; use fftconvolve otherwise")
@@ -363,19 +375,33 @@ class FFTConv:
             raise ValueError("the kernel's other axes must broadcast against the signal's")
         axis = spec.axes[0]
         L, K = shape[axis], k.shape[axis]
-        if circular and K > L:
-            raise ValueError(f"a circular convolution needs the kernel ({K}) no longer than the signal ({L})")
-        start, length = (0, L) if circular else spec.windows[0]
-        if circular:
+        if head and K > L:
+            raise ValueError(f"a {mode} convolution needs the kernel ({K}) no longer than the signal ({L})")
+        start, length = (0, L) if head else spec.windows[0]
+        if head:
             prob.spec = spec = replace(spec, out_shape=shape,
                                        all_windows=tuple((0, n) for n in spec.full_shape[:axis])
                                        + ((0, L),) + tuple((0, n) for n in spec.full_shape[axis + 1:]))
         self.spec, self.shape, self.dtype, self.xp = spec, shape, dtype, xp
         prec = _precision_for(spec.fft_dtype, precision)
         real = not spec.is_complex
-        self.plan: Plan = make_plan(L, K, start, length, real=real, precision=prec, order=order,
-                                    smem_limit=_smem_limit(xp), circular=circular)
-        self.spectrum = kernel_spectrum(self.plan, prob.kernel_rows(k), xp)
+        plan = make_plan(L, K, start, length, real=real, precision=prec, order=order,
+                         smem_limit=_smem_limit(xp), circular=circular,
+                         segment=False if sparsity is not None else None)
+        self.mask = None
+        if sparsity is not None:
+            # a mask of the whole row's spectrum: one transform per row (no overlap-save)
+            if isinstance(sparsity, Sparsity):
+                self.mask = pattern_mask(plan, sparsity)
+            elif isinstance(sparsity, str):
+                raise TypeError("sparsity must be a Sparsity(pattern, density) or a boolean mask, "
+                                f"got the string {sparsity!r}")
+            else:
+                self.mask = check_mask(plan, sparsity.get() if arrays.is_cupy(sparsity) else np.asarray(sparsity))
+            plan = sparsify(plan, self.mask)
+        self.plan: Plan = plan
+        self.fft_size = plan.n
+        self.spectrum = kernel_spectrum(plan, prob.kernel_rows(k), xp, mask=self.mask)
         self._io = PRECISIONS[prec].real_dtype if real else PRECISIONS[prec].complex_dtype
         self._length = length
 

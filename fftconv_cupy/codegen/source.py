@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..plan.plan import Plan, padded
+from ..plan.sparsity import forward_modes, inverse_modes
 from .compile import KernelSource
 from .render import render
 
@@ -25,8 +26,14 @@ def template_params(plan: Plan) -> dict:
         groups=plan.groups, row_stride=padded(plan.a), row_stages=plan.row.stages,
         vec_in=plan.vec_in, vec_out=plan.vec_out, vec_tmp=plan.vec_tmp,
         row_min_blocks=plan.min_blocks[0], col_min_blocks=plan.min_blocks[1], seg=plan.seg,
-        gate_pre=plan.gate_pre, gate_post=plan.gate_post,
+        gate_pre=plan.gate_pre, gate_post=plan.gate_post, sparse=plan.sparse,
+        dense_row=(0,) * len(plan.row.radices),
     )
+    # the transform a sparse plan prunes: the row when fused, the columns of three passes
+    first = plan.row if plan.layout == "fused" else plan.col
+    grain = plan.sparse.grain if plan.sparse is not None else 1
+    params.update(fwd_modes=forward_modes(first.radices, grain),
+                  inv_modes=inverse_modes(first.radices, grain, first.size))
     if plan.col is not None:
         params.update(a=plan.a, b=plan.b, col_threads=plan.col.threads,
                       col_stride=padded(plan.b), col_stages=plan.col.stages)

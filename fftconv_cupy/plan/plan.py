@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from ..errors import UnsupportedPlanError
 from . import factorize
+from .sparsity import SparseMask
 from .support import (DEFAULT_SMEM_BYTES, MAX_TRANSFORM, MAX_RADIX,
                       PLANNED_PRECISIONS, PRECISIONS)
 
@@ -126,6 +127,7 @@ class Plan:
     seg: Segments | None = None  # overlap-save blocking of a long row (fused layout only)
     gate_pre: bool = False       # x * pre_gate fused into the load
     gate_post: bool = False      # y * post_gate fused into the store
+    sparse: SparseMask | None = None  # spectrum classes computed (None: dense)
 
     def with_alignment(self, x_ptr: int, y_ptr: int) -> "Plan":
         """The same plan with vector widths the actual row pointers allow."""
@@ -238,7 +240,8 @@ class Plan:
     def hbm_bytes(self, rows: int, channels: int) -> int:
         """Bytes this plan moves through device memory (intermediates included)."""
         spectrum = channels * self.m * self.elem_bytes
-        inter = rows * self.m * self.elem_bytes * 4 if self.layout == "three_pass" else 0
+        kept = 1.0 if self.sparse is None else self.sparse.density
+        inter = int(rows * self.m * self.elem_bytes * 4 * kept) if self.layout == "three_pass" else 0
         return self.io_bytes(rows) + spectrum + inter
 
     def flops(self, rows: int) -> float:
@@ -261,7 +264,10 @@ class Plan:
 
     def _gates(self) -> str:
         g = [name for name, on in (("pre", self.gate_pre), ("post", self.gate_post)) if on]
-        return f" gates={'+'.join(g)}" if g else ""
+        out = f" gates={'+'.join(g)}" if g else ""
+        if self.sparse is not None:
+            out += f" sparse={len(self.sparse.kept)}/{self.sparse.grain}"
+        return out
 
     def as_dict(self) -> dict:
         threads, smem = self.row_block
@@ -272,6 +278,8 @@ class Plan:
             "groups": self.groups, "len_x": self.len_x, "len_k": self.len_k,
             "out_start": self.out_start, "out_len": self.out_len,
         }
+        if self.sparse is not None:
+            d.update(sparse_grain=self.sparse.grain, sparse_kept=list(self.sparse.kept))
         if self.seg is not None:
             d.update(segment_step=self.seg.step, segment_blocks=self.seg.blocks,
                      signal_len=self.seg.x_len, outputs=self.seg.total)

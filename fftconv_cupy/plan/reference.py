@@ -15,6 +15,7 @@ import numpy as np
 from dataclasses import replace
 
 from .plan import Plan, Transform
+from .sparsity import forward_modes, inverse_modes
 from .twiddles import twiddle_tables
 
 
@@ -42,10 +43,30 @@ class _Ctx:
         return w if sign < 0 else np.conj(w)
 
 
+def _modes(plan: Plan, tf: Transform, sign: int) -> tuple[int, ...]:
+    sp = plan.sparse
+    if sp is None or tf is not (plan.row if plan.layout == "fused" else plan.col):
+        return (0,) * len(tf.radices)     # three passes: the middle pass's rows are whole
+    if sign < 0:
+        return forward_modes(tf.radices, sp.grain)
+    return inverse_modes(tf.radices, sp.grain, tf.size)
+
+
+def _skipped(plan: Plan, j: np.ndarray, group: int) -> np.ndarray:
+    """Butterflies j of a skipping stage whose class (j // group) mod grain is masked."""
+    sp = plan.sparse
+    return ~np.isin((j // group) % sp.grain, sp.kept)
+
+
 def _stockham(ctx: _Ctx, z: np.ndarray, tf: Transform, sign: int) -> np.ndarray:
-    """Unnormalized DFT along the last axis (sign -1 forward, +1 inverse), natural order."""
+    """Unnormalized DFT along the last axis (sign -1 forward, +1 inverse), natural order.
+
+    Stages of a sparse plan skip the butterflies the kernels skip: their outputs
+    are NaN here (the kernels leave stale values), or zeros where the kernels write
+    zeros, so a wrong skip shows in the result.
+    """
     s = tf.size
-    for r, ns in tf.stages:
+    for (r, ns), mode in zip(tf.stages, _modes(ctx.plan, tf, sign)):
         jn = s // r
         j = np.arange(jn)
         rr = np.arange(r)[:, None]
@@ -61,6 +82,9 @@ def _stockham(ctx: _Ctx, z: np.ndarray, tf: Transform, sign: int) -> np.ndarray:
             v = v * tws
         v = np.einsum("rs,...sj->...rj", _dft_matrix(r, sign).astype(ctx.cdt), v)
         idx = (j // ns) * ns * r + (j % ns) + rr * ns                 # Stockham autosort store
+        if mode:
+            gone = _skipped(ctx.plan, j, 1 if mode == 1 else ns)
+            v[..., gone] = 0 if mode == 3 else np.nan
         out = np.empty_like(z)
         out[..., idx] = v
         z = ctx.rnd(out)
@@ -101,6 +125,16 @@ def _pair_multiply(ctx: _Ctx, z: np.ndarray, hs: np.ndarray) -> np.ndarray:
     w = (y + yr) + 1j * np.conj(wk) * (y - yr)
     w[..., 0] = (y0 + ym) + 1j * (y0 - ym)
     return ctx.rnd(w)
+
+
+def _masked_bins(ctx: _Ctx, w: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Packed bins k of masked classes: never written by the kernels' product (NaN here)."""
+    sp = ctx.plan.sparse
+    if sp is None:
+        return w
+    w = w.copy()
+    w[..., ~np.isin(k % sp.grain, sp.kept)] = np.nan
+    return w
 
 
 def _pack(plan: Plan, x: np.ndarray, cdt) -> np.ndarray:
@@ -150,7 +184,7 @@ def execute(plan: Plan, x: np.ndarray, hs: np.ndarray, channel=None, *, emulate=
     z = ctx.rnd(_pack(plan, x, ctx.cdt))
     if plan.layout == "fused":
         z = _stockham(ctx, z, plan.row, -1)
-        z = _pair_multiply(ctx, z, h)
+        z = _masked_bins(ctx, _pair_multiply(ctx, z, h), np.arange(plan.m))
         w = _stockham(ctx, z, plan.row, +1)
     else:
         a, b, m = plan.a, plan.b, plan.m
@@ -160,6 +194,9 @@ def execute(plan: Plan, x: np.ndarray, hs: np.ndarray, channel=None, *, emulate=
         t = _stockham(ctx, z.reshape(rows, b, a).swapaxes(1, 2), plan.col, -1)  # (rows, a, kb)
         colw = _column_twiddles(ctx, plan, col, kb)
         t = ctx.rnd(t.swapaxes(1, 2) * colw)                                    # (rows, kb, a)
+        if plan.sparse is not None:
+            # only kept rows are stored; the middle pass runs only those
+            t = _masked_bins(ctx, t.swapaxes(1, 2), np.arange(b)).swapaxes(1, 2)
         # pass 2: a-point row DFTs; row kb holds Z[kb + b*ka]; multiply in that order
         zr = _stockham(ctx, t, plan.row, -1)
         nat = zr.swapaxes(1, 2).reshape(rows, m)
@@ -168,6 +205,10 @@ def execute(plan: Plan, x: np.ndarray, hs: np.ndarray, channel=None, *, emulate=
         v = _stockham(ctx, wn.reshape(rows, a, b).swapaxes(1, 2), plan.row, +1)  # (rows, kb, a)
         # pass 3: conjugate twiddles, inverse b-point DFTs down the columns
         v = ctx.rnd(v * np.conj(colw))
+        if plan.sparse is not None:
+            # masked rows are not loaded: zeros, unless the first inverse stage skips them
+            fill = 0 if _modes(plan, plan.col, +1)[0] == 0 else np.nan
+            v[:, ~np.isin(np.arange(b) % plan.sparse.grain, plan.sparse.kept), :] = fill
         w = _stockham(ctx, v.swapaxes(1, 2), plan.col, +1).swapaxes(1, 2).reshape(rows, m)
     return _unpack(plan, w)
 

@@ -13,8 +13,11 @@ cluster to the middle pass's row order:
 from __future__ import annotations
 
 
-def kernel_spectrum(plan, k_rows, xp):
-    """Spectrum rows for kernel rows `k_rows` (shape (h, len_k), any float/complex dtype)."""
+def kernel_spectrum(plan, k_rows, xp, mask=None):
+    """Spectrum rows for kernel rows `k_rows` (shape (h, len_k), any float/complex dtype).
+
+    mask: boolean over the spectrum bins (rfft bins for real plans): masked bins are zero.
+    """
     if k_rows.shape[-1] != plan.len_k:
         raise ValueError(f"kernel rows have {k_rows.shape[-1]} samples, plan expects {plan.len_k}")
     m, n = plan.m, plan.n
@@ -22,11 +25,15 @@ def kernel_spectrum(plan, k_rows, xp):
         if xp.iscomplexobj(k_rows):
             raise TypeError("a real-input plan needs a real kernel")
         h = xp.fft.rfft(k_rows.astype(xp.float64, copy=False), n=n, axis=-1)  # m + 1 bins
+        if mask is not None:
+            h = h * xp.asarray(mask)
         hs = h[..., :m].copy()
         hs[..., 0] = h[..., 0].real + 1j * h[..., m].real
         hs /= 4 * m
     else:
         hs = xp.fft.fft(k_rows.astype(xp.complex128, copy=False), n=n, axis=-1) / m
+        if mask is not None:
+            hs = hs * xp.asarray(mask)
     if plan.layout in ("three_pass", "cluster"):
         a, b = plan.a, plan.b
         hs = hs.reshape(hs.shape[:-1] + (a, b)).swapaxes(-1, -2).reshape(hs.shape[:-1] + (m,))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -285,11 +286,72 @@ def test_ablate_plot_needs_matplotlib(runner, fake_gpu, tmp_path):
 # --- ablate sparsity ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [[], ["--len", "1M", "--keep", "0.1"], ["anything"]])
-def test_ablate_sparsity_not_available(runner, args):
+def _fake_run_sparsity(lengths, patterns, densities, *, rows=None, repeat=20, seed=0, on_step=None,
+                       bad=False):
+    from fftconv_cupy.bench import sparsity as sb
+    out = []
+    for L in lengths:
+        out.append({"length": L, "rows": 64, "plan": "p", "layout": "fused", "ms": 1.0, "p10": 0.9,
+                    "p90": 1.1, "peak_mb": 10.0, "spectrum_mb": 1.0, "pattern": "dense",
+                    "density": 1.0, "kept": 1.0, "sparse": None, "speedup": 1.0})
+        for p in patterns:
+            for d in densities:
+                r = {"length": L, "rows": 64, "plan": "p", "layout": "fused", "ms": 0.5 + d,
+                     "p10": 0.5, "p90": 2.0, "peak_mb": 10.0, "spectrum_mb": 1.0, "pattern": p,
+                     "density": d, "kept": d, "sparse": "4/16" if p == "block" else None,
+                     "speedup": 1.0 / (0.5 + d), "oracle_err": 1e-3 if bad else 2e-7}
+                for s in sb.SIGNALS:
+                    r[f"rel_{s}"], r[f"snr_{s}"] = 0.1, 20.0
+                out.append(r)
+    return out
+
+
+def test_ablate_sparsity_no_gpu(runner, monkeypatch):
+    monkeypatch.setattr(device, "gpu_available", lambda: False)
+    r = runner.invoke(main, ["ablate", "sparsity", "--len", "8K"])
+    assert r.exit_code == 2 and NO_DEVICE in r.output
+
+
+@pytest.mark.parametrize("args,msg", [(["--len", "8K", "--density", "0"], "outside (0, 1]"),
+                                      (["--len", "8K", "--patterns", "lowpass"], "not one of"),
+                                      (["--len", "eight"], "is not a length"), ([], "--len")])
+def test_ablate_sparsity_bad_options(runner, args, msg):
     r = runner.invoke(main, ["ablate", "sparsity", *args])
-    assert r.exit_code == 2, r.output
-    assert "frequency-sparse plans are not available yet" in r.output
+    assert r.exit_code == 2 and msg in r.output
+
+
+@pytest.mark.parametrize("bad", [False, True])
+def test_ablate_sparsity_table_json_plot(runner, monkeypatch, tmp_path, bad):
+    from fftconv_cupy.bench import sparsity as sb
+    monkeypatch.setattr(device, "gpu_available", lambda: True)
+    monkeypatch.setattr(causal, "device_name", lambda device=0: "Fake GPU")
+    monkeypatch.setattr(sb, "run_sparsity", lambda *a, **k: _fake_run_sparsity(*a, **k, bad=bad))
+    js, png = tmp_path / "s.json", tmp_path / "s.png"
+    try:
+        import matplotlib  # noqa: F401
+        plot = ["--plot", str(png)]
+    except ImportError:
+        plot = []
+    r = runner.invoke(main, ["ablate", "sparsity", "--len", "8K,1M", "--patterns", "block,random",
+                             "--density", "0.25,0.1", "--json", str(js), *plot])
+    assert r.exit_code == (1 if bad else 0), r.output
+    assert "Fake GPU" in r.output and "4/16" in r.output and "nothing" in r.output
+    data = json.loads(js.read_text())
+    assert data["config"]["lengths"] == [8192, 1 << 20] and len(data["rows"]) == 2 * 5
+    assert data["ok"] is (not bad)
+    if plot:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_synthesized_signals():
+    from fftconv_cupy.bench import sparsity as sb
+    rng = np.random.default_rng(0)
+    for kind in sb.SIGNALS:
+        x = sb.synth(kind, 4096, 2, rng)
+        assert x.shape == (2, 4096) and np.isfinite(x).all()
+        assert np.allclose(np.sqrt(np.mean(x ** 2, axis=-1)), 1.0)
+    with pytest.raises(ValueError):
+        sb.synth("music", 64, 1, rng)
 
 
 def test_ablate_help_lists_both(runner):

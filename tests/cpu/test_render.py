@@ -9,6 +9,7 @@ from fftconv_cupy.codegen.nvrtc import compile_cubin, nvrtc_available
 from fftconv_cupy.codegen.render import render
 from fftconv_cupy.codegen.source import render_plan, template_params
 from fftconv_cupy.plan.plan import make_plan
+from fftconv_cupy.plan.sparsity import Sparsity, pattern_mask, sparsify
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
@@ -17,6 +18,8 @@ GOLDEN_PLANS = {
     "fused_real_fp32_4096": dict(len_x=4096, len_k=4096, out_start=0, out_len=4096, real=True, precision="fp32"),
     "fused_complex_fp64_420": dict(len_x=300, len_k=121, out_start=0, out_len=420, real=False, precision="fp64"),
     "cluster_real_fp32_128K": dict(len_x=1 << 17, len_k=1 << 17, out_start=0, out_len=1 << 17, real=True, precision="fp32", layout="cluster"),
+    "fused_real_fp32_8192_block25": dict(len_x=8192, len_k=8192, out_start=0, out_len=8192, real=True, precision="fp32", segment=False, sparsity=("block", 0.25)),
+    "three_pass_real_fp32_1M_block25": dict(len_x=1 << 20, len_k=1 << 20, out_start=0, out_len=1 << 20, real=True, precision="fp32", sparsity=("block", 0.25)),
     "three_pass_real_fp32_1M": dict(len_x=1 << 20, len_k=1 << 20, out_start=0, out_len=1 << 20, real=True, precision="fp32"),
 }
 
@@ -40,9 +43,16 @@ VARIANTS = [
 ]
 
 
+def golden_plan(sparsity=None, **args):
+    plan = make_plan(**args)
+    if sparsity is None:
+        return plan
+    return sparsify(plan, pattern_mask(plan, Sparsity(*sparsity)))
+
+
 @pytest.mark.parametrize("name", sorted(GOLDEN_PLANS))
 def test_golden(name):
-    code = render_plan(make_plan(**GOLDEN_PLANS[name])).code
+    code = render_plan(golden_plan(**GOLDEN_PLANS[name])).code
     path = GOLDEN / f"{name}.cu"
     if os.environ.get("FFTCONV_CUPY_UPDATE_GOLDEN") == "1":
         path.write_text(code)

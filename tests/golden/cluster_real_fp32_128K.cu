@@ -22,6 +22,8 @@ __device__ __forceinline__ long long data_row(int v, int batch, int channels, in
   return (long long)(v - h * batch) * channels + h;
 }
 
+using Cls = Dense;
+
 constexpr int A = 8192;            // row transform: two rows per block
 constexpr int B = 16;            // column transform: one radix-B butterfly
 constexpr int CS = B / 2;             // blocks per cluster

@@ -22,6 +22,8 @@ __device__ __forceinline__ long long data_row(int v, int batch, int channels, in
   return (long long)(v - h * batch) * channels + h;
 }
 
+using Cls = Dense;
+
 constexpr int THREADS = 60;
 constexpr int GROUPS = 4;
 constexpr int STRIDE = 447;
@@ -45,7 +47,7 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restr
   stage<T, 420, 5, 12, THREADS, -1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 420, 7, 60, THREADS, -1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
 
-  multiply_complex_row<T, M, THREADS>(buf, hs + (long long)h * M, tid);
+  multiply_complex_row<T, M, THREADS, Cls>(buf, hs + (long long)h * M, tid);
   stage<T, 420, 4, 1, THREADS, 1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 420, 3, 4, THREADS, 1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 420, 5, 12, THREADS, 1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);

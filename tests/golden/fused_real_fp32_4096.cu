@@ -22,6 +22,8 @@ __device__ __forceinline__ long long data_row(int v, int batch, int channels, in
   return (long long)(v - h * batch) * channels + h;
 }
 
+using Cls = Dense;
+
 constexpr int THREADS = 256;
 constexpr int GROUPS = 1;
 constexpr int STRIDE = 4353;
@@ -46,7 +48,7 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restr
   stage<T, 4096, 16, 16, THREADS, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 256, THREADS, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
 
-  multiply_real_row<T, M, THREADS, LO_BITS>(buf, hs + (long long)h * M, tid, twlo, twhi);
+  multiply_real_row<T, M, THREADS, LO_BITS, Cls>(buf, hs + (long long)h * M, tid, twlo, twhi);
   stage<T, 4096, 16, 1, THREADS, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 16, THREADS, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 256, THREADS, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);

@@ -22,6 +22,8 @@ __device__ __forceinline__ long long data_row(int v, int batch, int channels, in
   return (long long)(v - h * batch) * channels + h;
 }
 
+using Cls = Dense;
+
 constexpr int A = 4096;            // row transform (middle pass)
 constexpr int B = 256;            // column transform (first and last pass)
 constexpr int RT = 256; // threads per row, two rows per block
@@ -33,6 +35,8 @@ constexpr int NZB = (NZ + A - 1) / A; // columns are zero below row NZB
 constexpr int VPT = 2;     // points per access of the intermediate
 constexpr int VPX = 2;      // points per access of a signal row (0: per sample)
 constexpr int VPY = 2;     // points per access of an output row (0: per sample)
+constexpr bool SPARSE = Cls::P > 1;
+constexpr int NKB = B / Cls::P * Cls::NK; // rows kb of kept classes (all B when dense)
 
 // Move `n` rows x C columns of points between global memory (row stride A, VP points
 // per access) and the block's column buffers (column c at c * STRIDE_B, row kb at pad(kb)).
@@ -79,7 +83,9 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
   stage<T, 256, 16, 16, CT, -1, 256, Q, LO_BITS>(buf, tid, twlo, twhi);
 
   cx<T>* out = tmp + (long long)blockIdx.y * M;
-  for_tile<B, VPT>([&](int c, int kb) {
+  // rows kb of masked classes are never read: only the kept ones are stored
+  for_tile<NKB, VPT>([&](int c, int i) {
+    const int kb = SPARSE ? class_member<Cls, 1>(i) : i;
     cx<T> p[VPT];
 #pragma unroll
     for (int u = 0; u < VPT; ++u) {
@@ -99,7 +105,8 @@ fftconv_rows(cx<T>* __restrict__ tmp, const cx<T>* __restrict__ hs,
   cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
   const int g = threadIdx.x / RT, tid = threadIdx.x % RT;
   cx<T>* buf = smem + g * STRIDE_A;
-  const int kb = blockIdx.x, kb1 = (B - kb) % B;
+  const int kb = SPARSE ? class_member<Cls, 1>(blockIdx.x) : blockIdx.x, kb1 = (B - kb) % B;
+  if (SPARSE && kb > kb1) return;      // the pair's other row leads it (whole block)
   int h;
   data_row(v0 + blockIdx.y, batch, channels, h);
   cx<T>* rowp = tmp + (long long)blockIdx.y * M + (long long)(g ? kb1 : kb) * A;
@@ -133,7 +140,8 @@ fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
   int h;
   const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
   const cx<T>* in = tmp + (long long)blockIdx.y * M;
-  for_tile<B, VPT>([&](int c, int kb) {
+  for_tile<NKB, VPT>([&](int c, int i) {
+    const int kb = SPARSE ? class_member<Cls, 1>(i) : i;
     cx<T> p[VPT];
     load_pts<T, VPT>(p, in + (long long)kb * A + a0 + c);
 #pragma unroll

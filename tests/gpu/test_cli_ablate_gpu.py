@@ -87,3 +87,21 @@ def test_ablate_order_fp64(tmp_path):
         if row["impl"] == causal.OURS:
             assert row["precision"] == "fp64" and row["rows"] == 1024
             assert row["rel_err"] <= tolerance("fp64", 8192)
+
+
+def test_ablate_sparsity_8k_json(tmp_path):
+    path = tmp_path / "sparsity.json"
+    r = CliRunner().invoke(main, ["ablate", "sparsity", "--len", "8K", "--patterns", "block,uniform",
+                                  "--density", "0.25", "--rows", "256", "--repeat", "3",
+                                  "--json", str(path)])
+    assert r.exit_code == 0, r.output
+    data = json.loads(path.read_text())
+    rows = {row["pattern"]: row for row in data["rows"]}
+    assert set(rows) == {"dense", "block", "uniform"} and data["ok"] is True
+    assert rows["block"]["sparse"] == "4/16" and rows["uniform"]["sparse"] is None
+    for name in ("block", "uniform"):
+        row = rows[name]
+        assert row["oracle_err"] <= tolerance("fp32", 16384)
+        assert row["kept"] == pytest.approx(0.25, abs=0.01)
+        assert row["speedup"] == pytest.approx(rows["dense"]["ms"] / row["ms"])
+        assert all(row[f"snr_{s}"] > 0 for s in ("chirp", "coloured", "speech", "radar"))

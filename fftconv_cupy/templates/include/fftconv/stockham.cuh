@@ -28,29 +28,60 @@ __device__ __forceinline__ T* at_r(T* buf, int e, int pe, int r) {
   else return buf + pad(e + r * STRIDE);
 }
 
+// Frequency classes of a sparse plan (see plan/sparsity.py): spectrum index k is
+// in class k mod P; cls(i) lists the NK kept classes first, then the skipped ones.
+// Dense plans use P = NK = 1.
+struct Dense {
+  static constexpr int P = 1, NK = 1;
+  __device__ static __forceinline__ int cls(int) { return 0; }
+};
+
+// The idx-th kept (or skipped) index of the form lo + G*(class + P*u), lo < G:
+// consecutive idx walk the classes first, so a warp's accesses stay close.
+template <class K, int G, bool SKIPPED = false>
+__device__ __forceinline__ int class_member(int idx) {
+  constexpr int N = SKIPPED ? K::P - K::NK : K::NK;
+  const int lo = idx % G, rest = idx / G;
+  const int c = K::cls((SKIPPED ? K::NK : 0) + rest % N);
+  return lo + G * (c + K::P * (rest / N));
+}
+
 // One radix-R Stockham stage of an S-point transform (Ns = product of the earlier
 // radices).  Butterfly j reads j + r*S/R, multiplies by w_(Ns*R)^(j%Ns * r) and
 // writes (j/Ns)*Ns*R + j%Ns + r*Ns: the output is in natural order after the last
 // stage, so no permutation pass exists.  Inputs at index >= NZ are implicit
 // zeros and are never read.  Q is the twiddle base (a multiple of S).
-template <class T, int S, int R, int NS, int THREADS, int SIGN, int NZ, int Q, int LO_BITS>
+//
+// MODE (sparse plans, classes K): 1 forward stage whose butterfly j feeds only
+// bins of class j mod P: masked classes are not computed; 2 inverse stage whose
+// butterfly j sees only bins of class (j / Ns) mod P: masked ones are all zero and
+// skipped; 3 the same, and the skipped butterflies' outputs are written as zeros
+// for the next (dense) stage.
+template <class T, int S, int R, int NS, int THREADS, int SIGN, int NZ, int Q, int LO_BITS,
+          int MODE = 0, class K = Dense>
 __device__ __forceinline__ void stage(cx<T>* buf, int tid, const cx<T>* __restrict__ lo,
                                       const cx<T>* __restrict__ hi) {
   constexpr int J = S / R;
-  constexpr int IT = (J + THREADS - 1) / THREADS;
+  constexpr int G = MODE >= 2 ? NS : 1;
+  constexpr int JK = MODE ? J / K::P * K::NK : J;     // butterflies computed
+  constexpr int IT = (JK + THREADS - 1) / THREADS;
   constexpr unsigned TW = Q / (NS * R);
+  static_assert(MODE == 0 || J % (G * K::P) == 0, "sparse stage needs whole classes");
   cx<T> v[IT][R];
+  int jj[IT];
 #pragma unroll
   for (int it = 0; it < IT; ++it) {
-    const int j = tid + it * THREADS;
-    if (J % THREADS == 0 || j < J) {
+    const int idx = tid + it * THREADS;
+    const int j = MODE ? class_member<K, G>(idx) : idx;
+    jj[it] = j;
+    if (JK % THREADS == 0 || idx < JK) {
       const int pj = pad(j);
 #pragma unroll
       for (int r = 0; r < R; ++r) {
-        const int idx = j + r * J;
+        const int e = j + r * J;
         if (r * J >= NZ) {
           v[it][r] = zero<T>();
-        } else if (NZ < S && idx >= NZ) {
+        } else if (NZ < S && e >= NZ) {
           v[it][r] = zero<T>();
         } else {
           v[it][r] = *at_r<J>(buf, j, pj, r);
@@ -79,13 +110,23 @@ __device__ __forceinline__ void stage(cx<T>* buf, int tid, const cx<T>* __restri
   __syncthreads();
 #pragma unroll
   for (int it = 0; it < IT; ++it) {
-    const int j = tid + it * THREADS;
-    if (J % THREADS == 0 || j < J) {
+    const int j = jj[it];
+    if (JK % THREADS == 0 || tid + it * THREADS < JK) {
       dft<R, SIGN>(v[it]);
       const int base = (j / NS) * NS * R + (j % NS);
       const int pb = pad(base);
 #pragma unroll
       for (int r = 0; r < R; ++r) *at_r<NS>(buf, base, pb, r) = v[it][r];
+    }
+  }
+  if constexpr (MODE == 3) {
+    constexpr int JS = J / K::P * (K::P - K::NK);
+    for (int idx = tid; idx < JS; idx += THREADS) {
+      const int j = class_member<K, G, true>(idx);
+      const int base = (j / NS) * NS * R + (j % NS);
+      const int pb = pad(base);
+#pragma unroll
+      for (int r = 0; r < R; ++r) *at_r<NS>(buf, base, pb, r) = zero<T>();
     }
   }
   __syncthreads();
@@ -117,15 +158,18 @@ __device__ __forceinline__ cx<T> real_dc(cx<T> z, cx<T> h0) {
 }
 
 // Whole packed-real spectrum of one row in natural order (fused layout): pairs k, m-k.
-template <class T, int M, int THREADS, int LO_BITS>
+// Sparse plans visit the kept classes only (closed under k -> m-k); each pair once.
+template <class T, int M, int THREADS, int LO_BITS, class K = Dense>
 __device__ __forceinline__ void multiply_real_row(cx<T>* buf, const cx<T>* __restrict__ hs, int tid,
                                                   const cx<T>* __restrict__ lo,
                                                   const cx<T>* __restrict__ hi) {
-  constexpr int P = M / 2 + 1;
+  constexpr bool SPARSE = K::P > 1;
+  constexpr int P = SPARSE ? M / K::P * K::NK : M / 2 + 1;
 #pragma unroll 2
   for (int it = 0; it < (P + THREADS - 1) / THREADS; ++it) {
-    const int k = tid + it * THREADS;
-    if (k < P) {
+    const int idx = tid + it * THREADS;
+    const int k = SPARSE ? class_member<K, 1>(idx) : idx;
+    if (idx < P && (!SPARSE || k <= M - k)) {
       if (k == 0) {
         buf[0] = real_dc(buf[0], ldg(hs));
       } else {
@@ -139,12 +183,14 @@ __device__ __forceinline__ void multiply_real_row(cx<T>* buf, const cx<T>* __res
   __syncthreads();
 }
 
-template <class T, int M, int THREADS>
+template <class T, int M, int THREADS, class K = Dense>
 __device__ __forceinline__ void multiply_complex_row(cx<T>* buf, const cx<T>* __restrict__ hs, int tid) {
+  constexpr int N = M / K::P * K::NK;
 #pragma unroll
-  for (int it = 0; it < (M + THREADS - 1) / THREADS; ++it) {
-    const int k = tid + it * THREADS;
-    if (k < M) buf[pad(k)] = buf[pad(k)] * ldg(hs + k);
+  for (int it = 0; it < (N + THREADS - 1) / THREADS; ++it) {
+    const int idx = tid + it * THREADS;
+    const int k = K::P > 1 ? class_member<K, 1>(idx) : idx;
+    if (idx < N) buf[pad(k)] = buf[pad(k)] * ldg(hs + k);
   }
   __syncthreads();
 }

@@ -1,0 +1,72 @@
+// fftconv_cupy generated kernel: fused real fp32 n=16384 m=8192 [16x8x8x8] x=8192 k=8192 out=[0:8192] sparse=4/16
+// Every size below is a compile-time constant of this plan; batch and channel
+// counts are launch arguments.
+#include "fftconv/stockham.cuh"
+
+using namespace fc;
+using T = float;
+using XT = T;                 // real samples, packed two per complex point
+
+constexpr int M = 8192;            // complex points of the transform
+constexpr int Q = 16384;            // twiddle base
+constexpr int LO_BITS = 7;
+constexpr int NZ = 4096;          // nonzero input points; the rest is implicit padding
+constexpr int LEN_X = 8192;
+constexpr int OUT_START = 0;
+constexpr int OUT_LEN = 8192;
+
+// Virtual row v is channel-major (v = h * batch + b), so the blocks in flight
+// share one channel's spectrum, which stays in L2 across the batch.
+__device__ __forceinline__ long long data_row(int v, int batch, int channels, int& h) {
+  h = v / batch;
+  return (long long)(v - h * batch) * channels + h;
+}
+
+// Frequency-sparse plan: classes k mod P of the spectrum that are computed; the
+// kept ones first, then the skipped ones, as runs of consecutive classes.
+struct Cls {
+  static constexpr int P = 16, NK = 4;
+  __device__ static __forceinline__ int cls(int i) {
+if (i < 2) return 0 + (i - 0);
+if (i < 3) return 8 + (i - 2);
+if (i < 4) return 15 + (i - 3);
+if (i < 10) return 2 + (i - 4);
+return 9 + (i - 10);
+  }
+};
+
+constexpr int THREADS = 512;
+constexpr int GROUPS = 1;
+constexpr int STRIDE = 8705;
+
+extern "C" __global__ void __launch_bounds__(GROUPS * THREADS, 1)
+fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restrict__ hs,
+              const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
+              int rows, int batch, int channels,
+              const XT* __restrict__ gpre, const XT* __restrict__ gpost) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  const int g = threadIdx.x / THREADS, tid = threadIdx.x % THREADS;
+  cx<T>* buf = reinterpret_cast<cx<T>*>(smem_raw) + g * STRIDE;
+  const int v = blockIdx.x * GROUPS + g;
+  const bool active = v < rows;       // idle groups still reach every barrier
+  int h = 0;
+  const long long row = active ? data_row(v, batch, channels, h) : 0;
+  // (a pre-gate multiplies in registers on the way in)
+  if (active) load_real_row<T, LEN_X, NZ, THREADS, 4, false>(
+      buf, x + row * LEN_X, tid, gpre + row * LEN_X);
+  __syncthreads();
+  stage<T, 8192, 16, 1, THREADS, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 16, THREADS, -1, 8192, Q, LO_BITS, 1, Cls>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 128, THREADS, -1, 8192, Q, LO_BITS, 1, Cls>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 1024, THREADS, -1, 8192, Q, LO_BITS, 1, Cls>(buf, tid, twlo, twhi);
+
+  multiply_real_row<T, M, THREADS, LO_BITS, Cls>(buf, hs + (long long)h * M, tid, twlo, twhi);
+  stage<T, 8192, 16, 1, THREADS, 1, 8192, Q, LO_BITS, 2, Cls>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 16, THREADS, 1, 8192, Q, LO_BITS, 3, Cls>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 128, THREADS, 1, 8192, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 1024, THREADS, 1, 8192, Q, LO_BITS>(buf, tid, twlo, twhi);
+
+  // (a post-gate multiplies in registers on the way out)
+  if (active) store_real_row<T, OUT_START, OUT_LEN, THREADS, 4, false>(
+      y + row * OUT_LEN, buf, tid, gpost + row * OUT_LEN);
+}
