@@ -12,8 +12,9 @@ from dataclasses import replace
 import numpy as np
 
 from .errors import UnsupportedPlanError
-from .plan.plan import Plan, make_plan
+from .plan.plan import Plan, make_plan, min_fft_size
 from .plan.sparsity import Sparsity, check_mask, pattern_mask, sparsify
+from .plan.sparsity import fft_size as sparse_fft_size
 from .plan.reference import execute as cpu_execute
 from .plan.spec import ConvSpec, conv_spec, correlate_spec
 from .plan.spectrum import kernel_spectrum
@@ -385,8 +386,11 @@ class FFTConv:
         self.spec, self.shape, self.dtype, self.xp = spec, shape, dtype, xp
         prec = _precision_for(spec.fft_dtype, precision)
         real = not spec.is_complex
+        # a sparse plan transforms whole rows (no overlap-save) of a size 2^a * c
+        n = None if sparsity is None or circular else sparse_fft_size(
+            min_fft_size(L, K, start, length), real)
         plan = make_plan(L, K, start, length, real=real, precision=prec, order=order,
-                         smem_limit=_smem_limit(xp), circular=circular,
+                         smem_limit=_smem_limit(xp), circular=circular, n=n,
                          segment=False if sparsity is not None else None)
         self.mask = None
         if sparsity is not None:

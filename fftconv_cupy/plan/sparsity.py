@@ -110,6 +110,55 @@ def inverse_modes(radices, grain: int, size: int) -> tuple[int, ...]:
     return tuple(out)
 
 
+def reordered(plan):
+    """A fused plan's row with its smallest radix first: the stage that cannot skip is the
+    cheapest, and the grain (that radix) is the finest.  Other plans are returned as they are."""
+    from dataclasses import replace
+    if plan.layout != "fused" or plan.sparse is not None or len(plan.row.radices) < 2:
+        return plan
+    rad = list(plan.row.radices)
+    # the first radix r is the grain: the first inverse stage skips only if r * r divides m
+    first = [r for r in sorted(set(rad)) if plan.m % (r * r) == 0]
+    if not first:
+        return plan
+    rad.remove(first[0])
+    return replace(plan, row=replace(plan.row, radices=(first[0], *sorted(rad))))
+
+
+def fft_size(need: int, real: bool) -> int:
+    """FFT size of a sparse plan: the smallest 2^a * c >= need (c in 1, 3, 5, 7; even for
+    real data), so the decomposition has power-of-two radices to skip along."""
+    best = None
+    for c in (1, 3, 5, 7):
+        n = c
+        while n < need or (real and n % 2):
+            n *= 2
+        best = n if best is None else min(best, n)
+    return best
+
+
+def balanced(plan):
+    """A sparse fused plan's threads per row: enough for the widest skipping stage's kept
+    butterflies, and for the dense stages to hold at most 32 points per thread; rows per
+    block up to 512 threads and the shared memory."""
+    from dataclasses import replace
+
+    from .plan import MIDDLE_THREADS_MAX, ROW_THREADS_MAX, padded
+    sp, tf = plan.sparse, plan.row
+    need = 1
+    modes = zip(tf.radices, forward_modes(tf.radices, sp.grain),
+                inverse_modes(tf.radices, sp.grain, tf.size))
+    for r, fwd, inv in modes:
+        j = tf.size // r
+        kept = j // sp.grain * len(sp.kept)
+        for mode in (fwd, inv):
+            need = max(need, kept if mode else -(-j * r // 32))
+    threads = min(need, ROW_THREADS_MAX)    # m <= 16K: dense stages still <= 32 points a thread
+    per_row = padded(tf.size) * plan.elem_bytes
+    groups = max(1, min(MIDDLE_THREADS_MAX // threads, plan.smem_limit // per_row))
+    return replace(plan, row=replace(tf, threads=threads), groups=groups)
+
+
 def grains(plan) -> list[int]:
     """Candidate grains: products of the first radices of the first transform.
 
@@ -213,6 +262,7 @@ def block_classes(grain: int, count: int) -> tuple[int, ...]:
 def block_grain(plan, density: float) -> int:
     """The smallest candidate grain that realizes `density` within 10%, else the closest."""
     # a plan whose decomposition admits no skipping still gets the pattern (dense kernel)
+    plan = reordered(plan)
     tf = plan.row if plan.layout != "three_pass" else plan.col
     cands = grains(plan) or [int(tf.radices[0]) if tf.radices else 1]
     def err(p):
@@ -254,4 +304,10 @@ def check_mask(plan, mask) -> np.ndarray:
 def sparsify(plan, mask: np.ndarray):
     """The plan that skips what `mask` (over the spectrum bins) allows; the same plan if nothing."""
     from dataclasses import replace
-    return replace(plan, sparse=choose(plan, check_mask(plan, mask)))
+    mask = check_mask(plan, mask)
+    base = reordered(plan)
+    sm = choose(base, mask)
+    if sm is None:
+        return plan
+    out = replace(base, sparse=sm)
+    return balanced(out) if out.layout == "fused" else out

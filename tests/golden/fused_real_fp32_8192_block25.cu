@@ -1,4 +1,4 @@
-// fftconv_cupy generated kernel: fused real fp32 n=16384 m=8192 [16x8x8x8] x=8192 k=8192 out=[0:8192] sparse=4/16
+// fftconv_cupy generated kernel: fused real fp32 n=16384 m=8192 [8x8x8x16] x=8192 k=8192 out=[0:8192] sparse=2/8
 // Every size below is a compile-time constant of this plan; batch and channel
 // counts are launch arguments.
 #include "fftconv/stockham.cuh"
@@ -25,18 +25,17 @@ __device__ __forceinline__ long long data_row(int v, int batch, int channels, in
 // Frequency-sparse plan: classes k mod P of the spectrum that are computed; the
 // kept ones first, then the skipped ones, as runs of consecutive classes.
 struct Cls {
-  static constexpr int P = 16, NK = 4;
+  static constexpr int P = 8, NK = 2;
   __device__ static __forceinline__ int cls(int i) {
-if (i < 2) return 0 + (i - 0);
-if (i < 3) return 8 + (i - 2);
-if (i < 4) return 15 + (i - 3);
-if (i < 10) return 2 + (i - 4);
-return 9 + (i - 10);
+if (i < 1) return 0 + (i - 0);
+if (i < 2) return 4 + (i - 1);
+if (i < 5) return 1 + (i - 2);
+return 5 + (i - 5);
   }
 };
 
-constexpr int THREADS = 512;
-constexpr int GROUPS = 1;
+constexpr int THREADS = 256;
+constexpr int GROUPS = 2;
 constexpr int STRIDE = 8705;
 
 extern "C" __global__ void __launch_bounds__(GROUPS * THREADS, 1)
@@ -55,16 +54,16 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restr
   if (active) load_real_row<T, LEN_X, NZ, THREADS, 4, false>(
       buf, x + row * LEN_X, tid, gpre + row * LEN_X);
   __syncthreads();
-  stage<T, 8192, 16, 1, THREADS, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 8192, 8, 16, THREADS, -1, 8192, Q, LO_BITS, 1, Cls>(buf, tid, twlo, twhi);
-  stage<T, 8192, 8, 128, THREADS, -1, 8192, Q, LO_BITS, 1, Cls>(buf, tid, twlo, twhi);
-  stage<T, 8192, 8, 1024, THREADS, -1, 8192, Q, LO_BITS, 1, Cls>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 1, THREADS, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 8, THREADS, -1, 8192, Q, LO_BITS, 1, Cls>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 64, THREADS, -1, 8192, Q, LO_BITS, 1, Cls>(buf, tid, twlo, twhi);
+  stage<T, 8192, 16, 512, THREADS, -1, 8192, Q, LO_BITS, 1, Cls>(buf, tid, twlo, twhi);
 
   multiply_real_row<T, M, THREADS, LO_BITS, Cls>(buf, hs + (long long)h * M, tid, twlo, twhi);
-  stage<T, 8192, 16, 1, THREADS, 1, 8192, Q, LO_BITS, 2, Cls>(buf, tid, twlo, twhi);
-  stage<T, 8192, 8, 16, THREADS, 1, 8192, Q, LO_BITS, 3, Cls>(buf, tid, twlo, twhi);
-  stage<T, 8192, 8, 128, THREADS, 1, 8192, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 8192, 8, 1024, THREADS, 1, 8192, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 1, THREADS, 1, 8192, Q, LO_BITS, 2, Cls>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 8, THREADS, 1, 8192, Q, LO_BITS, 2, Cls>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 64, THREADS, 1, 8192, Q, LO_BITS, 3, Cls>(buf, tid, twlo, twhi);
+  stage<T, 8192, 16, 512, THREADS, 1, 8192, Q, LO_BITS>(buf, tid, twlo, twhi);
 
   // (a post-gate multiplies in registers on the way out)
   if (active) store_real_row<T, OUT_START, OUT_LEN, THREADS, 4, false>(
