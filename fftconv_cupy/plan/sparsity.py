@@ -140,10 +140,10 @@ def fft_size(need: int, real: bool) -> int:
 def balanced(plan):
     """A sparse fused plan's threads per row: enough for the widest skipping stage's kept
     butterflies, and for the dense stages to hold at most 32 points per thread; rows per
-    block up to 512 threads and the shared memory."""
+    block as the dense planner groups them (256 threads), within the shared memory."""
     from dataclasses import replace
 
-    from .plan import MIDDLE_THREADS_MAX, ROW_THREADS_MAX, padded
+    from .plan import BLOCK_THREADS_SMALL, ROW_THREADS_MAX, padded
     sp, tf = plan.sparse, plan.row
     need = 1
     modes = zip(tf.radices, forward_modes(tf.radices, sp.grain),
@@ -155,7 +155,7 @@ def balanced(plan):
             need = max(need, kept if mode else -(-j * r // 32))
     threads = min(need, ROW_THREADS_MAX)    # m <= 16K: dense stages still <= 32 points a thread
     per_row = padded(tf.size) * plan.elem_bytes
-    groups = max(1, min(MIDDLE_THREADS_MAX // threads, plan.smem_limit // per_row))
+    groups = max(1, min(BLOCK_THREADS_SMALL // threads, plan.smem_limit // per_row))
     return replace(plan, row=replace(tf, threads=threads), groups=groups)
 
 

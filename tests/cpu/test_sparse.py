@@ -80,6 +80,12 @@ def test_block_pattern_skips_and_others_do_not():
     assert sp.hbm_bytes(1, 1) < big.hbm_bytes(1, 1)
 
 
+def test_sparse_fft_size():
+    assert S.fft_size(8095, True) == 8192 and S.fft_size(5000, True) == 5120
+    assert S.fft_size(9000, False) == 10240 and S.fft_size(7, False) == 7
+    assert S.fft_size(7, True) == 8 and S.fft_size(1, True) == 2
+
+
 def test_block_classes_are_symmetric():
     for p in (2, 4, 8, 16, 32, 128):
         for count in range(1, p + 1):
