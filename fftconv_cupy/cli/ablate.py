@@ -43,6 +43,14 @@ class OrderList(click.ParamType):
 ORDER_LIST = OrderList()
 
 
+def _check_matplotlib(plot_path):
+    if plot_path:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise click.UsageError("--plot needs matplotlib: pip install 'fftconv-cupy[plot]'") from None
+
+
 @click.group()
 def ablate():
     """Ablations on the causal workload (x: rows x L, k: H x L, outputs [0, L))."""
@@ -90,11 +98,7 @@ def order_cmd(ctx, length, orders, dtype, precision, rows, repeat, json_path, pl
     from ..bench import causal
     dtype = _dtype_for(dtype, precision)
     prec = ab.precision_of(dtype, precision)
-    if plot_path:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise click.UsageError("--plot needs matplotlib: pip install 'fftconv-cupy[plot]'") from None
+    _check_matplotlib(plot_path)
     _check_orders(length, orders, dtype, precision)
 
     from ..runtime import device
@@ -283,11 +287,7 @@ def sparsity_cmd(ctx, lengths, patterns, densities, rows, repeat, seed, json_pat
     """
     from ..bench import causal
     from ..bench import sparsity as sb
-    if plot_path:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            raise click.UsageError("--plot needs matplotlib: pip install 'fftconv-cupy[plot]'") from None
+    _check_matplotlib(plot_path)
     from ..runtime import device
     if not device.gpu_available():
         click.echo(NO_DEVICE, err=True)

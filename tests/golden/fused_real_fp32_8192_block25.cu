@@ -35,10 +35,10 @@ return 5 + (i - 5);
 };
 
 constexpr int THREADS = 256;
-constexpr int GROUPS = 2;
+constexpr int GROUPS = 1;
 constexpr int STRIDE = 8705;
 
-extern "C" __global__ void __launch_bounds__(GROUPS * THREADS, 1)
+extern "C" __global__ void __launch_bounds__(GROUPS * THREADS, 3)
 fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restrict__ hs,
               const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
               int rows, int batch, int channels,
