@@ -132,6 +132,9 @@ class Plan:
     def with_alignment(self, x_ptr: int, y_ptr: int) -> "Plan":
         """The same plan with vector widths the actual row pointers allow."""
         if self.seg is not None:
+            # overlap-save blocks of real rows use vectors only from 16-byte aligned rows
+            if self.real and self.vec_in and (x_ptr % 16 or y_ptr % 16):
+                return replace(self, vec_in=0, vec_out=0)
             return self
         vi, vo = _vector_widths(self)
         item = self.elem_bytes // (2 if self.real else 1)
@@ -366,10 +369,16 @@ def _segmented_plan(len_x, len_k, out_start, out_len, *, real, precision, order,
     dense = _cost(m_dense, 1 if m_dense <= fused_max else 3)
     best = None
     ebytes = PRECISIONS[precision].elem_bytes
+    # Real rows whose blocks can start on 16-byte boundaries move whole vectors: each block
+    # then reads `lead` >= K-1 samples of history (a multiple of the vector width) and stores
+    # `step` (a multiple too) outputs; other rows are read and written one sample at a time.
+    width = 16 // (ebytes // 2) if real else 1
+    aligned = real and out_start % width == 0 and len_x % width == 0 and out_len % width == 0
+    lead = -(-(len_k - 1) // width) * width if aligned else len_k - 1
     m_b = 1 << max(0, (len_k - 1).bit_length() - (1 if real else 0))   # block transform >= kernel
     while m_b <= fused_max and padded(m_b) * ebytes <= smem_limit:
         n_b = 2 * m_b if real else m_b
-        step = n_b - len_k + 1
+        step = (n_b - lead) // width * width if aligned else n_b - lead
         if step >= len_k // 4 + 1:
             blocks = -(-out_len // step)
             cost = blocks * _cost(m_b, 1)
@@ -379,12 +388,12 @@ def _segmented_plan(len_x, len_k, out_start, out_len, *, real, precision, order,
     if best is None or (not force and best[0] >= dense):
         return None
     _, n_b, step, blocks = best
-    inner = make_plan(n_b, len_k, len_k - 1, step, real=real, precision=precision, order=order,
+    inner = make_plan(n_b, len_k, lead, step, real=real, precision=precision, order=order,
                       n=n_b, smem_limit=smem_limit, layout="fused", segment=False)
-    seg = Segments(step=step, blocks=blocks, x_len=len_x, offset=out_start - (len_k - 1),
-                   total=out_len)
-    # blocks start anywhere in the row: samples are loaded and stored one at a time
-    return replace(inner, seg=seg, vec_in=0 if real else 1, vec_out=0 if real else 1)
+    seg = Segments(step=step, blocks=blocks, x_len=len_x, offset=out_start - lead, total=out_len)
+    # vec_in / vec_out: points per vector access of the blocks inside the row (0: per sample)
+    vec = width // 2 if aligned else (0 if real else 1)
+    return replace(inner, seg=seg, vec_in=vec, vec_out=vec)
 
 
 def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: bool,

@@ -40,6 +40,10 @@ VARIANTS = [
     dict(len_x=1 << 15, len_k=1 << 15, out_start=0, out_len=1 << 15, real=False, precision="fp64", layout="cluster"),
     dict(len_x=1 << 20, len_k=1 << 20, out_start=0, out_len=1 << 20, real=True, precision="fp32"),
     dict(len_x=1 << 20, len_k=1 << 20, out_start=0, out_len=1 << 20, real=True, precision="fp64"),
+    dict(len_x=1 << 20, len_k=4096, out_start=0, out_len=1 << 20, real=True, precision="fp32"),     # overlap-save, vectors
+    dict(len_x=1 << 20, len_k=4096, out_start=0, out_len=1 << 20, real=True, precision="fp64"),
+    dict(len_x=100001, len_k=999, out_start=0, out_len=100001, real=True, precision="fp32"),       # overlap-save, per sample
+    dict(len_x=100000, len_k=999, out_start=0, out_len=100000, real=False, precision="fp32"),
 ]
 
 
