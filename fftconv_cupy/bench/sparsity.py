@@ -139,7 +139,7 @@ def run_sparsity(lengths, patterns, densities, *, rows=None, repeat=20, seed=0,
     out = []
     for L in lengths:
         L = int(L)
-        total = min(rows_for(L) if rows is None else int(rows), ROWS_CAP if rows is None else 1 << 30)
+        total = min(rows_for(L), ROWS_CAP) if rows is None else int(rows)
         batch, heads = batch_heads(total)
         x = cupy.asarray(rng.standard_normal((batch, heads, L)).astype(np.float32))
         k = decaying_kernel(heads, L, rng)

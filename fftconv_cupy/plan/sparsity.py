@@ -21,7 +21,7 @@ nothing and run the dense kernel with the masked spectrum.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -113,7 +113,6 @@ def inverse_modes(radices, grain: int, size: int) -> tuple[int, ...]:
 def reordered(plan):
     """A fused plan's row with its smallest radix first: the stage that cannot skip is the
     cheapest, and the grain (that radix) is the finest.  Other plans are returned as they are."""
-    from dataclasses import replace
     if plan.layout != "fused" or plan.sparse is not None or len(plan.row.radices) < 2:
         return plan
     rad = list(plan.row.radices)
@@ -141,7 +140,6 @@ def balanced(plan):
     """A sparse fused plan's threads per row: enough for the widest skipping stage's kept
     butterflies, and for the dense stages to hold at most 32 points per thread; rows per
     block as the dense planner groups them (256 threads), within the shared memory."""
-    from dataclasses import replace
 
     from .plan import BLOCK_THREADS_SMALL, ROW_THREADS_MAX, padded
     sp, tf = plan.sparse, plan.row
@@ -303,7 +301,6 @@ def check_mask(plan, mask) -> np.ndarray:
 
 def sparsify(plan, mask: np.ndarray):
     """The plan that skips what `mask` (over the spectrum bins) allows; the same plan if nothing."""
-    from dataclasses import replace
     mask = check_mask(plan, mask)
     base = reordered(plan)
     sm = choose(base, mask)
