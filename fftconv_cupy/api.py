@@ -18,7 +18,7 @@ from .plan.sparsity import fft_size as sparse_fft_size
 from .plan.reference import execute as cpu_execute
 from .plan.spec import ConvSpec, conv_spec, correlate_spec
 from .plan.spectrum import kernel_spectrum
-from .plan.support import IO_PRECISION, PLANNED_PRECISIONS, PRECISIONS
+from .plan.support import IO_16BIT, IO16_AUTO, IO_PRECISION, PLANNED_PRECISIONS, PRECISIONS
 from .runtime import arrays
 from .runtime.device import gpu_available
 
@@ -298,6 +298,9 @@ def causal_conv(u, k, *, pre_gate=None, post_gate=None, precision="auto", order=
     K = s_k2[1]
     if not 1 <= K <= L:
         raise ValueError(f"kernel length K = {K} must be between 1 and the sequence length L = {L}")
+    io16 = arrays.dtype_name(u)
+    if io16 in IO_16BIT:
+        return _causal_conv16(u, k, s_u, s_k2, io16, pre_gate, post_gate, precision, order)
     for name, g in (("pre_gate", pre_gate), ("post_gate", post_gate)):
         if g is None:
             continue
@@ -322,6 +325,50 @@ def causal_conv(u, k, *, pre_gate=None, post_gate=None, precision="auto", order=
     y = _execute_rows(plan, x, hs, s_k2[0], L, xp, io, pre_gate=gates[0], post_gate=gates[1])
     out = xp.ascontiguousarray(y.reshape(s_u).astype(dtype, copy=False))
     return _deliver(out, kind, u)
+
+
+def _precision16(io: str, precision: str) -> str:
+    if precision == "auto":
+        return IO16_AUTO[io]
+    return _precision_for(np.dtype(np.float32), precision)
+
+
+def _causal_conv16(u, k, s_u, s_k2, io, pre_gate, post_gate, precision, order):
+    """causal_conv of 16-bit rows: read and written as 16-bit, computed at `precision`."""
+    H, L = s_u[-2], s_u[-1]
+    if np.dtype(_shape_dtype(k)[1]).kind == "c":
+        raise TypeError(f"{io} signals need a real kernel")
+    gates = []
+    for name, g in (("pre_gate", pre_gate), ("post_gate", post_gate)):
+        if g is None:
+            gates.append(None)
+            continue
+        if tuple(_shape_dtype(g)[0]) != tuple(s_u) or arrays.dtype_name(g) != io:
+            raise ValueError(f"{name} must be a {io} array of u's shape {tuple(s_u)}")
+        gates.append(g)
+    prec = _precision16(io, precision)
+    xp, kind, conv = _namespace(u, k, *(g for g in gates if g is not None))
+    x = xp.ascontiguousarray(xp.asarray(arrays.bits16(u, io))).reshape(-1, L)
+    gs = [None if g is None else xp.ascontiguousarray(xp.asarray(arrays.bits16(g, io))).reshape(-1, L)
+          for g in gates]
+    kio = arrays.dtype_name(k)
+    kk = (arrays.bits16_to_float(xp.asarray(arrays.bits16(k, kio)), kio, xp) if kio in IO_16BIT
+          else xp.asarray(conv(k))).reshape(s_k2)
+    plan = make_plan(L, s_k2[1], 0, L, real=True, precision=prec, order=order,
+                     smem_limit=_smem_limit(xp), gates=(gs[0] is not None, gs[1] is not None), io=io)
+    hs = kernel_spectrum(plan, kk, xp)
+    rows = x.shape[0]
+    if xp is np:
+        f = [None if a is None else arrays.bits16_to_float(a, io) for a in (x, gs[0], gs[1])]
+        y = cpu_execute(plan, f[0], hs, np.arange(rows) % s_k2[0], pre_gate=f[1], post_gate=f[2])
+        y = arrays.float_to_bits16(y, io)
+    else:
+        y = _execute_rows(plan, x, hs, s_k2[0], L, xp, arrays.BITS16[io],
+                          pre_gate=gs[0], post_gate=gs[1])
+    y = y.reshape(s_u)
+    if kind == "numpy" and not isinstance(y, np.ndarray):
+        y = y.get()
+    return arrays.wrap_bits16(y, u, io)
 
 
 class FFTConv:

@@ -36,6 +36,9 @@ def precision_of(dtype="float32", precision="auto") -> str:
     from ..plan.support import PRECISIONS
     dt = np.dtype(dtype)
     prec = _precision_for(dt, precision)
+    if prec not in LANES:
+        raise ValueError(f"the order ablation measures against the CUDA-core peak: precision "
+                         f"{prec!r} is not one of {sorted(LANES)}")
     if PRECISIONS[prec].real_dtype != dt:
         raise ValueError(f"precision {prec!r} computes on {PRECISIONS[prec].io_real} data, "
                          f"not {dt.name}")

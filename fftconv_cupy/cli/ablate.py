@@ -97,7 +97,10 @@ def order_cmd(ctx, length, orders, dtype, precision, rows, repeat, json_path, pl
     from ..bench import ablate as ab
     from ..bench import causal
     dtype = _dtype_for(dtype, precision)
-    prec = ab.precision_of(dtype, precision)
+    try:
+        prec = ab.precision_of(dtype, precision)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--precision") from None
     _check_matplotlib(plot_path)
     _check_orders(length, orders, dtype, precision)
 

@@ -7,6 +7,8 @@ from .compile import KernelSource
 from .render import render
 
 TEMPLATE = "conv.cu.j2"
+IO_TYPES = {"float16": "Half", "bfloat16": "BHalf"}        # io.cuh
+MMA_TYPES = {"f16": "F16", "bf16": "BF16", "tf32": "TF32"}  # mma.cuh
 
 
 def entries(plan: Plan) -> tuple[str, ...]:
@@ -32,8 +34,20 @@ def template_params(plan: Plan) -> dict:
     # the transform a sparse plan prunes: the row when fused, the columns of three passes
     first = plan.row if plan.layout == "fused" else plan.col
     grain = plan.sparse.grain if plan.sparse is not None else 1
-    params.update(fwd_modes=forward_modes(first.radices, grain),
-                  inv_modes=inverse_modes(first.radices, grain, first.size))
+    fwd = forward_modes(first.radices, grain)
+    params.update(fwd_modes=fwd, inv_modes=inverse_modes(first.radices, grain, first.size))
+    params.update(io_type=IO_TYPES[plan.io] if plan.io else f"Native<{plan.prec.ctype}>",
+                  mma=MMA_TYPES.get(plan.prec.mma, ""), mma_terms=plan.mma_terms)
+    # tensor-core stages (a sparse plan's skipping stages stay on CUDA cores; its
+    # inverse skips in the same stages as its forward ones, so one flag list serves both)
+    for name, tf in (("row", plan.row), ("col", plan.col)):
+        modes = fwd if tf is first else None
+        tc = plan.tc_stages(tf, modes) if tf is not None else ()
+        if tf is first and plan.sparse is not None:
+            inv = plan.tc_stages(tf, params["inv_modes"])
+            tc = tuple(a and b for a, b in zip(tc, inv))
+        params[f"{name}_tc"] = tc
+        params[f"{name}_tc_radices"] = sorted({r for r, t in zip(tf.radices, tc) if t}) if tf else []
     if plan.col is not None:
         params.update(a=plan.a, b=plan.b, col_threads=plan.col.threads,
                       col_stride=padded(plan.b), col_stages=plan.col.stages)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from ..errors import UnsupportedPlanError
 from . import factorize
 from .sparsity import SparseMask
-from .support import (DEFAULT_SMEM_BYTES, MAX_TRANSFORM, MAX_RADIX,
+from .support import (DEFAULT_SMEM_BYTES, IO_16BIT, MAX_TRANSFORM, MAX_RADIX, MMA_RADICES,
                       PLANNED_PRECISIONS, PRECISIONS)
 
 PAD_SHIFT = 4                 # one padding element per 16 in shared memory: no bank conflicts
@@ -42,12 +42,17 @@ SM_THREADS = 2048
 REGS_ROW = 80                 # fused rows above 2K points: three 256-thread blocks per SM (measured best)
 REGS_MIDDLE = 64              # middle pass: two 512-thread blocks per SM (measured best)
 REGS_COL = 64                 # column kernels fit in 64 without spills: two blocks per SM
+REGS_TC = 128                 # kernels with tensor-core stages (ptxas: spills below this)
 COLS_MAX = 64                 # columns per block in the column passes (64 x 8 B = 512 B rows)
 COL_THREADS_MAX = 512
 MIDDLE_THREADS_MAX = 512      # two rows per block; more threads would cap registers at 64
 CLUSTER_COLUMNS = (4, 8, 16)  # b = 2 x cluster size; 8 blocks is the portable cluster limit
 CLUSTER_ROW_MAX = {"fp32": 8192, "fp64": 4096}
 FUSED_MAX = {"fp32": 16384, "fp64": 8192}   # largest on-chip row (measured: beats three passes even with some spills)
+# tensor-core precisions keep fp32 data on chip: the fp32 layout limits apply
+for _p, _v in PRECISIONS.items():
+    if _v.mma:
+        CLUSTER_ROW_MAX[_p], FUSED_MAX[_p] = CLUSTER_ROW_MAX["fp32"], FUSED_MAX["fp32"]
 
 
 def padded(size: int) -> int:
@@ -128,6 +133,23 @@ class Plan:
     gate_pre: bool = False       # x * pre_gate fused into the load
     gate_post: bool = False      # y * post_gate fused into the store
     sparse: SparseMask | None = None  # spectrum classes computed (None: dense)
+    io: str | None = None        # 16-bit real I/O dtype ('float16', 'bfloat16'); None: the precision's
+    mma_terms: int = 3           # tensor-core stages: 3 = split hi/lo products, 1 = one product
+
+    @property
+    def io_item(self) -> int:
+        """Bytes of one signal / output element in global memory."""
+        if self.io is not None:
+            return IO_16BIT[self.io]
+        return self.elem_bytes // (2 if self.real else 1)
+
+    def tc_stages(self, tf: "Transform", modes=None) -> tuple[bool, ...]:
+        """Which stages of transform `tf` run on tensor cores: radix 8 or 16, whole warps,
+        whole 8-butterfly tiles, and no sparse skipping (those stay on CUDA cores)."""
+        modes = modes or (0,) * len(tf.radices)
+        ok = bool(self.prec.mma) and tf.threads % 32 == 0
+        return tuple(ok and r in MMA_RADICES and (tf.size // r) % 8 == 0 and not mode
+                     for r, mode in zip(tf.radices, modes))
 
     def with_alignment(self, x_ptr: int, y_ptr: int) -> "Plan":
         """The same plan with vector widths the actual row pointers allow."""
@@ -137,7 +159,7 @@ class Plan:
                 return replace(self, vec_in=0, vec_out=0)
             return self
         vi, vo = _vector_widths(self)
-        item = self.elem_bytes // (2 if self.real else 1)
+        item = self.io_item
 
         def fit(v, ptr):
             while v and ptr % (v * 2 * item if self.real else v * item):
@@ -148,7 +170,7 @@ class Plan:
     @property
     def vec_tmp(self) -> int:
         """Points per access of the three-pass intermediate (our own aligned buffer)."""
-        return (2 if self.layout == "three_pass" and self.precision == "fp32" and self.a % 2 == 0
+        return (2 if self.layout == "three_pass" and self.prec.ctype == "float" and self.a % 2 == 0
                 and self.groups % 2 == 0 else 1)
 
     # -- geometry -------------------------------------------------------------
@@ -237,7 +259,7 @@ class Plan:
 
     def io_bytes(self, rows: int) -> int:
         """Bytes the convolution must move: x (and its gate) read once, y written once (and its gate read)."""
-        item = self.elem_bytes // (2 if self.real else 1)
+        item = self.io_item
         return rows * (self.signal_len * (1 + self.gate_pre) + self.outputs * (1 + self.gate_post)) * item
 
     def hbm_bytes(self, rows: int, channels: int) -> int:
@@ -270,6 +292,8 @@ class Plan:
         out = f" gates={'+'.join(g)}" if g else ""
         if self.sparse is not None:
             out += f" sparse={len(self.sparse.kept)}/{self.sparse.grain}"
+        if self.io is not None:
+            out += f" io={self.io}"
         return out
 
     def as_dict(self) -> dict:
@@ -280,7 +304,11 @@ class Plan:
             "row_radices": list(self.row.radices), "row_threads": threads, "row_smem": smem,
             "groups": self.groups, "len_x": self.len_x, "len_k": self.len_k,
             "out_start": self.out_start, "out_len": self.out_len,
+            "io": self.io or (self.prec.io_real if self.real else self.prec.io_complex),
         }
+        if self.prec.mma:
+            tfs = [self.row] + ([self.col] if self.col is not None else [])
+            d["tensor_core_stages"] = sum(sum(self.tc_stages(t)) for t in tfs)
         if self.sparse is not None:
             d.update(sparse_grain=self.sparse.grain, sparse_kept=list(self.sparse.kept))
         if self.seg is not None:
@@ -299,7 +327,7 @@ def _vector_widths(plan: "Plan") -> tuple[int, int]:
     Rows are contiguous, so a row's start keeps the alignment of element 0 only
     when its length is a multiple of the access width.
     """
-    wide = 2 if plan.precision == "fp32" else 1          # 16-byte accesses
+    wide = 2 if plan.prec.ctype == "float" else 1        # 16-byte accesses (8 for 16-bit rows)
     if plan.layout == "three_pass" and (plan.a % 2 or plan.groups % 2):
         wide = 1                                         # column chunks must start on even points
     if plan.layout == "cluster" and (plan.a // plan.cluster) % 2:
@@ -400,13 +428,30 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
               precision: str, order: int | None = None, n: int | None = None,
               smem_limit: int = DEFAULT_SMEM_BYTES, layout: str | None = None,
               segment: bool | None = None, gates: tuple[bool, bool] = (False, False),
-              circular: bool = False) -> Plan:
+              circular: bool = False, io: str | None = None) -> Plan:
     """Choose FFT size, layout and factors for one 1-D convolution problem.
 
     segment: overlap-save blocking (None: when it is cheaper than one long transform).
     gates: (pre, post) elementwise gates fused into the load and the store.
     circular: circular convolution of size n (= len_x when n is None): aliasing wanted.
+    io: 'float16' / 'bfloat16' for 16-bit real rows (converted on chip); None: the
+        precision's own I/O dtype.
     """
+    if io is not None:
+        if io not in IO_16BIT:
+            raise ValueError(f"io must be None or one of {sorted(IO_16BIT)}, got {io!r}")
+        check_precision(precision)
+        if not real or PRECISIONS[precision].ctype != "float":
+            raise UnsupportedPlanError(f"{io} I/O is generated for real rows with fp32-class "
+                                       f"compute (fp32, tf32, fp16, bf16), not {precision} "
+                                       f"{'real' if real else 'complex'} rows")
+        if layout == "cluster":
+            raise UnsupportedPlanError(f"{io} I/O is not generated for the cluster layout")
+        plan = make_plan(len_x, len_k, out_start, out_len, real=real, precision=precision,
+                         order=order, n=n, smem_limit=smem_limit, layout=layout, segment=segment,
+                         gates=gates, circular=circular)
+        plan = replace(plan, io=io)
+        return plan if plan.seg is not None else plan.with_alignment(0, 0)
     if any(gates):
         if layout == "cluster":
             raise UnsupportedPlanError("gated convolutions are not generated for the cluster layout")
@@ -457,11 +502,18 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
         raise UnsupportedPlanError(f"{m} complex points do not fit on chip for one row")
     if fits and layout in (None, "fused"):
         row = _transform(m, order)
+        tc = bool(PRECISIONS[precision].mma)
+        if tc and m >= 256:
+            # tensor-core stages: 8 points per thread (two tiles per warp at radix 16);
+            # the hoisted DFT matrix and split operands need more registers (measured
+            # with ptxas: no spills at 128)
+            row = replace(row, threads=min(ROW_THREADS_MAX, m // 8))
         per_row = padded(m) * ebytes
         groups = max(1, min(BLOCK_THREADS_SMALL // row.threads, smem_limit // per_row))
         plan = Plan(layout="fused", row=row, col=None, groups=groups,
                     order=len(row.radices), **base)
-        return replace(plan, regs_row=64 if m <= 2048 else REGS_ROW).with_alignment(0, 0)
+        regs = REGS_TC if tc else (64 if m <= 2048 else REGS_ROW)
+        return replace(plan, regs_row=regs).with_alignment(0, 0)
 
     if layout == "cluster":
         plan = _cluster_plan(m, order, smem_limit, ebytes, base)
@@ -497,4 +549,6 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
         raise UnsupportedPlanError(f"a {b}-point column does not fit on chip")
     plan = Plan(layout="three_pass", row=row, col=col, groups=cols,
                 order=len(row.radices) + len(col.radices), regs_row=REGS_MIDDLE, **base)
+    plan = replace(plan, regs_row=REGS_TC if any(plan.tc_stages(row)) else REGS_MIDDLE,
+                   regs_col=REGS_TC if any(plan.tc_stages(col)) else REGS_COL)
     return plan.with_alignment(0, 0)

@@ -24,11 +24,54 @@ def _dft_matrix(r: int, sign: int) -> np.ndarray:
     return np.exp(sign * 2j * np.pi * np.outer(j, j) / r)
 
 
+def round_operand(x: np.ndarray, mma: str) -> np.ndarray:
+    """Real array rounded as the kernels round tensor-core operands (fp32 first)."""
+    f = np.asarray(x, dtype=np.float32)
+    if mma == "f16":
+        return f.astype(np.float16).astype(np.float64)
+    u = f.view(np.uint32).astype(np.uint64)
+    if mma == "bf16":        # cvt.rn.bf16x2.f32: nearest, ties to even
+        u = (u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000
+    elif mma == "tf32":      # cvt.rna.tf32.f32: nearest, ties away from zero
+        u = (u + 0x1000) & 0xFFFFE000
+    else:
+        raise ValueError(f"unknown tensor-core operand type {mma!r}")
+    return u.astype(np.uint32).view(np.float32).astype(np.float64)
+
+
+def _split(z: np.ndarray, mma: str) -> tuple[np.ndarray, np.ndarray]:
+    """z = hi + lo (+ a remainder far below fp32), both parts representable as operands."""
+    hi = round_operand(z.real, mma) + 1j * round_operand(z.imag, mma)
+    d = (z - hi).astype(np.complex64).astype(np.complex128)          # fp32 subtraction
+    return hi, round_operand(d.real, mma) + 1j * round_operand(d.imag, mma)
+
+
+def _mma_dft(v: np.ndarray, r: int, sign: int, mma: str, terms: int) -> np.ndarray:
+    """The tensor-core stage's DFT of columns v[..., r, j]: operands rounded to the mma
+    type (fp16: each column scaled by a power of two so its largest part lies in [1, 2)),
+    exact products, fp32 accumulation.  terms = 3 splits the DFT matrix F and the data V
+    into hi + lo parts and sums F_hi V_hi + F_hi V_lo + F_lo V_hi (error ~ u^2); terms = 1
+    is the single product F_hi V_hi."""
+    f_hi, f_lo = _split(_dft_matrix(r, sign), mma)
+    scale = np.ones(v.shape[:-2] + (1, v.shape[-1]))
+    if mma == "f16":
+        big = np.maximum(np.abs(v.real), np.abs(v.imag)).max(axis=-2, keepdims=True)
+        e = np.frexp(big.astype(np.float32))[1].astype(np.float64)     # big in [2^(e-1), 2^e)
+        scale = np.exp2(1.0 - np.maximum(e, -125.0))
+    w_hi, w_lo = _split((v * scale).astype(np.complex64).astype(np.complex128), mma)
+    y = np.einsum("rs,...sj->...rj", f_hi, w_hi)
+    if terms == 3:
+        y = (y.astype(np.complex64) + np.einsum("rs,...sj->...rj", f_hi, w_lo)
+             + np.einsum("rs,...sj->...rj", f_lo, w_hi))
+    return y / scale
+
+
 class _Ctx:
     """Twiddle tables and rounding for one plan execution."""
 
     def __init__(self, plan: Plan, emulate: bool):
         self.plan = plan
+        self.emulate = emulate
         self.cdt = plan.prec.complex_dtype if emulate else np.dtype(np.complex128)
         self.lo, self.hi = twiddle_tables(plan, self.cdt)
         self.lo_n = len(self.lo)
@@ -66,12 +109,19 @@ def _stockham(ctx: _Ctx, z: np.ndarray, tf: Transform, sign: int) -> np.ndarray:
     zeros, so a wrong skip shows in the result.
     """
     s = tf.size
-    for (r, ns), mode in zip(tf.stages, _modes(ctx.plan, tf, sign)):
+    modes = _modes(ctx.plan, tf, sign)
+    for (r, ns), mode, tc in zip(tf.stages, modes, ctx.plan.tc_stages(tf, modes)):
         jn = s // r
         j = np.arange(jn)
         rr = np.arange(r)[:, None]
         v = z.reshape(z.shape[:-1] + (r, jn))                       # v[r, j] = z[j + r*jn]
-        if ns > 1:
+        if tc:
+            # tensor-core stage: one table twiddle per element, then the mma product
+            if ns > 1:
+                v = ctx.rnd(v * ctx.tw((j % ns) * np.arange(r)[:, None], ns * r, sign))
+            v = (_mma_dft(v, r, sign, ctx.plan.prec.mma, ctx.plan.mma_terms) if ctx.emulate
+                 else np.einsum("rs,...sj->...rj", _dft_matrix(r, sign), v))
+        elif ns > 1:
             # the kernels' twiddles: table values at powers of two, products between
             w = {}
             for p in range(1, r):
@@ -80,7 +130,8 @@ def _stockham(ctx: _Ctx, z: np.ndarray, tf: Transform, sign: int) -> np.ndarray:
                         else ctx.rnd(w[hb] * w[p - hb]))
             tws = np.stack([np.ones_like(w[1])] + [w[p] for p in range(1, r)])
             v = v * tws
-        v = np.einsum("rs,...sj->...rj", _dft_matrix(r, sign).astype(ctx.cdt), v)
+        if not tc:
+            v = np.einsum("rs,...sj->...rj", _dft_matrix(r, sign).astype(ctx.cdt), v)
         idx = (j // ns) * ns * r + (j % ns) + rr * ns                 # Stockham autosort store
         if mode:
             gone = _skipped(ctx.plan, j, 1 if mode == 1 else ns)

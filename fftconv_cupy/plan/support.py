@@ -20,6 +20,7 @@ class Precision:
     io_complex: str
     rtol: float                # accuracy target: relative L2 error vs a float64 oracle
     elem_bytes: int            # bytes of one complex element on chip
+    mma: str = ""              # tensor-core operand type of the radix-8/16 stages ("" : none)
 
     @property
     def real_dtype(self):
@@ -33,11 +34,27 @@ class Precision:
 PRECISIONS = {
     "fp32": Precision("fp32", "float", "CUDA cores (FFMA)", "float32", "complex64", 1e-6, 8),
     "fp64": Precision("fp64", "double", "CUDA cores (DFMA)", "float64", "complex128", 1e-13, 16),
+    # Tensor-core precisions: data stays fp32 on chip; the radix-8/16 DFTs run as
+    # mma.sync products with operands rounded to 16 (or 19) bits, fp32 accumulation.
+    "tf32": Precision("tf32", "float", "tensor cores (mma.sync m16n8k8 tf32)", "float32",
+                      "complex64", 5e-4, 8, "tf32"),
+    "fp16": Precision("fp16", "float", "tensor cores (mma.sync m16n8k16 f16)", "float32",
+                      "complex64", 5e-4, 8, "f16"),
+    "bf16": Precision("bf16", "float", "tensor cores (mma.sync m16n8k16 bf16)", "float32",
+                      "complex64", 3e-3, 8, "bf16"),
 }
 
 # Precisions accepted by the API but not generated yet; asking for one raises
 # UnsupportedPlanError instead of silently computing something else.
-PLANNED_PRECISIONS = ("tf32", "fp16", "bf16")
+PLANNED_PRECISIONS: tuple[str, ...] = ()
+
+# Radices whose butterflies a tensor-core precision runs as matrix products (the
+# 2R x 2R real form of the R-point DFT is whole 16 x 16 tiles).
+MMA_RADICES = (8, 16)
+
+# Real I/O dtypes narrower than the compute: rows are read and written in this
+# dtype and converted on chip.  Value: bytes per sample.
+IO_16BIT = {"float16": 2, "bfloat16": 2}
 
 # Radices of the butterflies the generator emits.  Powers of two are split-radix
 # style straight-line code; odd radices are dense small DFTs.
@@ -70,6 +87,10 @@ IO_PRECISION = {
     "complex128": "fp64",
 }
 
+# `precision="auto"` for 16-bit I/O: the fastest compute that meets the dtype's target
+# (see docs/tensor-cores.md for the measured errors and times behind the choice).
+IO16_AUTO = {"float16": "fp32", "bfloat16": "fp32"}
+
 
 def rel_error(y, ref, full=None) -> float:
     """Relative L2 error of outputs `y` against the oracle `ref`.
@@ -97,11 +118,19 @@ def tolerance(precision: str, n: int) -> float:
     return PRECISIONS[precision].rtol
 
 
+def io_tolerance(io: str | None, precision: str) -> float:
+    """Target for 16-bit I/O (vs the oracle on the rounded inputs): the I/O dtype's, or the
+    compute's when that is looser."""
+    io_rtol = {"float16": 5e-4, "bfloat16": 3e-3}.get(io or "", 0.0)
+    return max(io_rtol, PRECISIONS[precision].rtol)
+
+
 def support_summary() -> dict:
     """Plain data for ``fftconv-cli info`` and the docs."""
     return {
         "precisions": {
-            k: {"unit": p.unit, "io": [p.io_real, p.io_complex], "rtol": p.rtol}
+            k: {"unit": p.unit, "io": [p.io_real, p.io_complex] + (list(IO_16BIT) if p.ctype == "float" else []),
+                "rtol": p.rtol}
             for k, p in PRECISIONS.items()
         },
         "planned_precisions": list(PLANNED_PRECISIONS),

@@ -53,3 +53,65 @@ def wrap_like(result, template):
         import torch
         return torch.from_dlpack(result)
     return result
+
+
+# -- 16-bit rows --------------------------------------------------------------
+# float16 is a CuPy dtype; bfloat16 is not, so bf16 data (torch tensors, ml_dtypes
+# NumPy arrays) travels as its raw uint16 bit patterns, viewed without a copy.
+BITS16 = {"float16": np.dtype(np.float16), "bfloat16": np.dtype(np.uint16)}
+
+
+def dtype_name(a) -> str:
+    """NumPy-style name of an array's dtype, 'bfloat16' included (torch or ml_dtypes)."""
+    dt = getattr(a, "dtype", None)
+    if dt is None:
+        return np.asarray(a).dtype.name
+    return str(dt).replace("torch.", "") if type(a).__module__.startswith("torch") else np.dtype(dt).name
+
+
+def bits16(a, io: str):
+    """A 16-bit array as CuPy (GPU inputs; zero-copy) or NumPy (host) of dtype BITS16[io]."""
+    if type(a).__module__.startswith("torch"):
+        import torch
+        t = a.view(torch.int16) if io == "bfloat16" else a
+        if t.is_cuda:
+            out = _cupy().from_dlpack(t.detach())
+        else:
+            out = t.detach().numpy()
+        return out.view(BITS16[io])
+    arr = a if (is_cupy(a) or is_foreign_gpu(a)) else np.asarray(a)
+    if is_foreign_gpu(arr):
+        arr = as_cupy(arr)
+    return arr.view(BITS16[io])
+
+
+def bits16_to_float(b, io: str, xp=np):
+    """fp32 values of 16-bit rows."""
+    if io == "float16":
+        return b.astype(xp.float32)
+    return (b.astype(xp.uint32) << 16).view(xp.float32)
+
+
+def float_to_bits16(f, io: str, xp=np):
+    """fp32/fp64 values rounded to the 16-bit dtype (nearest, ties to even), as BITS16[io]."""
+    if io == "float16":
+        return f.astype(xp.float16)
+    u = xp.ascontiguousarray(f, dtype=xp.float32).view(xp.uint32)
+    u = (u + xp.uint32(0x7FFF) + ((u >> 16) & xp.uint32(1))) >> 16
+    return u.astype(xp.uint16)
+
+
+def wrap_bits16(y, template, io: str):
+    """The result rows in the caller's library and dtype (torch in -> torch out, no copy)."""
+    mod = type(template).__module__
+    if mod.startswith("torch"):
+        import torch
+        t = torch.from_dlpack(y) if not isinstance(y, np.ndarray) else torch.from_numpy(y)
+        return t.view(torch.bfloat16) if io == "bfloat16" else t
+    if io == "bfloat16" and isinstance(y, np.ndarray):
+        try:
+            import ml_dtypes
+            return y.view(ml_dtypes.bfloat16)
+        except ImportError:
+            return y
+    return y

@@ -96,7 +96,6 @@ def test_fftconv_plan_object():
     (dict(mode="circular"), ValueError, "acceptable mode flags"),
     (dict(axes=5), ValueError, "axes exceeds dimensionality of input"),
     (dict(precision="fp8"), ValueError, "precision must be"),
-    (dict(precision="bf16"), fc.UnsupportedPlanError, "not available yet"),
 ])
 def test_errors(bad, exc, msg):
     with pytest.raises(exc, match=msg):

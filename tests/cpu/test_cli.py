@@ -131,7 +131,8 @@ def test_info_json(runner, cache_dir):
     assert data["cache"]["entries"] == 1 and data["cache"]["bytes"] > 100
     s = data["support"]
     assert set(s["precisions"]) >= {"fp32", "fp64"}
-    assert s["precisions"]["fp32"]["io"] == ["float32", "complex64"]
+    assert s["precisions"]["fp32"]["io"] == ["float32", "complex64", "float16", "bfloat16"]
+    assert s["precisions"]["bf16"]["unit"].startswith("tensor cores")
     assert 16 in s["radices"] and s["max_transform"] == 2**27
     assert {"version", "gpu", "cuda", "nvrtc", "cupy"} <= set(data)
 
@@ -180,7 +181,7 @@ def test_plan_table(runner):
     (["--len", "1.5M"], "--len"),
     (["--len", "1M", "--kernel-len", "-1"], "--kernel-len"),
     (["--len", "1M", "--dtype", "int8"], "--dtype"),
-    (["--len", "1M", "--precision", "tf32"], "--precision"),
+    (["--len", "1M", "--precision", "fp8"], "--precision"),
     (["--len", "1M", "--order", "2"], "order 2"),
     (["--len", "1M", "--order", "99"], "--order"),
     (["--len", "1024M"], "exceeds the largest supported transform"),

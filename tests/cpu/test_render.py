@@ -21,6 +21,8 @@ GOLDEN_PLANS = {
     "fused_real_fp32_8192_block25": dict(len_x=8192, len_k=8192, out_start=0, out_len=8192, real=True, precision="fp32", segment=False, sparsity=("block", 0.25)),
     "three_pass_real_fp32_1M_block25": dict(len_x=1 << 20, len_k=1 << 20, out_start=0, out_len=1 << 20, real=True, precision="fp32", sparsity=("block", 0.25)),
     "three_pass_real_fp32_1M": dict(len_x=1 << 20, len_k=1 << 20, out_start=0, out_len=1 << 20, real=True, precision="fp32"),
+    "fused_real_fp16_4096_io16": dict(len_x=4096, len_k=4096, out_start=0, out_len=4096, real=True, precision="fp16", io="float16"),
+    "three_pass_real_bf16_1M_io_bf16_gated": dict(len_x=1 << 20, len_k=1 << 20, out_start=0, out_len=1 << 20, real=True, precision="bf16", io="bfloat16", gates=(True, True)),
 }
 
 # Every template variant: layout x real/complex x precision, radices 2..16 and 3/5/7, vector widths.
@@ -44,6 +46,16 @@ VARIANTS = [
     dict(len_x=1 << 20, len_k=4096, out_start=0, out_len=1 << 20, real=True, precision="fp64"),
     dict(len_x=100001, len_k=999, out_start=0, out_len=100001, real=True, precision="fp32"),       # overlap-save, per sample
     dict(len_x=100000, len_k=999, out_start=0, out_len=100000, real=False, precision="fp32"),
+    # tensor-core stages (radix 16 and 8, every operand type) and 16-bit rows
+    dict(len_x=4096, len_k=4096, out_start=0, out_len=4096, real=True, precision="tf32"),
+    dict(len_x=1024, len_k=1024, out_start=0, out_len=1024, real=True, precision="bf16", io="bfloat16"),
+    dict(len_x=16384, len_k=16384, out_start=0, out_len=16384, real=True, precision="fp16", io="float16", gates=(True, True)),
+    dict(len_x=300, len_k=121, out_start=0, out_len=420, real=False, precision="fp16"),
+    dict(len_x=1 << 16, len_k=1 << 16, out_start=0, out_len=1 << 16, real=True, precision="tf32", io="float16"),
+    dict(len_x=99, len_k=7, out_start=3, out_len=99, real=True, precision="fp32", io="bfloat16"),
+    dict(len_x=777, len_k=55, out_start=0, out_len=831, real=True, precision="fp32", io="float16", layout="three_pass"),
+    dict(len_x=100001, len_k=999, out_start=0, out_len=100001, real=True, precision="fp16", io="float16"),
+    dict(len_x=1 << 20, len_k=4096, out_start=0, out_len=1 << 20, real=True, precision="bf16", io="bfloat16"),
 ]
 
 

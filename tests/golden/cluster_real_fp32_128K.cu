@@ -5,7 +5,8 @@
 
 using namespace fc;
 using T = float;
-using XT = T;                 // real samples, packed two per complex point
+using IO = Native<float>;
+using XT = IO::raw;           // real samples, packed two per complex point on chip
 
 constexpr int M = 131072;            // complex points of the transform
 constexpr int Q = 262144;            // twiddle base

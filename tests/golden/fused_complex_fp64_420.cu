@@ -5,6 +5,7 @@
 
 using namespace fc;
 using T = double;
+using IO = Native<T>;
 using XT = cx<T>;
 
 constexpr int M = 420;            // complex points of the transform
@@ -39,6 +40,7 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restr
   const int v = blockIdx.x * GROUPS + g;
   const bool active = v < rows;       // idle groups still reach every barrier
   int h = 0;
+
   const long long row = active ? data_row(v, batch, channels, h) : 0;
   if (active) load_points<T, NZ, THREADS, 1>(buf, x + row * LEN_X, tid);
   __syncthreads();

@@ -5,7 +5,8 @@
 
 using namespace fc;
 using T = float;
-using XT = T;                 // real samples, packed two per complex point
+using IO = Native<float>;
+using XT = IO::raw;           // real samples, packed two per complex point on chip
 
 constexpr int M = 8192;            // complex points of the transform
 constexpr int Q = 16384;            // twiddle base
@@ -49,9 +50,10 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restr
   const int v = blockIdx.x * GROUPS + g;
   const bool active = v < rows;       // idle groups still reach every barrier
   int h = 0;
+
   const long long row = active ? data_row(v, batch, channels, h) : 0;
   // (a pre-gate multiplies in registers on the way in)
-  if (active) load_real_row<T, LEN_X, NZ, THREADS, 4, false>(
+  if (active) load_real_row<T, IO, LEN_X, NZ, THREADS, 4, false>(
       buf, x + row * LEN_X, tid, gpre + row * LEN_X);
   __syncthreads();
   stage<T, 8192, 8, 1, THREADS, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
@@ -66,6 +68,6 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restr
   stage<T, 8192, 16, 512, THREADS, 1, 8192, Q, LO_BITS>(buf, tid, twlo, twhi);
 
   // (a post-gate multiplies in registers on the way out)
-  if (active) store_real_row<T, OUT_START, OUT_LEN, THREADS, 4, false>(
+  if (active) store_real_row<T, IO, OUT_START, OUT_LEN, THREADS, 4, false>(
       y + row * OUT_LEN, buf, tid, gpost + row * OUT_LEN);
 }

@@ -5,7 +5,8 @@
 
 using namespace fc;
 using T = float;
-using XT = T;                 // real samples, packed two per complex point
+using IO = Native<float>;
+using XT = IO::raw;           // real samples, packed two per complex point on chip
 
 constexpr int M = 1048576;            // complex points of the transform
 constexpr int Q = 2097152;            // twiddle base
@@ -75,16 +76,18 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
   int h;
   const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
   const XT* xr = x + row * LEN_X;
+
   // whole points (packed sample pairs for real rows); points at or past NZ are padding
-  const cx<T>* xp = reinterpret_cast<const cx<T>*>(xr);
   for_tile<NZB, VPX>([&](int c, int bb) {
     const long long e = (long long)A * bb + a0 + c;
     cx<T> p[VPX];
     if (e + VPX <= NZ) {
-      load_pts<T, VPX>(p, xp + e);
+      load_row_pts<T, IO, VPX>(p, xr, e);
     } else {
 #pragma unroll
-      for (int u = 0; u < VPX; ++u) p[u] = (e + u < NZ) ? ldg(xp + e + u) : zero<T>();
+      for (int u = 0; u < VPX; ++u) {
+        if (e + u < NZ) load_row_pts<T, IO, 1>(p + u, xr, e + u); else p[u] = zero<T>();
+      }
     }
 #pragma unroll
     for (int u = 0; u < VPX; ++u) smem[(c + u) * STRIDE_B + pad(bb)] = p[u];
@@ -121,6 +124,7 @@ fftconv_rows(cx<T>* __restrict__ tmp, const cx<T>* __restrict__ hs,
   int h;
   data_row(v0 + blockIdx.y, batch, channels, h);
   cx<T>* rowp = tmp + (long long)blockIdx.y * M + (long long)(g ? kb1 : kb) * A;
+
   const cx<T>* hrow = hs + (long long)h * M;
   load_points<T, A, RT, VPT>(buf, rowp, tid);
   __syncthreads();
@@ -151,6 +155,7 @@ fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
   int h;
   const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
   const cx<T>* in = tmp + (long long)blockIdx.y * M;
+
   for_tile<NKB, VPT>([&](int c, int i) {
     const int kb = SPARSE ? class_member<Cls, 1>(i) : i;
     cx<T> p[VPT];
@@ -168,18 +173,18 @@ fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
   XT* yr = y + row * OUT_LEN;
   // whole points; for real rows OUT_START and OUT_LEN are even, so points map to sample pairs
   constexpr int P0 = OUT_START / 2, PN = OUT_LEN / 2;
-  cx<T>* yp = reinterpret_cast<cx<T>*>(yr);
   for_tile<B, VPY>([&](int c, int bb) {
     const long long o = (long long)A * bb + a0 + c - P0;
     cx<T> p[VPY];
 #pragma unroll
     for (int u = 0; u < VPY; ++u) p[u] = smem[(c + u) * STRIDE_B + pad(bb)];
     if (o >= 0 && o + VPY <= PN) {
-      store_pts<T, VPY>(yp + o, p);
+      store_row_pts<T, IO, VPY>(yr, p, o);
     } else {
 #pragma unroll
-      for (int u = 0; u < VPY; ++u)
-        if (o + u >= 0 && o + u < PN) yp[o + u] = p[u];
+      for (int u = 0; u < VPY; ++u) {
+        if (o + u >= 0 && o + u < PN) store_row_pts<T, IO, 1>(yr, p + u, o + u);
+      }
     }
   });
 }

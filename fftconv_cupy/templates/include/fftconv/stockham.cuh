@@ -6,6 +6,7 @@
 #pragma once
 #include "complex.cuh"
 #include "dft.cuh"
+#include "io.cuh"
 
 namespace fc {
 
@@ -255,15 +256,15 @@ __device__ __forceinline__ void multiply_row_self(cx<T>* buf, const cx<T>* __res
 }
 
 // Gating on chip: samples [lo, hi) of a row whose sample i sits at packed index
-// first + i are multiplied by g[i] (real rows: g holds samples; complex: points).
-template <class T, bool REAL, class GT>
+// first + i are multiplied by g[i] (real rows: g holds samples of type IO; complex: points).
+template <class T, bool REAL, class IO, class GT>
 __device__ __forceinline__ void gate_samples(cx<T>* buf, int first, const GT* __restrict__ g,
                                              int lo, int hi, int tid, int threads) {
   for (int i = lo + tid; i < hi; i += threads) {
     const int s = first + i;
     if constexpr (REAL) {
       T* f = reinterpret_cast<T*>(buf) + 2 * pad(s >> 1) + (s & 1);
-      *f = *f * __ldg(g + i);
+      *f = *f * IO::ld(g + i);
     } else {
       buf[pad(s)] = buf[pad(s)] * ldg(g + i);
     }
@@ -306,9 +307,10 @@ __device__ __forceinline__ void store_points(cx<T>* dst, const cx<T>* buf, int t
 
 // Scalars s[0, COUNT) (COUNT <= 2*NZ real samples, zero past LEN) packed as complex pairs,
 // times the gate g (same layout as x) when GATE: the gate is applied in registers.
-template <class T, int LEN, int NZ, int THREADS, int VEC, bool GATE = false>
-__device__ __forceinline__ void load_real_row(cx<T>* buf, const T* __restrict__ x, int tid,
-                                              const T* __restrict__ g = nullptr) {
+// IO: the rows' element type (io.cuh).
+template <class T, class IO, int LEN, int NZ, int THREADS, int VEC, bool GATE = false>
+__device__ __forceinline__ void load_real_row(cx<T>* buf, const typename IO::raw* __restrict__ x, int tid,
+                                              const typename IO::raw* __restrict__ g = nullptr) {
   T* f = reinterpret_cast<T*>(buf);
   constexpr int F = 2 * NZ;
   if constexpr (VEC == 1) {
@@ -316,8 +318,8 @@ __device__ __forceinline__ void load_real_row(cx<T>* buf, const T* __restrict__ 
     for (int it = 0; it < (F + THREADS - 1) / THREADS; ++it) {
       const int i = tid + it * THREADS;
       if (F % THREADS == 0 || i < F) {
-        T v = (i < LEN) ? __ldg(x + i) : T(0);
-        if constexpr (GATE) v = (i < LEN) ? v * __ldg(g + i) : v;
+        T v = (i < LEN) ? IO::ld(x + i) : T(0);
+        if constexpr (GATE) v = (i < LEN) ? v * IO::ld(g + i) : v;
         f[2 * pad(i >> 1) + (i & 1)] = v;
       }
     }
@@ -328,32 +330,25 @@ __device__ __forceinline__ void load_real_row(cx<T>* buf, const T* __restrict__ 
     for (int it = 0; it < (NV + THREADS - 1) / THREADS; ++it) {
       const int i = tid + it * THREADS;
       if (NV % THREADS == 0 || i < NV) {
-        const int e = i * (VEC / 2);
-        if constexpr (VEC == 4) {
-          float4 v = __ldg(reinterpret_cast<const float4*>(x) + i);
-          if constexpr (GATE) {
-            const float4 w = __ldg(reinterpret_cast<const float4*>(g) + i);
-            v = make_float4(v.x * w.x, v.y * w.y, v.z * w.z, v.w * w.w);
-          }
-          buf[pad(e)] = cx<T>{v.x, v.y};
-          buf[pad(e + 1)] = cx<T>{v.z, v.w};
-        } else {
-          cx<T> v = ldg(reinterpret_cast<const cx<T>*>(x) + e);
-          if constexpr (GATE) {
-            const cx<T> w = ldg(reinterpret_cast<const cx<T>*>(g) + e);
-            v = {v.re * w.re, v.im * w.im};   // two real samples, not a complex product
-          }
-          buf[pad(e)] = v;
+        T v[VEC];
+        IO::template ldv<VEC>(x + i * VEC, v);
+        if constexpr (GATE) {
+          T w[VEC];
+          IO::template ldv<VEC>(g + i * VEC, w);
+#pragma unroll
+          for (int u = 0; u < VEC; ++u) v[u] *= w[u];     // real samples, not complex products
         }
+#pragma unroll
+        for (int u = 0; u < VEC / 2; ++u) buf[pad(i * (VEC / 2) + u)] = cx<T>{v[2 * u], v[2 * u + 1]};
       }
     }
   }
 }
 
 // out[i] = packed sample START + i (times g[i] when GATE), for i < COUNT.
-template <class T, int START, int COUNT, int THREADS, int VEC, bool GATE = false>
-__device__ __forceinline__ void store_real_row(T* __restrict__ y, const cx<T>* buf, int tid,
-                                               const T* __restrict__ g = nullptr) {
+template <class T, class IO, int START, int COUNT, int THREADS, int VEC, bool GATE = false>
+__device__ __forceinline__ void store_real_row(typename IO::raw* __restrict__ y, const cx<T>* buf, int tid,
+                                               const typename IO::raw* __restrict__ g = nullptr) {
   const T* f = reinterpret_cast<const T*>(buf);
   if constexpr (VEC == 1) {
 #pragma unroll
@@ -362,8 +357,8 @@ __device__ __forceinline__ void store_real_row(T* __restrict__ y, const cx<T>* b
       const int s = START + i;
       if (COUNT % THREADS == 0 || i < COUNT) {
         T v = f[2 * pad(s >> 1) + (s & 1)];
-        if constexpr (GATE) v *= __ldg(g + i);
-        y[i] = v;
+        if constexpr (GATE) v *= IO::ld(g + i);
+        IO::st(y + i, v);
       }
     }
   } else {
@@ -373,25 +368,40 @@ __device__ __forceinline__ void store_real_row(T* __restrict__ y, const cx<T>* b
       const int i = tid + it * THREADS;
       if (NV % THREADS == 0 || i < NV) {
         const int e = (START + i * VEC) >> 1;
-        if constexpr (VEC == 4) {
-          const cx<T> a = buf[pad(e)], b = buf[pad(e + 1)];
-          float4 v = make_float4(a.re, a.im, b.re, b.im);
-          if constexpr (GATE) {
-            const float4 w = __ldg(reinterpret_cast<const float4*>(g) + i);
-            v = make_float4(v.x * w.x, v.y * w.y, v.z * w.z, v.w * w.w);
-          }
-          reinterpret_cast<float4*>(y)[i] = v;
-        } else {
-          cx<T> v = buf[pad(e)];
-          if constexpr (GATE) {
-            const cx<T> w = ldg(reinterpret_cast<const cx<T>*>(g) + i);
-            v = {v.re * w.re, v.im * w.im};
-          }
-          reinterpret_cast<cx<T>*>(y)[i] = v;
+        T v[VEC];
+#pragma unroll
+        for (int u = 0; u < VEC / 2; ++u) {
+          const cx<T> p = buf[pad(e + u)];
+          v[2 * u] = p.re;
+          v[2 * u + 1] = p.im;
         }
+        if constexpr (GATE) {
+          T w[VEC];
+          IO::template ldv<VEC>(g + i * VEC, w);
+#pragma unroll
+          for (int u = 0; u < VEC; ++u) v[u] *= w[u];
+        }
+        IO::template stv<VEC>(y + i * VEC, v);
       }
     }
   }
+}
+
+// VP packed points (2 VP samples) of a real row from / to sample 2e, one access.
+template <class T, class IO, int VP>
+__device__ __forceinline__ void load_row_pts(cx<T>* out, const typename IO::raw* __restrict__ x, long long e) {
+  T v[2 * VP];
+  IO::template ldv<2 * VP>(x + 2 * e, v);
+#pragma unroll
+  for (int u = 0; u < VP; ++u) out[u] = {v[2 * u], v[2 * u + 1]};
+}
+
+template <class T, class IO, int VP>
+__device__ __forceinline__ void store_row_pts(typename IO::raw* y, const cx<T>* in, long long e) {
+  T v[2 * VP];
+#pragma unroll
+  for (int u = 0; u < VP; ++u) { v[2 * u] = in[u].re; v[2 * u + 1] = in[u].im; }
+  IO::template stv<2 * VP>(y + 2 * e, v);
 }
 
 }  // namespace fc

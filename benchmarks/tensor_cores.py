@@ -1,0 +1,83 @@
+"""Causal convolution per I/O dtype and compute precision (the 16-bit sweep).
+
+python -m benchmarks.tensor_cores [--lengths 1K,4K,...] [--out FILE.json]
+Rows (B*H) as in the fp32 sweep; x and y in the I/O dtype (the floor counts their
+bytes); random data, NaN-poisoned outputs, CUDA events, median of 20 after warm-up.
+Errors are against the float64 oracle on the inputs rounded to the I/O dtype.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from fftconv_cupy.bench.causal import copy_bandwidth, device_name, parse_len, rows_for, time_ms
+from fftconv_cupy.plan.support import io_tolerance, rel_error
+from fftconv_cupy.runtime import arrays
+
+IOS = ("float32", "float16", "bfloat16")
+PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
+
+
+def one(L, io, precision, bw, rows):
+    import cupy
+    import scipy.signal as ss
+    from fftconv_cupy.plan.plan import make_plan
+    from fftconv_cupy.plan.spectrum import kernel_spectrum
+    from fftconv_cupy.runtime.executor import GPUExecutor
+    heads = max(1, rows // 8)
+    io16 = None if io == "float32" else io
+    plan = make_plan(L, L, 0, L, real=True, precision=precision, io=io16)
+    raw = arrays.BITS16[io] if io16 else np.dtype(np.float32)
+    xf = cupy.random.standard_normal((rows, L), dtype=cupy.float32)
+    x = arrays.float_to_bits16(xf, io, cupy) if io16 else xf
+    k = cupy.random.standard_normal((heads, L), dtype=cupy.float32)
+    k *= cupy.exp(-cupy.arange(L, dtype=cupy.float32) / (L / 8))[None]
+    hs = kernel_spectrum(plan, k, cupy)
+    y = (cupy.full((rows, L), 0xFFFF, dtype=np.uint16).view(raw) if io16
+         else cupy.full((rows, L), np.nan, dtype=raw))
+    ex = GPUExecutor(plan.with_alignment(x.data.ptr, y.data.ptr))
+    ms = time_ms(lambda: ex(x, hs, y, batch=rows // heads, channels=heads))[0]
+    floor = plan.io_bytes(rows) / bw * 1e3
+    # error on a few rows vs the float64 oracle on the rounded inputs
+    n = min(rows, 4 if L <= 1 << 16 else 1)
+    xr = cupy.asnumpy(arrays.bits16_to_float(x[:n], io, cupy) if io16 else x[:n]).astype(np.float64)
+    kr = cupy.asnumpy(k).astype(np.float64)[np.arange(n) % heads]   # row r uses channel r % heads
+    ref = ss.fftconvolve(xr, kr, axes=-1)[:, :L]
+    out = cupy.asnumpy(arrays.bits16_to_float(y[:n], io, cupy) if io16 else y[:n])
+    err = rel_error(out, ref)
+    written = not bool(cupy.isnan(arrays.bits16_to_float(y, io, cupy) if io16 else y).any())
+    return dict(L=L, io=io, precision=precision, rows=rows, ms=ms, floor_ms=floor, x_floor=ms / floor,
+                rel_err=err, target=io_tolerance(io16, precision), written=written,
+                plan=plan.describe(), tc_stages=plan.as_dict().get("tensor_core_stages", 0))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lengths", default="1K,4K,16K,64K,1M,4M")
+    ap.add_argument("--ios", default=",".join(IOS))
+    ap.add_argument("--precisions", default=",".join(PRECISIONS))
+    ap.add_argument("--out")
+    a = ap.parse_args(argv)
+    import cupy
+    bw = copy_bandwidth()
+    print(f"{device_name()}  copy bandwidth {bw / 1e12:.2f} TB/s", flush=True)
+    results = []
+    for L in [parse_len(s) for s in a.lengths.split(",")]:
+        rows = rows_for(L)
+        for io in a.ios.split(","):
+            for prec in a.precisions.split(","):
+                r = one(L, io, prec, bw, rows)
+                results.append(r)
+                ok = "ok" if r["rel_err"] <= r["target"] and r["written"] else "FAIL"
+                print(f"L={L:>8} io={io:<8} {prec:<4} tc={r['tc_stages']} {r['ms']:8.3f} ms  "
+                      f"x{r['x_floor']:5.2f} floor  err {r['rel_err']:.1e} ({ok})", flush=True)
+                cupy.get_default_memory_pool().free_all_blocks()
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(dict(device=device_name(), bandwidth=bw, rows=results), f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+// fftconv_cupy generated kernel: three_pass real bf16 n=2097152 m=1048576 [16x16 | 16x16x16] x=1048576 k=1048576 out=[0:1048576] gates=pre+post io=bfloat16
+// Every size below is a compile-time constant of this plan; batch and channel
+// counts are launch arguments.
+#include "fftconv/stockham.cuh"
+#include "fftconv/mma.cuh"
+
+using namespace fc;
+using T = float;
+using IO = BHalf;
+using XT = IO::raw;           // real samples, packed two per complex point on chip
+using Mma = BF16;          // tensor-core operands of the radix-8/16 stages
+constexpr int TERMS = 3;
+
+constexpr int M = 1048576;            // complex points of the transform
+constexpr int Q = 2097152;            // twiddle base
+constexpr int LO_BITS = 11;
+constexpr int NZ = 524288;          // nonzero input points; the rest is implicit padding
+constexpr int LEN_X = 1048576;
+constexpr int OUT_START = 0;
+constexpr int OUT_LEN = 1048576;
+
+// Virtual row v is channel-major (v = h * batch + b), so the blocks in flight
+// share one channel's spectrum, which stays in L2 across the batch.
+__device__ __forceinline__ long long data_row(int v, int batch, int channels, int& h) {
+  h = v / batch;
+  return (long long)(v - h * batch) * channels + h;
+}
+
+using Cls = Dense;
+
+constexpr int A = 4096;            // row transform (middle pass)
+constexpr int B = 256;            // column transform (first and last pass)
+constexpr int RT = 256; // threads per row, two rows per block
+constexpr int CT = 16; // threads per column
+constexpr int C = 32;       // columns per block
+constexpr int STRIDE_A = 4353;
+constexpr int STRIDE_B = 273;
+constexpr int NZB = (NZ + A - 1) / A; // columns are zero below row NZB
+constexpr int VPT = 2;     // points per access of the intermediate
+constexpr int VPX = 2;      // points per access of a signal row (0: per sample)
+constexpr int VPY = 2;     // points per access of an output row (0: per sample)
+constexpr bool SPARSE = Cls::P > 1;
+constexpr int NKB = B / Cls::P * Cls::NK; // rows kb of kept classes (all B when dense)
+
+// Move `n` rows x C columns of points between global memory (row stride A, VP points
+// per access) and the block's column buffers (column c at c * STRIDE_B, row kb at pad(kb)).
+// f(q, kb, p) maps the VP points starting at column q*VP of row kb.
+template <int N, int VP, class F>
+__device__ __forceinline__ void for_tile(F f) {
+  constexpr int NV = N * (C / VP);
+#pragma unroll
+  for (int it = 0; it < (NV + C * CT - 1) / (C * CT); ++it) {
+    const int i = threadIdx.x + it * C * CT;
+    if (NV % (C * CT) == 0 || i < NV) f((i % (C / VP)) * VP, i / (C / VP));
+  }
+}
+
+// Pass 1: b-point DFTs down columns a0..a0+C of the (b, a) view, times w_m^(a*kb).
+extern "C" __global__ void __launch_bounds__(C * CT, 2)
+fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
+                const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
+                int batch, int channels, int v0, const XT* __restrict__ gpre) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
+  const int g = threadIdx.x / CT, tid = threadIdx.x % CT;
+  cx<T>* buf = smem + g * STRIDE_B;
+  const int a0 = blockIdx.x * C;
+  int h;
+  const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
+  const XT* xr = x + row * LEN_X;
+
+  // whole points (packed sample pairs for real rows); points at or past NZ are padding
+  for_tile<NZB, VPX>([&](int c, int bb) {
+    const long long e = (long long)A * bb + a0 + c;
+    cx<T> p[VPX];
+    if (e + VPX <= NZ) {
+      load_row_pts<T, IO, VPX>(p, xr, e);
+    } else {
+#pragma unroll
+      for (int u = 0; u < VPX; ++u) {
+        if (e + u < NZ) load_row_pts<T, IO, 1>(p + u, xr, e + u); else p[u] = zero<T>();
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < VPX; ++u) smem[(c + u) * STRIDE_B + pad(bb)] = p[u];
+  });
+  __syncthreads();
+  // pre-gate on chip: point (bb, c) is signal point A*bb + a0 + c
+  {
+    const XT* gr = gpre + row * LEN_X;
+    for (int i = threadIdx.x; i < NZB * C; i += C * CT) {
+      const int c = i % C, bb = i / C;
+      const long long e = (long long)A * bb + a0 + c;
+      cx<T>& p = smem[c * STRIDE_B + pad(bb)];
+      if (2 * e < LEN_X) p.re *= IO::ld(gr + 2 * e);
+      if (2 * e + 1 < LEN_X) p.im *= IO::ld(gr + 2 * e + 1);
+    }
+  }
+  __syncthreads();
+  stage<T, 256, 16, 1, CT, -1, NZB, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 256, 16, 16, CT, -1, 256, Q, LO_BITS>(buf, tid, twlo, twhi);
+
+  cx<T>* out = tmp + (long long)blockIdx.y * M;
+  // rows kb of masked classes are never read: only the kept ones are stored
+  for_tile<NKB, VPT>([&](int c, int i) {
+    const int kb = SPARSE ? class_member<Cls, 1>(i) : i;
+    cx<T> p[VPT];
+#pragma unroll
+    for (int u = 0; u < VPT; ++u) {
+      const unsigned t = unsigned(a0 + c + u) * unsigned(kb) * unsigned(Q / M);
+      p[u] = smem[(c + u) * STRIDE_B + pad(kb)] * twiddle<LO_BITS, -1>(twlo, twhi, t);
+    }
+    store_pts<T, VPT>(out + (long long)kb * A + a0 + c, p);
+  });
+}
+
+// Pass 2: rows kb and (b-kb)%b: a-point DFTs, product with the spectrum, inverse, in place.
+extern "C" __global__ void __launch_bounds__(2 * RT, 1)
+fftconv_rows(cx<T>* __restrict__ tmp, const cx<T>* __restrict__ hs,
+             const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
+             int batch, int channels, int v0) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
+  const int g = threadIdx.x / RT, tid = threadIdx.x % RT;
+  cx<T>* buf = smem + g * STRIDE_A;
+  const int kb = SPARSE ? class_member<Cls, 1>(blockIdx.x) : blockIdx.x, kb1 = (B - kb) % B;
+  if (SPARSE && kb > kb1) return;      // the pair's other row leads it (whole block)
+  int h;
+  data_row(v0 + blockIdx.y, batch, channels, h);
+  cx<T>* rowp = tmp + (long long)blockIdx.y * M + (long long)(g ? kb1 : kb) * A;
+  const Frag<16, Mma, TERMS> frag16(threadIdx.x & 31);   // this lane's DFT matrix entries
+
+  const cx<T>* hrow = hs + (long long)h * M;
+  load_points<T, A, RT, VPT>(buf, rowp, tid);
+  __syncthreads();
+  stage_mma<T, 4096, 16, 1, RT, -1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
+  stage_mma<T, 4096, 16, 16, RT, -1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
+  stage_mma<T, 4096, 16, 256, RT, -1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
+
+  multiply_rows<T, A, B, 2 * RT, LO_BITS, true>(smem, smem + STRIDE_A, hrow + (long long)kb * A,
+                                               hrow + (long long)kb1 * A, kb, threadIdx.x, twlo, twhi);
+  stage_mma<T, 4096, 16, 1, RT, 1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
+  stage_mma<T, 4096, 16, 16, RT, 1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
+  stage_mma<T, 4096, 16, 256, RT, 1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
+
+  // a row that pairs with itself (kb = 0, b/2) is held by both groups: one stores it
+  if (g == 0 || kb != kb1) store_points<T, 0, A, RT, VPT>(rowp, buf, tid);
+}
+
+// Pass 3: conjugate twiddles, inverse b-point DFTs down the columns, store the outputs.
+extern "C" __global__ void __launch_bounds__(C * CT, 2)
+fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
+                const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
+                int batch, int channels, int v0, const XT* __restrict__ gpost) {
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
+  const int g = threadIdx.x / CT, tid = threadIdx.x % CT;
+  cx<T>* buf = smem + g * STRIDE_B;
+  const int a0 = blockIdx.x * C;
+  int h;
+  const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
+  const cx<T>* in = tmp + (long long)blockIdx.y * M;
+
+  for_tile<NKB, VPT>([&](int c, int i) {
+    const int kb = SPARSE ? class_member<Cls, 1>(i) : i;
+    cx<T> p[VPT];
+    load_pts<T, VPT>(p, in + (long long)kb * A + a0 + c);
+#pragma unroll
+    for (int u = 0; u < VPT; ++u) {
+      const unsigned t = unsigned(a0 + c + u) * unsigned(kb) * unsigned(Q / M);
+      smem[(c + u) * STRIDE_B + pad(kb)] = p[u] * twiddle<LO_BITS, 1>(twlo, twhi, t);
+    }
+  });
+  __syncthreads();
+  stage<T, 256, 16, 1, CT, 1, 256, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 256, 16, 16, CT, 1, 256, Q, LO_BITS>(buf, tid, twlo, twhi);
+
+  // post-gate on chip: point (bb, c) holds outputs of point A*bb + a0 + c
+  {
+    const XT* gr = gpost + row * OUT_LEN;
+    for (int i = threadIdx.x; i < B * C; i += C * CT) {
+      const int c = i % C, bb = i / C;
+      const long long e = (long long)A * bb + a0 + c;
+      cx<T>& p = smem[c * STRIDE_B + pad(bb)];
+      const long long o = 2 * e - OUT_START;
+      if (o >= 0 && o < OUT_LEN) p.re *= IO::ld(gr + o);
+      if (o + 1 >= 0 && o + 1 < OUT_LEN) p.im *= IO::ld(gr + o + 1);
+    }
+  }
+  __syncthreads();
+  XT* yr = y + row * OUT_LEN;
+  // whole points; for real rows OUT_START and OUT_LEN are even, so points map to sample pairs
+  constexpr int P0 = OUT_START / 2, PN = OUT_LEN / 2;
+  for_tile<B, VPY>([&](int c, int bb) {
+    const long long o = (long long)A * bb + a0 + c - P0;
+    cx<T> p[VPY];
+#pragma unroll
+    for (int u = 0; u < VPY; ++u) p[u] = smem[(c + u) * STRIDE_B + pad(bb)];
+    if (o >= 0 && o + VPY <= PN) {
+      store_row_pts<T, IO, VPY>(yr, p, o);
+    } else {
+#pragma unroll
+      for (int u = 0; u < VPY; ++u) {
+        if (o + u >= 0 && o + u < PN) store_row_pts<T, IO, 1>(yr, p + u, o + u);
+      }
+    }
+  });
+}
