@@ -20,15 +20,18 @@ IOS = ("float32", "float16", "bfloat16")
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 
 
-def one(L, io, precision, bw, rows):
+def one(L, io, precision, bw, rows, *, terms=3, gated=False, circular=False, heads=None):
     import cupy
     import scipy.signal as ss
     from fftconv_cupy.plan.plan import make_plan
     from fftconv_cupy.plan.spectrum import kernel_spectrum
     from fftconv_cupy.runtime.executor import GPUExecutor
-    heads = max(1, rows // 8)
+    from dataclasses import replace
+    heads = heads or max(1, rows // 8)
     io16 = None if io == "float32" else io
-    plan = make_plan(L, L, 0, L, real=True, precision=precision, io=io16)
+    plan = make_plan(L, L, 0, L, real=True, precision=precision, io=io16, gates=(gated, gated),
+                     circular=circular)
+    plan = replace(plan, mma_terms=terms)
     raw = arrays.BITS16[io] if io16 else np.dtype(np.float32)
     xf = cupy.random.standard_normal((rows, L), dtype=cupy.float32)
     x = arrays.float_to_bits16(xf, io, cupy) if io16 else xf
@@ -38,17 +41,28 @@ def one(L, io, precision, bw, rows):
     y = (cupy.full((rows, L), 0xFFFF, dtype=np.uint16).view(raw) if io16
          else cupy.full((rows, L), np.nan, dtype=raw))
     ex = GPUExecutor(plan.with_alignment(x.data.ptr, y.data.ptr))
-    ms = time_ms(lambda: ex(x, hs, y, batch=rows // heads, channels=heads))[0]
+    g = None
+    if gated:       # gates of magnitude ~1 keep the result's scale
+        g = (arrays.float_to_bits16(1 + 0.1 * xf, io, cupy) if io16 else 1 + 0.1 * xf)
+    kw = dict(pre_gate=g, post_gate=g) if gated else {}
+    ms = time_ms(lambda: ex(x, hs, y, batch=rows // heads, channels=heads, **kw))[0]
     floor = plan.io_bytes(rows) / bw * 1e3
     # error on a few rows vs the float64 oracle on the rounded inputs
     n = min(rows, 4 if L <= 1 << 16 else 1)
-    xr = cupy.asnumpy(arrays.bits16_to_float(x[:n], io, cupy) if io16 else x[:n]).astype(np.float64)
+    def f64(a):
+        return cupy.asnumpy(arrays.bits16_to_float(a, io, cupy) if io16 else a).astype(np.float64)
+    xr = f64(x[:n])
+    gr = f64(g[:n]) if gated else 1.0
     kr = cupy.asnumpy(k).astype(np.float64)[np.arange(n) % heads]   # row r uses channel r % heads
-    ref = ss.fftconvolve(xr, kr, axes=-1)[:, :L]
+    if circular:
+        ref = np.fft.irfft(np.fft.rfft(xr * gr) * np.fft.rfft(kr), n=L)
+    else:
+        ref = ss.fftconvolve(xr * gr, kr, axes=-1)[:, :L]
+    ref = ref * gr
     out = cupy.asnumpy(arrays.bits16_to_float(y[:n], io, cupy) if io16 else y[:n])
     err = rel_error(out, ref)
     written = not bool(cupy.isnan(arrays.bits16_to_float(y, io, cupy) if io16 else y).any())
-    return dict(L=L, io=io, precision=precision, rows=rows, ms=ms, floor_ms=floor, x_floor=ms / floor,
+    return dict(L=L, io=io, precision=precision, rows=rows, terms=terms, gated=gated, circular=circular, ms=ms, floor_ms=floor, x_floor=ms / floor,
                 rel_err=err, target=io_tolerance(io16, precision), written=written,
                 plan=plan.describe(), tc_stages=plan.as_dict().get("tensor_core_stages", 0))
 
@@ -58,6 +72,9 @@ def main(argv=None):
     ap.add_argument("--lengths", default="1K,4K,16K,64K,1M,4M")
     ap.add_argument("--ios", default=",".join(IOS))
     ap.add_argument("--precisions", default=",".join(PRECISIONS))
+    ap.add_argument("--terms", type=int, default=3, help="products per tensor-core stage (1 or 3)")
+    ap.add_argument("--extras", action="store_true",
+                    help="also: gated vs ungated (16-bit), circular bf16 B=64 H=768 N=4096")
     ap.add_argument("--out")
     a = ap.parse_args(argv)
     import cupy
@@ -68,12 +85,29 @@ def main(argv=None):
         rows = rows_for(L)
         for io in a.ios.split(","):
             for prec in a.precisions.split(","):
-                r = one(L, io, prec, bw, rows)
+                r = one(L, io, prec, bw, rows, terms=a.terms)
                 results.append(r)
                 ok = "ok" if r["rel_err"] <= r["target"] and r["written"] else "FAIL"
                 print(f"L={L:>8} io={io:<8} {prec:<4} tc={r['tc_stages']} {r['ms']:8.3f} ms  "
                       f"x{r['x_floor']:5.2f} floor  err {r['rel_err']:.1e} ({ok})", flush=True)
                 cupy.get_default_memory_pool().free_all_blocks()
+    if a.extras:
+        for L in (4096, 1 << 14, 1 << 20):
+            for io in ("float16", "bfloat16"):
+                t = {}
+                for gated in (False, True):
+                    r = one(L, io, "fp32", bw, rows_for(L), gated=gated)
+                    results.append(r)
+                    t[gated] = r["ms"]
+                    print(f"L={L:>8} io={io:<8} fp32 {'gated  ' if gated else 'ungated'} {r['ms']:8.3f} ms  "
+                          f"x{r['x_floor']:5.2f} floor  err {r['rel_err']:.1e}", flush=True)
+                print(f"L={L:>8} io={io:<8} gated / ungated {t[True] / t[False]:.2f}", flush=True)
+        for prec in ("fp32", "bf16"):
+            r = one(4096, "bfloat16", prec, bw, 64 * 768, circular=True, heads=768)
+            results.append(r)
+            print(f"circular bf16 B=64 H=768 N=4096 {prec}: {r['ms']:8.3f} ms  x{r['x_floor']:5.2f} floor  "
+                  f"err {r['rel_err']:.1e} written={r['written']}", flush=True)
+            cupy.get_default_memory_pool().free_all_blocks()
     if a.out:
         with open(a.out, "w") as f:
             json.dump(dict(device=device_name(), bandwidth=bw, rows=results), f, indent=1)

@@ -3,6 +3,7 @@
 Every case: random inputs rounded to the I/O dtype, outputs poisoned with NaN before
 the launch, the float64 oracle on the rounded inputs, the target of plan/support.py.
 """
+import re
 import shutil
 import subprocess
 
@@ -121,19 +122,46 @@ def test_torch_fp16_and_cupy_fp16():
     assert cupy.array_equal(cupy.asarray(y), yc)
 
 
-@pytest.mark.skipif(shutil.which("cuobjdump") is None, reason="cuobjdump not installed")
-@pytest.mark.parametrize("precision,op", [("fp16", "HMMA"), ("bf16", "HMMA"), ("tf32", "HMMA"),
-                                          ("fp32", None)])
-def test_sass_has_tensor_core_instructions(tmp_path, precision, op):
+def _sass(plan, tmp_path) -> str:
+    """SASS of the plan's kernels: NVRTC's cubin through cuobjdump, or (a cuobjdump older
+    than the NVRTC) NVRTC's PTX assembled by the toolkit's ptxas for the device."""
     from fftconv_cupy.codegen.compile import compile_source, device_arch
+    from fftconv_cupy.codegen.nvrtc import DEFAULT_OPTIONS
+    from fftconv_cupy.codegen.render import include_dir
     from fftconv_cupy.codegen.source import render_plan
+    from cupy_backends.cuda.libs import nvrtc
+    arch = device_arch()
+    src = render_plan(plan)
+    cubin = tmp_path / "k.cubin"
+    cubin.write_bytes(compile_source(src, arch).cubin)
+    r = subprocess.run(["cuobjdump", "-sass", str(cubin)], capture_output=True, text=True)
+    if r.returncode == 0:
+        return r.stdout
+    prog = nvrtc.createProgram(src.code, "k.cu", [], [])
+    try:
+        nvrtc.compileProgram(prog, ["-arch=compute_" + arch.split("_")[1], "-I" + include_dir(),
+                                    *DEFAULT_OPTIONS])
+        ptx = nvrtc.getPTX(prog)
+    finally:
+        nvrtc.destroyProgram(prog)
+    ptx = ptx if isinstance(ptx, str) else ptx.decode()
+    ptx = re.sub(r"^\.version \S+", ".version 9.0", ptx, flags=re.M)   # toolkit ptxas may be older
+    (tmp_path / "k.ptx").write_text(ptx)
+    subprocess.run([shutil.which("ptxas"), "-arch=" + arch, str(tmp_path / "k.ptx"), "-o", str(cubin)],
+                   check=True, capture_output=True, text=True)
+    r2 = subprocess.run(["cuobjdump", "-sass", str(cubin)], capture_output=True, text=True)
+    assert r2.returncode == 0, (r.stderr, r2.stderr)
+    return r2.stdout
+
+
+@pytest.mark.skipif(shutil.which("cuobjdump") is None or shutil.which("ptxas") is None,
+                    reason="cuobjdump / ptxas not installed")
+@pytest.mark.parametrize("precision", ["fp16", "bf16", "tf32", "fp32"])
+def test_sass_has_tensor_core_instructions(tmp_path, precision):
     plan = make_plan(4096, 4096, 0, 4096, real=True, precision=precision)
-    kernel = compile_source(render_plan(plan), device_arch())
-    path = tmp_path / "k.cubin"
-    path.write_bytes(kernel.cubin)
-    sass = subprocess.run(["cuobjdump", "-sass", str(path)], capture_output=True, text=True,
-                          check=True).stdout
-    if op:
-        assert op in sass, f"no {op} in the SASS of {plan.describe()}"
+    sass = _sass(plan, tmp_path)
+    assert "FFMA" in sass or "FADD" in sass
+    if precision == "fp32":
+        assert "HMMA" not in sass
     else:
-        assert "HMMA" not in sass and "HGMMA" not in sass
+        assert "HMMA" in sass, f"no HMMA in the SASS of {plan.describe()}"
