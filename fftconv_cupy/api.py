@@ -125,9 +125,12 @@ def _execute_rows(plan: Plan, x, hs, channels: int, length: int, xp, io, *,
     """
     rows = x.shape[0]
     if xp is np:
+        if plan.io is not None:       # 16-bit rows: the executor works on their fp32 values
+            x, pre_gate, post_gate = (None if a is None else arrays.bits16_to_float(a, plan.io)
+                                      for a in (x, pre_gate, post_gate))
         y = cpu_execute(plan, x, hs, np.arange(rows) % channels, pre_gate=pre_gate,
                         post_gate=post_gate)
-        return y.astype(io, copy=False)
+        return arrays.float_to_bits16(y, plan.io) if plan.io else y.astype(io, copy=False)
     if io.kind == "c":
         # complex rows are read as whole elements: an element-misaligned view is copied
         x = x if _ptr(x) % io.itemsize == 0 else x.copy()
@@ -357,14 +360,7 @@ def _causal_conv16(u, k, s_u, s_k2, io, pre_gate, post_gate, precision, order):
     plan = make_plan(L, s_k2[1], 0, L, real=True, precision=prec, order=order,
                      smem_limit=_smem_limit(xp), gates=(gs[0] is not None, gs[1] is not None), io=io)
     hs = kernel_spectrum(plan, kk, xp)
-    rows = x.shape[0]
-    if xp is np:
-        f = [None if a is None else arrays.bits16_to_float(a, io) for a in (x, gs[0], gs[1])]
-        y = cpu_execute(plan, f[0], hs, np.arange(rows) % s_k2[0], pre_gate=f[1], post_gate=f[2])
-        y = arrays.float_to_bits16(y, io)
-    else:
-        y = _execute_rows(plan, x, hs, s_k2[0], L, xp, arrays.BITS16[io],
-                          pre_gate=gs[0], post_gate=gs[1])
+    y = _execute_rows(plan, x, hs, s_k2[0], L, xp, arrays.BITS16[io], pre_gate=gs[0], post_gate=gs[1])
     y = y.reshape(s_u)
     if kind == "numpy" and not isinstance(y, np.ndarray):
         y = y.get()
@@ -402,7 +398,14 @@ class FFTConv:
             axes = axes[0]
         shape = tuple(int(s) for s in shape)
         xp, _, conv = _namespace(kernel)
-        k = conv(kernel)
+        kio = arrays.dtype_name(kernel)
+        k = (arrays.bits16_to_float(xp.asarray(arrays.bits16(kernel, kio)), kio, xp) if kio in IO_16BIT
+             else conv(kernel))
+        # 16-bit signals: rows read and written as 16-bit, results in the same dtype
+        self.io16 = io16 = (str(dtype).replace("torch.", "") if dtype is not None
+                            and str(dtype).replace("torch.", "") in IO_16BIT else None)
+        if io16 is not None:
+            dtype = np.float32
         if k.ndim == 1 and len(shape) > 1:
             k = k.reshape((1,) * (len(shape) - 1) + k.shape)
             k = xp.moveaxis(k, -1, axes)
@@ -431,14 +434,16 @@ class FFTConv:
                                        all_windows=tuple((0, n) for n in spec.full_shape[:axis])
                                        + ((0, L),) + tuple((0, n) for n in spec.full_shape[axis + 1:]))
         self.spec, self.shape, self.dtype, self.xp = spec, shape, dtype, xp
-        prec = _precision_for(spec.fft_dtype, precision)
+        prec = _precision16(io16, precision) if io16 else _precision_for(spec.fft_dtype, precision)
         real = not spec.is_complex
+        if io16 and not real:
+            raise TypeError(f"{io16} signals need a real kernel")
         # a sparse plan transforms whole rows (no overlap-save) of a size 2^a * c
         n = None if sparsity is None or circular else sparse_fft_size(
             min_fft_size(L, K, start, length), real)
         plan = make_plan(L, K, start, length, real=real, precision=prec, order=order,
                          smem_limit=_smem_limit(xp), circular=circular, n=n,
-                         segment=False if sparsity is not None else None)
+                         segment=False if sparsity is not None else None, io=io16)
         self.mask = None
         if sparsity is not None:
             # a mask of the whole row's spectrum: one transform per row (no overlap-save)
@@ -453,13 +458,16 @@ class FFTConv:
         self.plan: Plan = plan
         self.fft_size = plan.n
         self.spectrum = kernel_spectrum(plan, prob.kernel_rows(k), xp, mask=self.mask)
-        self._io = PRECISIONS[prec].real_dtype if real else PRECISIONS[prec].complex_dtype
+        self._io = (arrays.BITS16[io16] if io16 else
+                    PRECISIONS[prec].real_dtype if real else PRECISIONS[prec].complex_dtype)
         self._length = length
 
     def __call__(self, x):
         s, d = _shape_dtype(x)
         if tuple(s) != self.shape:
             raise ValueError(f"this plan was made for shape {self.shape}, got {tuple(s)}")
+        if self.io16 is not None:
+            return self._call16(x)
         if np.dtype(d) != self.dtype:
             raise TypeError(f"this plan was made for {self.dtype} signals, got {np.dtype(d)}; "
                             f"make one with dtype={np.dtype(d)}")
@@ -472,3 +480,17 @@ class FFTConv:
                           self._io)
         out = xp.ascontiguousarray(prob.finish(y).astype(self.spec.dtype, copy=False))
         return _deliver(out, arrays.kind_of(x), x)
+
+    def _call16(self, x):
+        name = arrays.dtype_name(x)
+        if name != self.io16:
+            raise TypeError(f"this plan was made for {self.io16} signals, got {name}")
+        xp, prob = self.xp, self._prob
+        if xp is np and arrays.kind_of(x) == "cupy":
+            raise TypeError("this plan lives on the host (no GPU); pass a NumPy array")
+        rows = xp.ascontiguousarray(prob.signal_rows(xp.asarray(arrays.bits16(x, self.io16))))
+        y = _execute_rows(self.plan, rows, self.spectrum, prob.channels, self._length, xp, self._io)
+        out = xp.ascontiguousarray(prob.finish(y))
+        if arrays.kind_of(x) == "numpy" and not isinstance(out, np.ndarray):
+            out = out.get()
+        return arrays.wrap_bits16(out, x, self.io16)

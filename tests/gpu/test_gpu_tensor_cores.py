@@ -165,3 +165,17 @@ def test_sass_has_tensor_core_instructions(tmp_path, precision):
         assert "HMMA" not in sass
     else:
         assert "HMMA" in sass, f"no HMMA in the SASS of {plan.describe()}"
+
+
+@pytest.mark.parametrize("precision", ["auto", "bf16"])
+def test_fftconv_circular_bf16_torch(precision):
+    torch = pytest.importorskip("torch")
+    B, H, N = 4, 16, 4096
+    k = torch.randn(1, H, N, device="cuda")
+    conv = fc.FFTConv((B, H, N), k, mode="circular", dtype=torch.bfloat16, precision=precision)
+    u = torch.randn(B, H, N, device="cuda").to(torch.bfloat16)
+    y = conv(u)
+    assert y.dtype == torch.bfloat16 and y.shape == u.shape and y.is_cuda
+    uf = u.float().cpu().numpy().astype(np.float64)
+    ref = np.fft.irfft(np.fft.rfft(uf) * np.fft.rfft(k.cpu().numpy().astype(np.float64)), n=N)
+    assert rel_error(y.float().cpu().numpy(), ref) <= io_tolerance("bfloat16", conv.plan.precision)
