@@ -104,3 +104,18 @@ def test_compiles_sm90(args):
     assert cubin[:4] == b"\x7fELF"
     for entry in src.entries:
         assert entry.encode() in cubin
+
+
+def test_package_data_ships_every_template_and_header():
+    # a non-editable install must carry every file the renderer and NVRTC read
+    import re
+    import tomllib
+    root = Path(__file__).resolve().parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["fftconv_cupy"]
+    pkg = root / "fftconv_cupy"
+    files = [p.relative_to(pkg).as_posix() for p in (pkg / "templates").rglob("*") if p.is_file()]
+    assert files
+    # setuptools globs: '*' stays within one directory
+    pats = [re.compile(re.escape(g).replace(r"\*", "[^/]*") + "$") for g in globs]
+    missing = [f for f in files if not any(p.match(f) for p in pats)]
+    assert not missing, missing
