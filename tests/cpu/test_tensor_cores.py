@@ -160,3 +160,10 @@ def test_fftconv_float16_plan_on_the_host(mode):
     assert rel_error(y, ref) <= io_tolerance("float16", conv.plan.precision)
     with pytest.raises(TypeError, match="float16 signals"):
         conv(x.astype(np.float32))
+
+
+@pytest.mark.parametrize("order", [3, 4, 6])
+def test_monarch_orders_with_tensor_cores(order):
+    err, plan = emulated(4096, 4096, "fp16", order=order)
+    assert len(plan.row.radices) == order
+    assert err < 1e-6, (plan.describe(), err)
