@@ -67,6 +67,11 @@ def plan_cmd(length, kernel_len, dtype, precision, order, mode, layout, rows, ch
         t.add_row("factors", f"b={plan.b:,} [{' x '.join(map(str, plan.col.radices))}] "
                              f"x a={plan.a:,} [{' x '.join(map(str, plan.row.radices))}]")
     t.add_row("order", str(plan.order))
+    if plan.prec.mma:
+        tfs = [plan.row] + ([plan.col] if plan.col is not None else [])
+        tc = sum(sum(plan.tc_stages(tf)) for tf in tfs)
+        t.add_row("tensor cores", f"{tc} of {sum(len(tf.radices) for tf in tfs)} stages per direction "
+                                  f"({plan.prec.unit}, {plan.mma_terms} products)")
     rt, rs = plan.row_block
     rb, cb = plan.min_blocks
     kind = "fused" if plan.layout == "fused" else "row (middle pass)"

@@ -473,3 +473,11 @@ def test_verify_failure_exits_1(runner, monkeypatch):
 def test_verify_bad_cases(runner):
     r = runner.invoke(main, ["verify", "--cases", "0"])
     assert r.exit_code == 2 and "--cases" in r.output
+
+
+def test_plan_reports_tensor_core_stages(runner):
+    r = runner.invoke(main, ["plan", "--len", "4K", "--precision", "fp16"])
+    assert r.exit_code == 0, r.output
+    assert "3 of 3 stages" in r.output and "m16n8k16 f16" in r.output
+    r = runner.invoke(main, ["plan", "--len", "4K", "--precision", "fp32"])
+    assert "tensor cores" not in r.output
