@@ -330,6 +330,14 @@ def causal_conv(u, k, *, pre_gate=None, post_gate=None, precision="auto", order=
     return _deliver(out, kind, u)
 
 
+def _kernel_values(k, xp, conv):
+    """The kernel as an array of xp; a 16-bit kernel (bf16 has no CuPy dtype) as its fp32 values."""
+    name = arrays.dtype_name(k)
+    if name in IO_16BIT:
+        return arrays.bits16_to_float(xp.asarray(arrays.bits16(k, name)), name, xp)
+    return xp.asarray(conv(k))
+
+
 def _precision16(io: str, precision: str) -> str:
     if precision == "auto":
         return IO16_AUTO[io]
@@ -354,9 +362,7 @@ def _causal_conv16(u, k, s_u, s_k2, io, pre_gate, post_gate, precision, order):
     x = xp.ascontiguousarray(xp.asarray(arrays.bits16(u, io))).reshape(-1, L)
     gs = [None if g is None else xp.ascontiguousarray(xp.asarray(arrays.bits16(g, io))).reshape(-1, L)
           for g in gates]
-    kio = arrays.dtype_name(k)
-    kk = (arrays.bits16_to_float(xp.asarray(arrays.bits16(k, kio)), kio, xp) if kio in IO_16BIT
-          else xp.asarray(conv(k))).reshape(s_k2)
+    kk = _kernel_values(k, xp, conv).reshape(s_k2)
     plan = make_plan(L, s_k2[1], 0, L, real=True, precision=prec, order=order,
                      smem_limit=_smem_limit(xp), gates=(gs[0] is not None, gs[1] is not None), io=io)
     hs = kernel_spectrum(plan, kk, xp)
@@ -398,9 +404,7 @@ class FFTConv:
             axes = axes[0]
         shape = tuple(int(s) for s in shape)
         xp, _, conv = _namespace(kernel)
-        kio = arrays.dtype_name(kernel)
-        k = (arrays.bits16_to_float(xp.asarray(arrays.bits16(kernel, kio)), kio, xp) if kio in IO_16BIT
-             else conv(kernel))
+        k = _kernel_values(kernel, xp, conv)
         # 16-bit signals: rows read and written as 16-bit, results in the same dtype
         self.io16 = io16 = (str(dtype).replace("torch.", "") if dtype is not None
                             and str(dtype).replace("torch.", "") in IO_16BIT else None)

@@ -47,12 +47,10 @@ COLS_MAX = 64                 # columns per block in the column passes (64 x 8 B
 COL_THREADS_MAX = 512
 MIDDLE_THREADS_MAX = 512      # two rows per block; more threads would cap registers at 64
 CLUSTER_COLUMNS = (4, 8, 16)  # b = 2 x cluster size; 8 blocks is the portable cluster limit
-CLUSTER_ROW_MAX = {"fp32": 8192, "fp64": 4096}
-FUSED_MAX = {"fp32": 16384, "fp64": 8192}   # largest on-chip row (measured: beats three passes even with some spills)
-# tensor-core precisions keep fp32 data on chip: the fp32 layout limits apply
-for _p, _v in PRECISIONS.items():
-    if _v.mma:
-        CLUSTER_ROW_MAX[_p], FUSED_MAX[_p] = CLUSTER_ROW_MAX["fp32"], FUSED_MAX["fp32"]
+# Row limits by on-chip element type (tensor-core precisions keep fp32 data on chip)
+CLUSTER_ROW_MAX = {p: 8192 if v.ctype == "float" else 4096 for p, v in PRECISIONS.items()}
+# largest on-chip row (measured: beats three passes even with some spills)
+FUSED_MAX = {p: 16384 if v.ctype == "float" else 8192 for p, v in PRECISIONS.items()}
 
 
 def padded(size: int) -> int:

@@ -55,6 +55,8 @@ MMA_RADICES = (8, 16)
 # Real I/O dtypes narrower than the compute: rows are read and written in this
 # dtype and converted on chip.  Value: bytes per sample.
 IO_16BIT = {"float16": 2, "bfloat16": 2}
+# Their accuracy targets (relative L2 vs a float64 oracle on the inputs rounded to the dtype).
+IO_16BIT_RTOL = {"float16": 5e-4, "bfloat16": 3e-3}
 
 # Radices of the butterflies the generator emits.  Powers of two are split-radix
 # style straight-line code; odd radices are dense small DFTs.
@@ -121,7 +123,7 @@ def tolerance(precision: str, n: int) -> float:
 def io_tolerance(io: str | None, precision: str) -> float:
     """Target for 16-bit I/O (vs the oracle on the rounded inputs): the I/O dtype's, or the
     compute's when that is looser."""
-    io_rtol = {"float16": 5e-4, "bfloat16": 3e-3}.get(io or "", 0.0)
+    io_rtol = IO_16BIT_RTOL.get(io or "", 0.0)
     return max(io_rtol, PRECISIONS[precision].rtol)
 
 
