@@ -29,7 +29,7 @@ def template_params(plan: Plan) -> dict:
         vec_in=plan.vec_in, vec_out=plan.vec_out, vec_tmp=plan.vec_tmp,
         row_min_blocks=plan.min_blocks[0], col_min_blocks=plan.min_blocks[1], seg=plan.seg,
         gate_pre=plan.gate_pre, gate_post=plan.gate_post, sparse=plan.sparse,
-        dense_row=(0,) * len(plan.row.radices),
+        dense_row=(0,) * len(plan.row.radices), stage_tables=plan.stage_tables,
     )
     # the transform a sparse plan prunes: the row when fused, the columns of three passes
     first = plan.row if plan.layout == "fused" else plan.col

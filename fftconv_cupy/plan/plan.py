@@ -43,6 +43,7 @@ REGS_ROW = 80                 # fused rows above 2K points: three 256-thread blo
 REGS_MIDDLE = 64              # middle pass: two 512-thread blocks per SM (measured best)
 REGS_COL = 64                 # column kernels fit in 64 without spills: two blocks per SM
 REGS_TC = 128                 # kernels with tensor-core stages (ptxas: spills below this)
+STAGE_TABLE_MAX_BYTES = 32 << 10   # a stage's own twiddle table while it stays L1-resident
 COLS_MAX = 64                 # columns per block in the column passes (64 x 8 B = 512 B rows)
 COL_THREADS_MAX = 512
 MIDDLE_THREADS_MAX = 512      # two rows per block; more threads would cap registers at 64
@@ -133,6 +134,7 @@ class Plan:
     sparse: SparseMask | None = None  # spectrum classes computed (None: dense)
     io: str | None = None        # 16-bit real I/O dtype ('float16', 'bfloat16'); None: the precision's
     mma_terms: int = 3           # tensor-core stages: 3 = split hi/lo products, 1 = one product
+    stage_table_bytes: int = STAGE_TABLE_MAX_BYTES   # largest per-stage twiddle table (0: none)
 
     @property
     def io_item(self) -> int:
@@ -193,6 +195,25 @@ class Plan:
     @property
     def twiddle_tables(self) -> tuple[int, int]:
         return twiddle_split(self.q)
+
+    @property
+    def stage_tables(self) -> dict[tuple[int, int], int]:
+        """Per-stage twiddle tables: (radix R, Ns) -> offset, in entries after the lo table.
+
+        Stage (R, Ns) reads w_(Ns R)^(c r) (c = butterfly mod Ns) instead of forming its
+        twiddles from lo/hi products: no arithmetic and exact values.  Entries are stored
+        in pairs of powers, [r // 2][c][r % 2], so a warp's consecutive butterflies read
+        consecutive 16-byte pairs.  Stages whose table would exceed `stage_table_bytes`
+        keep the products."""
+        tfs = (self.row, self.col) if self.layout == "three_pass" else (self.row,)
+        out, off = {}, self.twiddle_tables[0]
+        for tf in tfs:
+            for r, ns in tf.stages:
+                if ns > 1 and (r, ns) not in out and ns * r * self.elem_bytes <= self.stage_table_bytes:
+                    off += off % 2                       # 16-byte aligned rows of fp32 pairs
+                    out[(r, ns)] = off
+                    off += ns * (r + r % 2)
+        return out
 
     @property
     def prec(self):
@@ -262,7 +283,7 @@ class Plan:
 
     def hbm_bytes(self, rows: int, channels: int) -> int:
         """Bytes this plan moves through device memory (intermediates included)."""
-        spectrum = channels * self.m * self.elem_bytes
+        spectrum = channels * self.m * self.elem_bytes * (2 if self.real else 1)   # (A, G) per bin
         kept = 1.0 if self.sparse is None else self.sparse.density
         inter = int(rows * self.m * self.elem_bytes * 4 * kept) if self.layout == "three_pass" else 0
         return self.io_bytes(rows) + spectrum + inter

@@ -16,7 +16,8 @@ from dataclasses import replace
 
 from .plan import Plan, Transform
 from .sparsity import forward_modes, inverse_modes
-from .twiddles import twiddle_tables
+from .spectrum import natural_coefficients
+from .twiddles import stage_table, twiddle_tables
 
 
 def _dft_matrix(r: int, sign: int) -> np.ndarray:
@@ -121,6 +122,10 @@ def _stockham(ctx: _Ctx, z: np.ndarray, tf: Transform, sign: int) -> np.ndarray:
                 v = ctx.rnd(v * ctx.tw((j % ns) * np.arange(r)[:, None], ns * r, sign))
             v = (_mma_dft(v, r, sign, ctx.plan.prec.mma, ctx.plan.mma_terms) if ctx.emulate
                  else np.einsum("rs,...sj->...rj", _dft_matrix(r, sign), v))
+        elif ns > 1 and (r, ns) in ctx.plan.stage_tables:
+            # the stage's own table: every twiddle read, none formed
+            tws = stage_table(r, ns, ctx.cdt)[j % ns].T
+            v = v * (tws if sign < 0 else np.conj(tws))
         elif ns > 1:
             # the kernels' twiddles: table values at powers of two, products between
             w = {}
@@ -154,28 +159,16 @@ def _column_twiddles(ctx: _Ctx, plan: Plan, col, kb):
     return np.concatenate([w[p] for p in range(plan.b)], axis=0)
 
 
-def _pair_multiply(ctx: _Ctx, z: np.ndarray, hs: np.ndarray) -> np.ndarray:
-    """Spectrum of packed real data -> product with Hs -> packed inverse input (natural order)."""
-    plan = ctx.plan
-    if not plan.real:
-        return ctx.rnd(z * hs)
-    m = plan.m
-    k = np.arange(m)
-    zr = np.conj(z[..., (m - k) % m])
-    e = z + zr
-    o = -1j * (z - zr)
-    wk = ctx.tw(k, 2 * m, -1)                     # w_n^k, n = 2m
-    x = e + wk * o                                # 2 X[k]
-    y = x * hs
-    # bin 0 and bin m travel together in element 0
-    x0 = (e[..., 0] + o[..., 0]).real
-    xm = (e[..., 0] - o[..., 0]).real
-    y0 = x0 * hs[..., 0].real
-    ym = xm * hs[..., 0].imag
-    yr = np.conj(y[..., (m - k) % m])
-    w = (y + yr) + 1j * np.conj(wk) * (y - yr)
-    w[..., 0] = (y0 + ym) + 1j * (y0 - ym)
-    return ctx.rnd(w)
+def _pair_multiply(ctx: _Ctx, z: np.ndarray, coef) -> np.ndarray:
+    """Spectrum -> product with the kernel -> packed inverse input (natural order).
+
+    coef: Hs (complex plans) or the pair (A, G) of a real plan: W[k] = A[k] Z[k] +
+    i G[k] conj(Z[-k]) (plan/spectrum.py)."""
+    if not ctx.plan.real:
+        return ctx.rnd(z * coef)
+    a, g = coef
+    zr = np.conj(z[..., (-np.arange(ctx.plan.m)) % ctx.plan.m])
+    return ctx.rnd(a * z + 1j * (g * zr))
 
 
 def _masked_bins(ctx: _Ctx, w: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -231,11 +224,11 @@ def execute(plan: Plan, x: np.ndarray, hs: np.ndarray, channel=None, *, emulate=
     if plan.seg is not None:
         return _execute_segments(plan, x, hs, np.asarray(channel), emulate)
     ctx = _Ctx(plan, emulate)
-    h = np.asarray(hs, dtype=np.complex128)[channel]
+    coef = natural_coefficients(plan, np.asarray(hs, dtype=np.complex128)[channel])
     z = ctx.rnd(_pack(plan, x, ctx.cdt))
     if plan.layout == "fused":
         z = _stockham(ctx, z, plan.row, -1)
-        z = _masked_bins(ctx, _pair_multiply(ctx, z, h), np.arange(plan.m))
+        z = _masked_bins(ctx, _pair_multiply(ctx, z, coef), np.arange(plan.m))
         w = _stockham(ctx, z, plan.row, +1)
     else:
         a, b, m = plan.a, plan.b, plan.m
@@ -251,8 +244,7 @@ def execute(plan: Plan, x: np.ndarray, hs: np.ndarray, channel=None, *, emulate=
         # pass 2: a-point row DFTs; row kb holds Z[kb + b*ka]; multiply in that order
         zr = _stockham(ctx, t, plan.row, -1)
         nat = zr.swapaxes(1, 2).reshape(rows, m)
-        hn = h.reshape(rows, b, a).swapaxes(1, 2).reshape(rows, m)
-        wn = _pair_multiply(ctx, nat, hn)
+        wn = _pair_multiply(ctx, nat, coef)
         v = _stockham(ctx, wn.reshape(rows, a, b).swapaxes(1, 2), plan.row, +1)  # (rows, kb, a)
         # pass 3: conjugate twiddles, inverse b-point DFTs down the columns
         v = ctx.rnd(v * np.conj(colw))

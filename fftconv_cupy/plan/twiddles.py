@@ -2,6 +2,8 @@
 
 w_q^t = lo[t mod len(lo)] * hi[t // len(lo)], both tables correctly rounded to the
 plan's precision: 2 sqrt(q) entries instead of q, and any twiddle within ~2 ulp.
+Stages with a table of their own (Plan.stage_tables) read w_(Ns R)^(c r) directly;
+those tables follow the lo table in the same device array.
 """
 from __future__ import annotations
 
@@ -17,3 +19,33 @@ def twiddle_tables(plan, dtype=None) -> tuple[np.ndarray, np.ndarray]:
     t_hi = (np.arange(hi, dtype=np.int64) * lo % q).astype(np.float64) / q
     cdt = plan.prec.complex_dtype if dtype is None else dtype
     return (np.exp(-2j * np.pi * t_lo).astype(cdt), np.exp(-2j * np.pi * t_hi).astype(cdt))
+
+
+def stage_table(r: int, ns: int, dtype) -> np.ndarray:
+    """w_(ns r)^(c k) at [c, k], c < ns, k < r (forward sign), rounded once from extended
+    precision (where the platform has it) so fp64 entries are within ~1 ulp."""
+    t = (np.arange(ns, dtype=np.int64)[:, None] * np.arange(r)[None, :]) % (ns * r)
+    ang = (2 * np.arccos(np.longdouble(-1))) * t / (ns * r)     # pi in extended precision
+    return (np.cos(ang).astype(np.float64) - 1j * np.sin(ang).astype(np.float64)).astype(dtype)
+
+
+def stage_table_layout(table: np.ndarray) -> np.ndarray:
+    """[c, k] -> the device order [k // 2][c][k % 2] (odd radices padded with one column)."""
+    ns, r = table.shape
+    t = np.zeros((ns, r + r % 2), dtype=table.dtype)
+    t[:, :r] = table
+    return t.reshape(ns, -1, 2).swapaxes(0, 1).ravel()
+
+
+def device_tables(plan) -> tuple[np.ndarray, np.ndarray]:
+    """(lo followed by the stage tables at their offsets, hi): the kernels' two arrays."""
+    lo, hi = twiddle_tables(plan)
+    tables = plan.stage_tables
+    if not tables:
+        return lo, hi
+    end = max(off + (r + r % 2) * ns for (r, ns), off in tables.items())
+    out = np.zeros(end, dtype=lo.dtype)
+    out[:len(lo)] = lo
+    for (r, ns), off in tables.items():
+        out[off:off + (r + r % 2) * ns] = stage_table_layout(stage_table(r, ns, lo.dtype))
+    return out, hi

@@ -8,7 +8,7 @@ import numpy as np
 from ..codegen.compile import get_kernel, launch
 from ..codegen.source import render_plan
 from ..plan.plan import Plan
-from ..plan.twiddles import twiddle_tables
+from ..plan.twiddles import device_tables
 
 # Three-pass plans chunk their rows: each launch covers at least this many bytes of
 # intermediate (measured: fewer, larger launches beat L2-sized chunks while the passes
@@ -20,7 +20,7 @@ MIN_BLOCKS_PER_LAUNCH = 528   # four waves on 132 SMs
 @functools.lru_cache(maxsize=64)
 def _device_twiddles(plan: Plan, device: int):
     import cupy
-    lo, hi = twiddle_tables(plan)
+    lo, hi = device_tables(plan)
     return cupy.asarray(lo), cupy.asarray(hi)
 
 

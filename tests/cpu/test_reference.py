@@ -115,3 +115,45 @@ def test_fp32_emulation_meets_target():
         err = np.linalg.norm(y - ref) / np.linalg.norm(ref)
         assert err <= tolerance("fp32", plan.n), (plan.describe(), err)
         assert err > 1e-9, "emulation did not round"
+
+
+@pytest.mark.parametrize("n, real, precision", [(4096, True, "fp32"), (1 << 20, True, "fp32"),
+                                                (3 * 5 * 7 * 64, False, "fp64"), (16384, True, "fp32")])
+def test_stage_tables_device_layout(n, real, precision):
+    """Every stage table sits in the kernels' array at its offset, 16-byte aligned, in the
+    [r // 2][c][r % 2] order the kernels index, without overlapping the lo table or another."""
+    from fftconv_cupy.plan.twiddles import device_tables, twiddle_tables
+    plan = make_plan(n, n, 0, n, real=real, precision=precision)
+    tables = plan.stage_tables
+    assert tables, "a multi-stage plan has stage tables"
+    arr, hi = device_tables(plan)
+    lo, hi0 = twiddle_tables(plan)
+    np.testing.assert_array_equal(arr[:len(lo)], lo)
+    np.testing.assert_array_equal(hi, hi0)
+    used = np.zeros(len(arr), bool)
+    used[:len(lo)] = True
+    for (r, ns), off in tables.items():
+        assert off % 2 == 0 and ns * r * plan.elem_bytes <= plan.stage_table_bytes
+        rp = r + r % 2
+        assert not used[off:off + rp * ns].any()
+        used[off:off + rp * ns] = True
+        c, k = np.meshgrid(np.arange(ns), np.arange(r), indexing="ij")
+        got = arr[off + (k // 2) * 2 * ns + 2 * c + k % 2]
+        # extended-precision truth: each entry within ~1 ulp per component
+        ang = 2 * np.arccos(np.longdouble(-1)) * ((c * k) % (ns * r)) / (ns * r)
+        err = np.maximum(np.abs(got.real - np.cos(ang)), np.abs(got.imag + np.sin(ang)))
+        assert err.max() <= 1.5 * np.finfo(arr.real.dtype).eps
+
+
+def test_stage_tables_off_matches_products():
+    """With the stage tables switched off the plan forms twiddles from lo/hi products;
+    both give the oracle's result."""
+    from dataclasses import replace
+    n = 4096
+    plan = make_plan(n, n, 0, n, real=True, precision="fp32")
+    x, k = RNG.standard_normal((2, n)), RNG.standard_normal((1, n))
+    want = ss.fftconvolve(x, k, axes=-1)[:, :n]
+    for p in (plan, replace(plan, stage_table_bytes=0)):
+        y = execute(p, x, kernel_spectrum(p, k, np), emulate=True)
+        assert rel_error(y, want) < 1e-6
+    assert not replace(plan, stage_table_bytes=0).stage_tables

@@ -7,6 +7,7 @@ using namespace fc;
 using T = float;
 using IO = Native<float>;
 using XT = IO::raw;           // real samples, packed two per complex point on chip
+using HS = coef<T>;           // spectrum: (A, G) per bin, the packed-real product
 
 constexpr int M = 131072;            // complex points of the transform
 constexpr int Q = 262144;            // twiddle base
@@ -60,7 +61,7 @@ __device__ __forceinline__ void column_twiddles(cx<T>* w, int a, const cx<T>* __
 }
 
 extern "C" __global__ void __cluster_dims__(CS, 1, 1) __launch_bounds__(RT, 1)
-fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restrict__ hs,
+fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict__ hs,
                 const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
                 int rows, int batch, int channels,
                 const XT* __restrict__ gpre, const XT* __restrict__ gpost) {
@@ -141,33 +142,33 @@ fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __res
     {
       cx<T>* bufp = row0;
       stage<T, A, 16, 1, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 16, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 128, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
+      stage<T, A, 8, 16, RT, -1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
+      stage<T, A, 8, 128, RT, -1, A, Q, LO_BITS, 0, Dense, 640>(bufp, tid, twlo, twhi);
       stage<T, A, 8, 1024, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
       bufp = row1;
       stage<T, A, 16, 1, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 16, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 128, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
+      stage<T, A, 8, 16, RT, -1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
+      stage<T, A, 8, 128, RT, -1, A, Q, LO_BITS, 0, Dense, 640>(bufp, tid, twlo, twhi);
       stage<T, A, 8, 1024, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
     }
-    const cx<T>* hrow = hs + (long long)h * M;
+    const HS* hrow = hs + (long long)h * M;
     if (rank == 0) {
-      multiply_row_self<T, A, B, RT, LO_BITS>(row0, hrow, 0, tid, twlo, twhi);
-      multiply_row_self<T, A, B, RT, LO_BITS>(row1, hrow + (long long)CS * A, CS, tid, twlo, twhi);
+      multiply_row_self<T, A, RT>(row0, hrow, 0, tid);
+      multiply_row_self<T, A, RT>(row1, hrow + (long long)CS * A, CS, tid);
     } else {
-      multiply_rows<T, A, B, RT, LO_BITS, true>(row0, row1, hrow + (long long)rank * A,
-                                                hrow + (long long)(B - rank) * A, rank, tid, twlo, twhi);
+      multiply_rows<T, A, RT>(row0, row1, hrow + (long long)rank * A, hrow + (long long)(B - rank) * A,
+                              rank, tid);
     }
     {
       cx<T>* bufp = row0;
       stage<T, A, 16, 1, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 16, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 128, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
+      stage<T, A, 8, 16, RT, 1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
+      stage<T, A, 8, 128, RT, 1, A, Q, LO_BITS, 0, Dense, 640>(bufp, tid, twlo, twhi);
       stage<T, A, 8, 1024, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
       bufp = row1;
       stage<T, A, 16, 1, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 16, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 128, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
+      stage<T, A, 8, 16, RT, 1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
+      stage<T, A, 8, 128, RT, 1, A, Q, LO_BITS, 0, Dense, 640>(bufp, tid, twlo, twhi);
       stage<T, A, 8, 1024, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
     }
   }

@@ -7,6 +7,7 @@ using namespace fc;
 using T = double;
 using IO = Native<T>;
 using XT = cx<T>;
+using HS = cx<T>;
 
 constexpr int M = 420;            // complex points of the transform
 constexpr int Q = 420;            // twiddle base
@@ -30,7 +31,7 @@ constexpr int GROUPS = 4;
 constexpr int STRIDE = 447;
 
 extern "C" __global__ void __launch_bounds__(GROUPS * THREADS, 4)
-fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restrict__ hs,
+fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict__ hs,
               const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
               int rows, int batch, int channels,
               const XT* __restrict__ gpre, const XT* __restrict__ gpost) {
@@ -45,15 +46,15 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restr
   if (active) load_points<T, NZ, THREADS, 1>(buf, x + row * LEN_X, tid);
   __syncthreads();
   stage<T, 420, 4, 1, THREADS, -1, 300, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 420, 3, 4, THREADS, -1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 420, 5, 12, THREADS, -1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 420, 7, 60, THREADS, -1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 420, 3, 4, THREADS, -1, 420, Q, LO_BITS, 0, Dense, 32>(buf, tid, twlo, twhi);
+  stage<T, 420, 5, 12, THREADS, -1, 420, Q, LO_BITS, 0, Dense, 48>(buf, tid, twlo, twhi);
+  stage<T, 420, 7, 60, THREADS, -1, 420, Q, LO_BITS, 0, Dense, 120>(buf, tid, twlo, twhi);
 
   multiply_complex_row<T, M, THREADS, Cls>(buf, hs + (long long)h * M, tid);
   stage<T, 420, 4, 1, THREADS, 1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 420, 3, 4, THREADS, 1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 420, 5, 12, THREADS, 1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 420, 7, 60, THREADS, 1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 420, 3, 4, THREADS, 1, 420, Q, LO_BITS, 0, Dense, 32>(buf, tid, twlo, twhi);
+  stage<T, 420, 5, 12, THREADS, 1, 420, Q, LO_BITS, 0, Dense, 48>(buf, tid, twlo, twhi);
+  stage<T, 420, 7, 60, THREADS, 1, 420, Q, LO_BITS, 0, Dense, 120>(buf, tid, twlo, twhi);
 
   if (active) store_points<T, OUT_START, OUT_LEN, THREADS, 1>(y + row * OUT_LEN, buf, tid);
 }

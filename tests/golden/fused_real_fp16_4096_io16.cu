@@ -8,6 +8,7 @@ using namespace fc;
 using T = float;
 using IO = Half;
 using XT = IO::raw;           // real samples, packed two per complex point on chip
+using HS = coef<T>;           // spectrum: (A, G) per bin, the packed-real product
 using Mma = F16;          // tensor-core operands of the radix-8/16 stages
 constexpr int TERMS = 3;
 
@@ -33,7 +34,7 @@ constexpr int GROUPS = 1;
 constexpr int STRIDE = 4353;
 
 extern "C" __global__ void __launch_bounds__(GROUPS * THREADS, 1)
-fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restrict__ hs,
+fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict__ hs,
               const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
               int rows, int batch, int channels,
               const XT* __restrict__ gpre, const XT* __restrict__ gpost) {
@@ -54,7 +55,7 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restr
   stage_mma<T, 4096, 16, 16, THREADS, -1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
   stage_mma<T, 4096, 16, 256, THREADS, -1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
 
-  multiply_real_row<T, M, THREADS, LO_BITS, Cls>(buf, hs + (long long)h * M, tid, twlo, twhi);
+  multiply_real_row<T, M, THREADS, Cls>(buf, hs + (long long)h * M, tid);
   stage_mma<T, 4096, 16, 1, THREADS, 1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
   stage_mma<T, 4096, 16, 16, THREADS, 1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
   stage_mma<T, 4096, 16, 256, THREADS, 1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);

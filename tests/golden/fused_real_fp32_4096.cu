@@ -7,6 +7,7 @@ using namespace fc;
 using T = float;
 using IO = Native<float>;
 using XT = IO::raw;           // real samples, packed two per complex point on chip
+using HS = coef<T>;           // spectrum: (A, G) per bin, the packed-real product
 
 constexpr int M = 4096;            // complex points of the transform
 constexpr int Q = 8192;            // twiddle base
@@ -30,7 +31,7 @@ constexpr int GROUPS = 1;
 constexpr int STRIDE = 4353;
 
 extern "C" __global__ void __launch_bounds__(GROUPS * THREADS, 3)
-fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restrict__ hs,
+fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict__ hs,
               const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
               int rows, int batch, int channels,
               const XT* __restrict__ gpre, const XT* __restrict__ gpost) {
@@ -47,13 +48,13 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restr
       buf, x + row * LEN_X, tid, gpre + row * LEN_X);
   __syncthreads();
   stage<T, 4096, 16, 1, THREADS, -1, 2048, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 4096, 16, 16, THREADS, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 4096, 16, 256, THREADS, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 4096, 16, 16, THREADS, -1, 4096, Q, LO_BITS, 0, Dense, 128>(buf, tid, twlo, twhi);
+  stage<T, 4096, 16, 256, THREADS, -1, 4096, Q, LO_BITS, 0, Dense, 384>(buf, tid, twlo, twhi);
 
-  multiply_real_row<T, M, THREADS, LO_BITS, Cls>(buf, hs + (long long)h * M, tid, twlo, twhi);
+  multiply_real_row<T, M, THREADS, Cls>(buf, hs + (long long)h * M, tid);
   stage<T, 4096, 16, 1, THREADS, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 4096, 16, 16, THREADS, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 4096, 16, 256, THREADS, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 4096, 16, 16, THREADS, 1, 4096, Q, LO_BITS, 0, Dense, 128>(buf, tid, twlo, twhi);
+  stage<T, 4096, 16, 256, THREADS, 1, 4096, Q, LO_BITS, 0, Dense, 384>(buf, tid, twlo, twhi);
 
   // (a post-gate multiplies in registers on the way out)
   if (active) store_real_row<T, IO, OUT_START, OUT_LEN, THREADS, 4, false>(

@@ -7,6 +7,7 @@ using namespace fc;
 using T = float;
 using IO = Native<float>;
 using XT = IO::raw;           // real samples, packed two per complex point on chip
+using HS = coef<T>;           // spectrum: (A, G) per bin, the packed-real product
 
 constexpr int M = 8192;            // complex points of the transform
 constexpr int Q = 16384;            // twiddle base
@@ -40,7 +41,7 @@ constexpr int GROUPS = 1;
 constexpr int STRIDE = 8705;
 
 extern "C" __global__ void __launch_bounds__(GROUPS * THREADS, 3)
-fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restrict__ hs,
+fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict__ hs,
               const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
               int rows, int batch, int channels,
               const XT* __restrict__ gpre, const XT* __restrict__ gpost) {
@@ -57,14 +58,14 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const cx<T>* __restr
       buf, x + row * LEN_X, tid, gpre + row * LEN_X);
   __syncthreads();
   stage<T, 8192, 8, 1, THREADS, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 8192, 8, 8, THREADS, -1, 8192, Q, LO_BITS, 1, Cls>(buf, tid, twlo, twhi);
-  stage<T, 8192, 8, 64, THREADS, -1, 8192, Q, LO_BITS, 1, Cls>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 8, THREADS, -1, 8192, Q, LO_BITS, 1, Cls, 128>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 64, THREADS, -1, 8192, Q, LO_BITS, 1, Cls, 192>(buf, tid, twlo, twhi);
   stage<T, 8192, 16, 512, THREADS, -1, 8192, Q, LO_BITS, 1, Cls>(buf, tid, twlo, twhi);
 
-  multiply_real_row<T, M, THREADS, LO_BITS, Cls>(buf, hs + (long long)h * M, tid, twlo, twhi);
+  multiply_real_row<T, M, THREADS, Cls>(buf, hs + (long long)h * M, tid);
   stage<T, 8192, 8, 1, THREADS, 1, 8192, Q, LO_BITS, 2, Cls>(buf, tid, twlo, twhi);
-  stage<T, 8192, 8, 8, THREADS, 1, 8192, Q, LO_BITS, 2, Cls>(buf, tid, twlo, twhi);
-  stage<T, 8192, 8, 64, THREADS, 1, 8192, Q, LO_BITS, 3, Cls>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 8, THREADS, 1, 8192, Q, LO_BITS, 2, Cls, 128>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 64, THREADS, 1, 8192, Q, LO_BITS, 3, Cls, 192>(buf, tid, twlo, twhi);
   stage<T, 8192, 16, 512, THREADS, 1, 8192, Q, LO_BITS>(buf, tid, twlo, twhi);
 
   // (a post-gate multiplies in registers on the way out)

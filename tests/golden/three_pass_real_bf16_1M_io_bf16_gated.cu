@@ -8,6 +8,7 @@ using namespace fc;
 using T = float;
 using IO = BHalf;
 using XT = IO::raw;           // real samples, packed two per complex point on chip
+using HS = coef<T>;           // spectrum: (A, G) per bin, the packed-real product
 using Mma = BF16;          // tensor-core operands of the radix-8/16 stages
 constexpr int TERMS = 3;
 
@@ -98,7 +99,7 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
   }
   __syncthreads();
   stage<T, 256, 16, 1, CT, -1, NZB, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 256, 16, 16, CT, -1, 256, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 256, 16, 16, CT, -1, 256, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
 
   cx<T>* out = tmp + (long long)blockIdx.y * M;
   // rows kb of masked classes are never read: only the kept ones are stored
@@ -116,7 +117,7 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
 
 // Pass 2: rows kb and (b-kb)%b: a-point DFTs, product with the spectrum, inverse, in place.
 extern "C" __global__ void __launch_bounds__(2 * RT, 1)
-fftconv_rows(cx<T>* __restrict__ tmp, const cx<T>* __restrict__ hs,
+fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
              const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
              int batch, int channels, int v0) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -130,15 +131,15 @@ fftconv_rows(cx<T>* __restrict__ tmp, const cx<T>* __restrict__ hs,
   cx<T>* rowp = tmp + (long long)blockIdx.y * M + (long long)(g ? kb1 : kb) * A;
   const Frag<16, Mma, TERMS> frag16(threadIdx.x & 31);   // this lane's DFT matrix entries
 
-  const cx<T>* hrow = hs + (long long)h * M;
+  const HS* hrow = hs + (long long)h * M;
   load_points<T, A, RT, VPT>(buf, rowp, tid);
   __syncthreads();
   stage_mma<T, 4096, 16, 1, RT, -1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
   stage_mma<T, 4096, 16, 16, RT, -1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
   stage_mma<T, 4096, 16, 256, RT, -1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
 
-  multiply_rows<T, A, B, 2 * RT, LO_BITS, true>(smem, smem + STRIDE_A, hrow + (long long)kb * A,
-                                               hrow + (long long)kb1 * A, kb, threadIdx.x, twlo, twhi);
+  multiply_rows<T, A, 2 * RT>(smem, smem + STRIDE_A, hrow + (long long)kb * A, hrow + (long long)kb1 * A,
+                              kb, threadIdx.x);
   stage_mma<T, 4096, 16, 1, RT, 1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
   stage_mma<T, 4096, 16, 16, RT, 1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
   stage_mma<T, 4096, 16, 256, RT, 1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
@@ -173,7 +174,7 @@ fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
   });
   __syncthreads();
   stage<T, 256, 16, 1, CT, 1, 256, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 256, 16, 16, CT, 1, 256, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 256, 16, 16, CT, 1, 256, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
 
   // post-gate on chip: point (bb, c) holds outputs of point A*bb + a0 + c
   {

@@ -7,6 +7,7 @@ using namespace fc;
 using T = float;
 using IO = Native<float>;
 using XT = IO::raw;           // real samples, packed two per complex point on chip
+using HS = coef<T>;           // spectrum: (A, G) per bin, the packed-real product
 
 constexpr int M = 1048576;            // complex points of the transform
 constexpr int Q = 2097152;            // twiddle base
@@ -94,7 +95,7 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
   });
   __syncthreads();
   stage<T, 256, 16, 1, CT, -1, NZB, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 256, 16, 16, CT, -1, 256, Q, LO_BITS, 1, Cls>(buf, tid, twlo, twhi);
+  stage<T, 256, 16, 16, CT, -1, 256, Q, LO_BITS, 1, Cls, 2048>(buf, tid, twlo, twhi);
 
   cx<T>* out = tmp + (long long)blockIdx.y * M;
   // rows kb of masked classes are never read: only the kept ones are stored
@@ -112,7 +113,7 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
 
 // Pass 2: rows kb and (b-kb)%b: a-point DFTs, product with the spectrum, inverse, in place.
 extern "C" __global__ void __launch_bounds__(2 * RT, 2)
-fftconv_rows(cx<T>* __restrict__ tmp, const cx<T>* __restrict__ hs,
+fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
              const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
              int batch, int channels, int v0) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
@@ -125,18 +126,18 @@ fftconv_rows(cx<T>* __restrict__ tmp, const cx<T>* __restrict__ hs,
   data_row(v0 + blockIdx.y, batch, channels, h);
   cx<T>* rowp = tmp + (long long)blockIdx.y * M + (long long)(g ? kb1 : kb) * A;
 
-  const cx<T>* hrow = hs + (long long)h * M;
+  const HS* hrow = hs + (long long)h * M;
   load_points<T, A, RT, VPT>(buf, rowp, tid);
   __syncthreads();
   stage<T, 4096, 16, 1, RT, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 4096, 16, 16, RT, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 4096, 16, 256, RT, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 4096, 16, 16, RT, -1, 4096, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
+  stage<T, 4096, 16, 256, RT, -1, 4096, Q, LO_BITS, 0, Dense, 2304>(buf, tid, twlo, twhi);
 
-  multiply_rows<T, A, B, 2 * RT, LO_BITS, true>(smem, smem + STRIDE_A, hrow + (long long)kb * A,
-                                               hrow + (long long)kb1 * A, kb, threadIdx.x, twlo, twhi);
+  multiply_rows<T, A, 2 * RT>(smem, smem + STRIDE_A, hrow + (long long)kb * A, hrow + (long long)kb1 * A,
+                              kb, threadIdx.x);
   stage<T, 4096, 16, 1, RT, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 4096, 16, 16, RT, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 4096, 16, 256, RT, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 4096, 16, 16, RT, 1, 4096, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
+  stage<T, 4096, 16, 256, RT, 1, 4096, Q, LO_BITS, 0, Dense, 2304>(buf, tid, twlo, twhi);
 
   // a row that pairs with itself (kb = 0, b/2) is held by both groups: one stores it
   if (g == 0 || kb != kb1) store_points<T, 0, A, RT, VPT>(rowp, buf, tid);
@@ -168,7 +169,7 @@ fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
   });
   __syncthreads();
   stage<T, 256, 16, 1, CT, 1, 256, Q, LO_BITS, 3, Cls>(buf, tid, twlo, twhi);
-  stage<T, 256, 16, 16, CT, 1, 256, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 256, 16, 16, CT, 1, 256, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
 
   XT* yr = y + row * OUT_LEN;
   // whole points; for real rows OUT_START and OUT_LEN are even, so points map to sample pairs

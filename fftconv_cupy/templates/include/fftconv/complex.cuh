@@ -33,6 +33,22 @@ __device__ __forceinline__ cx<double> ldg(const cx<double>* p) {
   return {v.x, v.y};
 }
 
+// The two coefficients of one bin of a real plan's spectrum (plan/spectrum.py),
+// one 16-byte load in fp32.
+template <class T>
+struct alignas(4 * sizeof(T)) coef {
+  cx<T> a, g;
+};
+
+__device__ __forceinline__ coef<float> ldg(const coef<float>* p) {
+  const float4 v = __ldg(reinterpret_cast<const float4*>(p));
+  return {{v.x, v.y}, {v.z, v.w}};
+}
+__device__ __forceinline__ coef<double> ldg(const coef<double>* p) {
+  const cx<double>* q = reinterpret_cast<const cx<double>*>(p);
+  return {ldg(q), ldg(q + 1)};
+}
+
 // VP consecutive complex points as one vector access (VP = 2: 16 bytes of fp32).
 template <class T, int VP>
 __device__ __forceinline__ void load_pts(cx<T>* out, const cx<T>* p) {

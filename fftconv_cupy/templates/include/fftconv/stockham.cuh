@@ -22,6 +22,29 @@ __device__ __forceinline__ cx<T> twiddle(const cx<T>* __restrict__ lo, const cx<
   return SIGN < 0 ? w : conj(w);
 }
 
+// The R twiddles of butterfly class c from a stage table stored [r / 2][c][r % 2]
+// (plan.stage_tables): a warp's consecutive classes read consecutive 16-byte pairs.
+// Conjugated for SIGN > 0.
+template <int R, int NS, int SIGN, class T>
+__device__ __forceinline__ void table_row(cx<T>* w, const cx<T>* __restrict__ t, int c) {
+#pragma unroll
+  for (int r = 0; r < R; r += 2) {
+    const cx<T>* p = t + (r / 2) * 2 * NS + 2 * c;
+    if constexpr (sizeof(T) == 4) {
+      const float4 v = __ldg(reinterpret_cast<const float4*>(p));
+      w[r] = {v.x, v.y};
+      if (r + 1 < R) w[r + 1] = {v.z, v.w};
+    } else {
+      w[r] = ldg(p);
+      if (r + 1 < R) w[r + 1] = ldg(p + 1);
+    }
+  }
+  if constexpr (SIGN > 0) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) w[r] = conj(w[r]);
+  }
+}
+
 // &buf[pad(e + r * STRIDE)], r constant after unrolling.
 template <int STRIDE, class T>
 __device__ __forceinline__ T* at_r(T* buf, int e, int pe, int r) {
@@ -58,8 +81,11 @@ __device__ __forceinline__ int class_member(int idx) {
 // butterfly j sees only bins of class (j / Ns) mod P: masked ones are all zero and
 // skipped; 3 the same, and the skipped butterflies' outputs are written as zeros
 // for the next (dense) stage.
+//
+// TAB >= 0: the stage's own twiddle table w_(NS R)^(c r) from lo + TAB
+// (plan.stage_tables); otherwise twiddles are formed from the lo/hi tables.
 template <class T, int S, int R, int NS, int THREADS, int SIGN, int NZ, int Q, int LO_BITS,
-          int MODE = 0, class K = Dense>
+          int MODE = 0, class K = Dense, int TAB = -1>
 __device__ __forceinline__ void stage(cx<T>* buf, int tid, const cx<T>* __restrict__ lo,
                                       const cx<T>* __restrict__ hi) {
   constexpr int J = S / R;
@@ -88,7 +114,13 @@ __device__ __forceinline__ void stage(cx<T>* buf, int tid, const cx<T>* __restri
           v[it][r] = *at_r<J>(buf, j, pj, r);
         }
       }
-      if constexpr (NS > 1) {
+      if constexpr (NS > 1 && TAB >= 0) {
+        cx<T> w[R];
+        table_row<R, NS, SIGN>(w, lo + TAB, j % NS);
+#pragma unroll
+        for (int r = 1; r < R; ++r)
+          if (r * J < NZ) v[it][r] = v[it][r] * w[r];
+      } else if constexpr (NS > 1) {
         // Table twiddles for the powers of two r = 1, 2, 4, 8; the others are
         // w^r = w^hb * w^(r - hb) (hb = highest power of two <= r).  Powers
         // amplify relative error (|d(w^r)| ~ r |dw|), so exact values at the
@@ -133,37 +165,21 @@ __device__ __forceinline__ void stage(cx<T>* buf, int tid, const cx<T>* __restri
   __syncthreads();
 }
 
-// X[k] and X[m-k] of a real signal from the spectrum Z of its packed pairs, the
-// product with the kernel spectrum, and the packed inverse input W[k], W[m-k]
-// (all unnormalized; the spectrum carries 1/(4m)).  w = w_(2m)^k.
+// The packed-real product (plan/spectrum.py): W[k] = A[k] Z[k] + i G[k] conj(Z[-k]),
+// one R-linear map per pair (k, -k), with unpacking, the kernel and repacking folded
+// into the coefficients.  A self-paired index (k == -k) passes the same value twice.
 template <class T>
-__device__ __forceinline__ void real_pair(cx<T>& zk, cx<T>& zr_in, cx<T> hk, cx<T> hr, cx<T> w) {
-  const cx<T> zr = conj(zr_in);
-  const cx<T> e = zk + zr;
-  const cx<T> o = mul_si<-1>(zk - zr);
-  const cx<T> wo = w * o;
-  const cx<T> y = (e + wo) * hk;
-  const cx<T> yr = conj(e - wo) * hr;
-  const cx<T> a = y + conj(yr), b = y - conj(yr);
-  const cx<T> c = yr + conj(y), d = yr - conj(y);
-  zk = a + mul_si<1>(conj(w) * b);
-  zr_in = c - mul_si<1>(w * d);
-}
-
-// Bins 0 and m ride in element 0 (both real): h0 = (H0, Hm).
-template <class T>
-__device__ __forceinline__ cx<T> real_dc(cx<T> z, cx<T> h0) {
-  const T e = T(2) * z.re, o = T(2) * z.im;
-  const T y0 = (e + o) * h0.re, ym = (e - o) * h0.im;
-  return {y0 + ym, y0 - ym};
+__device__ __forceinline__ void real_pair(cx<T>& zk, cx<T>& zr, coef<T> ck, coef<T> cr) {
+  const cx<T> wk = ck.a * zk + mul_si<1>(ck.g * conj(zr));
+  const cx<T> wr = cr.a * zr + mul_si<1>(cr.g * conj(zk));
+  zk = wk;
+  zr = wr;
 }
 
 // Whole packed-real spectrum of one row in natural order (fused layout): pairs k, m-k.
 // Sparse plans visit the kept classes only (closed under k -> m-k); each pair once.
-template <class T, int M, int THREADS, int LO_BITS, class K = Dense>
-__device__ __forceinline__ void multiply_real_row(cx<T>* buf, const cx<T>* __restrict__ hs, int tid,
-                                                  const cx<T>* __restrict__ lo,
-                                                  const cx<T>* __restrict__ hi) {
+template <class T, int M, int THREADS, class K = Dense>
+__device__ __forceinline__ void multiply_real_row(cx<T>* buf, const coef<T>* __restrict__ hs, int tid) {
   constexpr bool SPARSE = K::P > 1;
   constexpr int P = SPARSE ? M / K::P * K::NK : M / 2 + 1;
 #pragma unroll 2
@@ -171,14 +187,11 @@ __device__ __forceinline__ void multiply_real_row(cx<T>* buf, const cx<T>* __res
     const int idx = tid + it * THREADS;
     const int k = SPARSE ? class_member<K, 1>(idx) : idx;
     if (idx < P && (!SPARSE || k <= M - k)) {
-      if (k == 0) {
-        buf[0] = real_dc(buf[0], ldg(hs));
-      } else {
-        cx<T> zk = buf[pad(k)], zr = buf[pad(M - k)];
-        real_pair(zk, zr, ldg(hs + k), ldg(hs + (M - k)), twiddle<LO_BITS, -1>(lo, hi, unsigned(k)));
-        buf[pad(k)] = zk;
-        buf[pad(M - k)] = zr;
-      }
+      const int kr = k == 0 ? 0 : M - k;
+      cx<T> zk = buf[pad(k)], zr = buf[pad(kr)];
+      real_pair(zk, zr, ldg(hs + k), ldg(hs + kr));
+      buf[pad(kr)] = zr;
+      buf[pad(k)] = zk;
     }
   }
   __syncthreads();
@@ -196,59 +209,46 @@ __device__ __forceinline__ void multiply_complex_row(cx<T>* buf, const cx<T>* __
   __syncthreads();
 }
 
-// Middle pass: row kb (buf0) and row (b-kb)%b (buf1) of the (b, a) spectrum
-// layout, where row kb holds Z[kb + b*ka].  Every element of one row pairs with
-// exactly one of the other, so all threads of both groups share the work.
-template <class T, int A, int B, int THREADS, int LO_BITS, bool REAL>
-__device__ __forceinline__ void multiply_rows(cx<T>* buf0, cx<T>* buf1, const cx<T>* __restrict__ h0,
-                                              const cx<T>* __restrict__ h1, int kb, int tid,
-                                              const cx<T>* __restrict__ lo,
-                                              const cx<T>* __restrict__ hi) {
+// Element ka of row kb of the (b, a) spectrum layout (Z[kb + b*ka]) pairs with
+// element kr of row (b - kb) % b.
+template <int A>
+__device__ __forceinline__ int pair_col(int kb, int ka) { return kb == 0 ? (A - ka) % A : A - 1 - ka; }
+
+// Middle pass, real plans: row kb (buf0) and row (b-kb)%b (buf1).  Every element of
+// one row pairs with exactly one of the other, so all threads of both groups share
+// the work (a row that pairs with itself is in both buffers: each gets every result).
+template <class T, int A, int THREADS>
+__device__ __forceinline__ void multiply_rows(cx<T>* buf0, cx<T>* buf1, const coef<T>* __restrict__ h0,
+                                              const coef<T>* __restrict__ h1, int kb, int tid) {
 #pragma unroll 2
   for (int it = 0; it < (A + THREADS - 1) / THREADS; ++it) {
     const int ka = tid + it * THREADS;
     if (A % THREADS == 0 || ka < A) {
-      if constexpr (!REAL) {
-        buf0[pad(ka)] = buf0[pad(ka)] * ldg(h0 + ka);
-      } else {
-        const int kr = (kb == 0) ? (A - ka) % A : A - 1 - ka;
-        const unsigned k = unsigned(kb) + unsigned(B) * unsigned(ka);
-        if (k == 0) {
-          const cx<T> v = real_dc(buf0[0], ldg(h0));
-          buf0[0] = v;
-          buf1[0] = v;
-        } else {
-          cx<T> zk = buf0[pad(ka)], zr = buf1[pad(kr)];
-          real_pair(zk, zr, ldg(h0 + ka), ldg(h1 + kr), twiddle<LO_BITS, -1>(lo, hi, k));
-          buf0[pad(ka)] = zk;
-          buf1[pad(kr)] = zr;
-        }
-      }
+      const int kr = pair_col<A>(kb, ka);
+      cx<T> zk = buf0[pad(ka)], zr = buf1[pad(kr)];
+      real_pair(zk, zr, ldg(h0 + ka), ldg(h1 + kr));
+      buf0[pad(ka)] = zk;
+      buf1[pad(kr)] = zr;
     }
   }
   __syncthreads();
 }
 
-// A row of the (b, a) spectrum layout that pairs with itself (kb = 0 or b/2):
-// element ka pairs with kr(ka); each pair is handled once, by the thread of its
-// smaller index.
-template <class T, int A, int B, int THREADS, int LO_BITS>
-__device__ __forceinline__ void multiply_row_self(cx<T>* buf, const cx<T>* __restrict__ h, int kb,
-                                                  int tid, const cx<T>* __restrict__ lo,
-                                                  const cx<T>* __restrict__ hi) {
+// A row that pairs with itself (kb = 0 or b/2) in one buffer: each pair is handled
+// once, by the thread of its smaller index.
+template <class T, int A, int THREADS>
+__device__ __forceinline__ void multiply_row_self(cx<T>* buf, const coef<T>* __restrict__ h, int kb,
+                                                  int tid) {
 #pragma unroll 2
   for (int it = 0; it < (A + THREADS - 1) / THREADS; ++it) {
     const int ka = tid + it * THREADS;
     if (A % THREADS == 0 || ka < A) {
-      const int kr = (kb == 0) ? (A - ka) % A : A - 1 - ka;
-      const unsigned k = unsigned(kb) + unsigned(B) * unsigned(ka);
-      if (k == 0) {
-        buf[0] = real_dc(buf[0], ldg(h));
-      } else if (ka <= kr) {
+      const int kr = pair_col<A>(kb, ka);
+      if (ka <= kr) {
         cx<T> zk = buf[pad(ka)], zr = buf[pad(kr)];
-        real_pair(zk, zr, ldg(h + ka), ldg(h + kr), twiddle<LO_BITS, -1>(lo, hi, k));
+        real_pair(zk, zr, ldg(h + ka), ldg(h + kr));
+        buf[pad(kr)] = zr;
         buf[pad(ka)] = zk;
-        if (kr != ka) buf[pad(kr)] = zr;
       }
     }
   }
