@@ -2,7 +2,8 @@
 
 python -m benchmarks.variants 4096:order=4,regs_row=64 4096:regs_row=80 1M:tmp_bytes=25165824
 Each argument is LENGTH[:field=value,...]; fields are Plan fields (order, regs_row,
-regs_col, layout) or executor options (tmp_bytes).  Prints one line per variant
+regs_col, layout, stage_table_bytes), row_threads (threads per row transform) or
+executor options (tmp_bytes).  Prints one line per variant
 and per-pass times for three-pass plans.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .run import parse_len
 PLAN_ARGS = ("order", "layout")
 EXEC_ARGS = ("tmp_bytes",)
 MODULE_ARGS = ("cluster_row",)     # planner constants, set for one variant
+ROW_ARGS = ("row_threads",)         # the row transform's thread count
 
 
 def parse(arg):
@@ -84,7 +86,9 @@ def main(argv=None):
         finally:
             planmod.CLUSTER_ROW_MAX.update(saved)
         plan = dataclasses.replace(plan, **{a: opts[a] for a in opts
-                                            if a not in PLAN_ARGS + EXEC_ARGS + MODULE_ARGS})
+                                            if a not in PLAN_ARGS + EXEC_ARGS + MODULE_ARGS + ROW_ARGS})
+        if "row_threads" in opts:
+            plan = dataclasses.replace(plan, row=dataclasses.replace(plan.row, threads=opts["row_threads"]))
         kw = {a: opts[a] for a in EXEC_ARGS if a in opts}
         hs = kernel_spectrum(plan, k, cupy)
         ex = GPUExecutor(plan)

@@ -63,7 +63,21 @@ def radices(size: int, order: int | None = None) -> tuple[int, ...]:
             f"a {size}-point transform cannot be written as {order} stages of radix "
             f"<= {MAX_RADIX} (orders {min_order(size)}..{exps[2] + len(odd)} work)"
         )
-    return tuple(pow2 + odd)
+    return tuple(_same_ends(pow2) + odd)
+
+
+def _same_ends(pow2: list[int]) -> list[int]:
+    """The power-of-two radices ordered so the first equals the last where the multiset
+    allows ([16, 8, 8] -> [8, 16, 8], [16, 16, 8, 8] -> [16, 8, 8, 16]): the forward
+    transform's last stage then holds what the inverse's first stage reads, and fused
+    rows keep the product between them in registers (Plan.fused_middle)."""
+    if len(pow2) < 3 or pow2[0] == pow2[-1]:
+        return pow2
+    big, small = pow2[0], pow2[-1]
+    nb = pow2.count(big)
+    if nb >= 2:
+        return [big] * (nb - 1) + [small] * (len(pow2) - nb) + [big]
+    return [small, big] + [small] * (len(pow2) - 2)
 
 
 def divisors_smooth(n: int) -> list[int]:

@@ -1,4 +1,4 @@
-// fftconv_cupy generated kernel: cluster real fp32 n=262144 m=131072 [16 | 16x8x8x8] x=131072 k=131072 out=[0:131072]
+// fftconv_cupy generated kernel: cluster real fp32 n=262144 m=131072 [16 | 8x16x8x8] x=131072 k=131072 out=[0:131072]
 // Every size below is a compile-time constant of this plan; batch and channel
 // counts are launch arguments.
 #include "fftconv/stockham.cuh"
@@ -141,13 +141,13 @@ fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restri
     cx<T>* row1 = buf + STRIDE_A;
     {
       cx<T>* bufp = row0;
-      stage<T, A, 16, 1, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 16, RT, -1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
+      stage<T, A, 8, 1, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
+      stage<T, A, 16, 8, RT, -1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
       stage<T, A, 8, 128, RT, -1, A, Q, LO_BITS, 0, Dense, 640>(bufp, tid, twlo, twhi);
       stage<T, A, 8, 1024, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
       bufp = row1;
-      stage<T, A, 16, 1, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 16, RT, -1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
+      stage<T, A, 8, 1, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
+      stage<T, A, 16, 8, RT, -1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
       stage<T, A, 8, 128, RT, -1, A, Q, LO_BITS, 0, Dense, 640>(bufp, tid, twlo, twhi);
       stage<T, A, 8, 1024, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
     }
@@ -161,13 +161,13 @@ fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restri
     }
     {
       cx<T>* bufp = row0;
-      stage<T, A, 16, 1, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 16, RT, 1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
+      stage<T, A, 8, 1, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
+      stage<T, A, 16, 8, RT, 1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
       stage<T, A, 8, 128, RT, 1, A, Q, LO_BITS, 0, Dense, 640>(bufp, tid, twlo, twhi);
       stage<T, A, 8, 1024, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
       bufp = row1;
-      stage<T, A, 16, 1, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 16, RT, 1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
+      stage<T, A, 8, 1, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
+      stage<T, A, 16, 8, RT, 1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
       stage<T, A, 8, 128, RT, 1, A, Q, LO_BITS, 0, Dense, 640>(bufp, tid, twlo, twhi);
       stage<T, A, 8, 1024, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
     }

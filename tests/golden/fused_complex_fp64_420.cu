@@ -30,7 +30,7 @@ constexpr int THREADS = 60;
 constexpr int GROUPS = 4;
 constexpr int STRIDE = 447;
 
-extern "C" __global__ void __launch_bounds__(GROUPS * THREADS, 4)
+extern "C" __global__ void __launch_bounds__(GROUPS * THREADS, 2)
 fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict__ hs,
               const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
               int rows, int batch, int channels,

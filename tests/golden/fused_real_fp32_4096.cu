@@ -30,7 +30,7 @@ constexpr int THREADS = 256;
 constexpr int GROUPS = 1;
 constexpr int STRIDE = 4353;
 
-extern "C" __global__ void __launch_bounds__(GROUPS * THREADS, 3)
+extern "C" __global__ void __launch_bounds__(GROUPS * THREADS, 4)
 fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict__ hs,
               const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
               int rows, int batch, int channels,
@@ -49,10 +49,9 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict
   __syncthreads();
   stage<T, 4096, 16, 1, THREADS, -1, 2048, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 16, THREADS, -1, 4096, Q, LO_BITS, 0, Dense, 128>(buf, tid, twlo, twhi);
-  stage<T, 4096, 16, 256, THREADS, -1, 4096, Q, LO_BITS, 0, Dense, 384>(buf, tid, twlo, twhi);
 
-  multiply_real_row<T, M, THREADS, Cls>(buf, hs + (long long)h * M, tid);
-  stage<T, 4096, 16, 1, THREADS, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+  // last forward stage, product, first inverse stage: in registers
+  middle_real<T, 4096, 16, THREADS, Q, LO_BITS, 384>(buf, hs + (long long)h * M, tid, twlo, twhi);
   stage<T, 4096, 16, 16, THREADS, 1, 4096, Q, LO_BITS, 0, Dense, 128>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 256, THREADS, 1, 4096, Q, LO_BITS, 0, Dense, 384>(buf, tid, twlo, twhi);
 

@@ -70,6 +70,29 @@ __device__ __forceinline__ int class_member(int idx) {
   return lo + G * (c + K::P * (rest / N));
 }
 
+// The twiddles w_(NS R)^(SIGN c r), r < R, of butterfly class c: read from the
+// stage's own table (TAB >= 0, plan.stage_tables), or table values at the powers
+// of two r = 1, 2, 4, 8 and w^r = w^hb * w^(r - hb) between (hb = highest power of
+// two <= r).  Powers amplify relative error (|d(w^r)| ~ r |dw|), so exact values at
+// the powers of two keep every twiddle within a few ulp while reading 2 log2(R)
+// entries instead of 2(R - 1).
+template <int R, int NS, int SIGN, int Q, int LO_BITS, int TAB, class T>
+__device__ __forceinline__ void stage_twiddles(cx<T>* w, int c, const cx<T>* __restrict__ lo,
+                                               const cx<T>* __restrict__ hi) {
+  if constexpr (TAB >= 0) {
+    table_row<R, NS, SIGN>(w, lo + TAB, c);
+  } else {
+    constexpr unsigned TW = Q / (NS * R);
+#pragma unroll
+    for (int r = 1; r < R; r *= 2) w[r] = twiddle<LO_BITS, SIGN>(lo, hi, unsigned(c * r) * TW);
+#pragma unroll
+    for (int r = 3; r < R; ++r) {
+      const int hb = 1 << (31 - __clz(r));
+      if (hb != r) w[r] = w[hb] * w[r - hb];
+    }
+  }
+}
+
 // One radix-R Stockham stage of an S-point transform (Ns = product of the earlier
 // radices).  Butterfly j reads j + r*S/R, multiplies by w_(Ns*R)^(j%Ns * r) and
 // writes (j/Ns)*Ns*R + j%Ns + r*Ns: the output is in natural order after the last
@@ -92,7 +115,6 @@ __device__ __forceinline__ void stage(cx<T>* buf, int tid, const cx<T>* __restri
   constexpr int G = MODE >= 2 ? NS : 1;
   constexpr int JK = MODE ? J / K::P * K::NK : J;     // butterflies computed
   constexpr int IT = (JK + THREADS - 1) / THREADS;
-  constexpr unsigned TW = Q / (NS * R);
   static_assert(MODE == 0 || J % (G * K::P) == 0, "sparse stage needs whole classes");
   cx<T> v[IT][R];
   int jj[IT];
@@ -114,26 +136,9 @@ __device__ __forceinline__ void stage(cx<T>* buf, int tid, const cx<T>* __restri
           v[it][r] = *at_r<J>(buf, j, pj, r);
         }
       }
-      if constexpr (NS > 1 && TAB >= 0) {
+      if constexpr (NS > 1) {
         cx<T> w[R];
-        table_row<R, NS, SIGN>(w, lo + TAB, j % NS);
-#pragma unroll
-        for (int r = 1; r < R; ++r)
-          if (r * J < NZ) v[it][r] = v[it][r] * w[r];
-      } else if constexpr (NS > 1) {
-        // Table twiddles for the powers of two r = 1, 2, 4, 8; the others are
-        // w^r = w^hb * w^(r - hb) (hb = highest power of two <= r).  Powers
-        // amplify relative error (|d(w^r)| ~ r |dw|), so exact values at the
-        // powers of two keep every twiddle within a few ulp while reading
-        // 2 log2(R) table entries per butterfly instead of 2(R - 1).
-        cx<T> w[R];
-#pragma unroll
-        for (int r = 1; r < R; r *= 2) w[r] = twiddle<LO_BITS, SIGN>(lo, hi, unsigned((j % NS) * r) * TW);
-#pragma unroll
-        for (int r = 3; r < R; ++r) {
-          const int hb = 1 << (31 - __clz(r));
-          if (hb != r) w[r] = w[hb] * w[r - hb];
-        }
+        stage_twiddles<R, NS, SIGN, Q, LO_BITS, TAB>(w, j % NS, lo, hi);
 #pragma unroll
         for (int r = 1; r < R; ++r)
           if (r * J < NZ) v[it][r] = v[it][r] * w[r];
@@ -193,6 +198,84 @@ __device__ __forceinline__ void multiply_real_row(cx<T>* buf, const coef<T>* __r
       buf[pad(kr)] = zr;
       buf[pad(k)] = zk;
     }
+  }
+  __syncthreads();
+}
+
+// Fused real rows whose first and last radix agree: the forward transform's last
+// stage, the packed-real product and the inverse transform's first stage, in
+// registers.  Butterfly j of the last forward stage holds Z[j + r J] (J = S/R), which
+// is exactly what butterfly j of the first inverse stage reads; Z[-k] of those is in
+// butterfly J - j, slot R-1-r.  Butterflies are laid out so that partners sit in lanes
+// l and 31 - l of one warp (j = 16w + l for l < 16, J - (16w + 31 - l) above), and one
+// shuffle per value brings each its partner.  The two self-paired butterflies (0, whose
+// partner slot is (R - r) mod R, and J/2, slot R-1-r) take lanes 0 and 31 of warp 0.
+template <int J>
+__device__ __forceinline__ int paired_butterfly(int p) {
+  const int l = p & 31, w = p >> 5;
+  return l < 16 ? 16 * w + l : (p == 31 ? J / 2 : J - (16 * w + 31 - l));
+}
+
+template <class T>
+__device__ __forceinline__ cx<T> shfl_from(cx<T> v, int lane) {
+  return {__shfl_sync(0xffffffffu, v.re, lane), __shfl_sync(0xffffffffu, v.im, lane)};
+}
+
+template <class T, int S, int R, int THREADS, int Q, int LO_BITS, int TAB>
+__device__ __forceinline__ void middle_real(cx<T>* buf, const coef<T>* __restrict__ hs, int tid,
+                                            const cx<T>* __restrict__ lo, const cx<T>* __restrict__ hi) {
+  constexpr int J = S / R;
+  constexpr int IT = J / THREADS;
+  static_assert(J % 32 == 0 && THREADS % 32 == 0 && J % THREADS == 0, "whole warps of butterfly pairs");
+  cx<T> v[IT][R];
+  int jj[IT];
+#pragma unroll
+  for (int it = 0; it < IT; ++it) {
+    const int j = paired_butterfly<J>(tid + it * THREADS);
+    jj[it] = j;
+    const int pj = pad(j);
+#pragma unroll
+    for (int r = 0; r < R; ++r) v[it][r] = *at_r<J>(buf, j, pj, r);
+    cx<T> w[R];
+    stage_twiddles<R, J, -1, Q, LO_BITS, TAB>(w, j, lo, hi);
+#pragma unroll
+    for (int r = 1; r < R; ++r) v[it][r] = v[it][r] * w[r];
+    dft<R, -1>(v[it]);
+  }
+#pragma unroll
+  for (int it = 0; it < IT; ++it) {
+    const int j = jj[it];
+    // slot pairs (r, R-1-r): the partner's values come from lane 31 - l (butterfly
+    // J/2 reads its own lane); every lane shuffles, butterfly 0's results are unused
+    const int lane = threadIdx.x & 31;
+    const int src = (j == 0 || j == J / 2) ? lane : lane ^ 31;
+#pragma unroll
+    for (int r = 0; r < R / 2; ++r) {
+      const int q = R - 1 - r;
+      const cx<T> s0 = shfl_from(v[it][q], src), s1 = shfl_from(v[it][r], src);
+      if (j != 0) {
+        const coef<T> c0 = ldg(hs + j + r * J), c1 = ldg(hs + j + q * J);
+        const cx<T> a = v[it][r], b = v[it][q];
+        v[it][r] = c0.a * a + mul_si<1>(c0.g * conj(s0));
+        v[it][q] = c1.a * b + mul_si<1>(c1.g * conj(s1));
+      }
+    }
+    if (j == 0) {
+      // Z[r J] pairs with Z[(R - r) J]
+#pragma unroll
+      for (int r = 0; r <= R / 2; ++r) {
+        const int q = (R - r) % R;
+        real_pair(v[it][r], v[it][q], ldg(hs + r * J), ldg(hs + q * J));
+      }
+    }
+    dft<R, 1>(v[it]);
+  }
+  __syncthreads();                         // every read of buf is done
+#pragma unroll
+  for (int it = 0; it < IT; ++it) {
+    const int pb = pad(jj[it] * R);
+#pragma unroll
+    for (int r = 0; r < R; ++r) *at_r<1>(buf, jj[it] * R, pb, r) = v[it][r];
   }
   __syncthreads();
 }
