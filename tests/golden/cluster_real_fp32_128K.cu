@@ -144,12 +144,12 @@ fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restri
       stage<T, A, 8, 1, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
       stage<T, A, 16, 8, RT, -1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
       stage<T, A, 8, 128, RT, -1, A, Q, LO_BITS, 0, Dense, 640>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 1024, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
+      stage<T, A, 8, 1024, RT, -1, A, Q, LO_BITS, 0, Dense, 1664>(bufp, tid, twlo, twhi);
       bufp = row1;
       stage<T, A, 8, 1, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
       stage<T, A, 16, 8, RT, -1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
       stage<T, A, 8, 128, RT, -1, A, Q, LO_BITS, 0, Dense, 640>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 1024, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
+      stage<T, A, 8, 1024, RT, -1, A, Q, LO_BITS, 0, Dense, 1664>(bufp, tid, twlo, twhi);
     }
     const HS* hrow = hs + (long long)h * M;
     if (rank == 0) {
@@ -164,12 +164,12 @@ fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restri
       stage<T, A, 8, 1, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
       stage<T, A, 16, 8, RT, 1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
       stage<T, A, 8, 128, RT, 1, A, Q, LO_BITS, 0, Dense, 640>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 1024, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
+      stage<T, A, 8, 1024, RT, 1, A, Q, LO_BITS, 0, Dense, 1664>(bufp, tid, twlo, twhi);
       bufp = row1;
       stage<T, A, 8, 1, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
       stage<T, A, 16, 8, RT, 1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
       stage<T, A, 8, 128, RT, 1, A, Q, LO_BITS, 0, Dense, 640>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 1024, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
+      stage<T, A, 8, 1024, RT, 1, A, Q, LO_BITS, 0, Dense, 1664>(bufp, tid, twlo, twhi);
     }
   }
   cluster_sync();                       // rows final before other blocks read them

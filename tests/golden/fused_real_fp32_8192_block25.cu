@@ -60,13 +60,13 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict
   stage<T, 8192, 8, 1, THREADS, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 8192, 8, 8, THREADS, -1, 8192, Q, LO_BITS, 1, Cls, 128>(buf, tid, twlo, twhi);
   stage<T, 8192, 8, 64, THREADS, -1, 8192, Q, LO_BITS, 1, Cls, 192>(buf, tid, twlo, twhi);
-  stage<T, 8192, 16, 512, THREADS, -1, 8192, Q, LO_BITS, 1, Cls>(buf, tid, twlo, twhi);
+  stage<T, 8192, 16, 512, THREADS, -1, 8192, Q, LO_BITS, 1, Cls, 704>(buf, tid, twlo, twhi);
 
   multiply_real_row<T, M, THREADS, Cls>(buf, hs + (long long)h * M, tid);
   stage<T, 8192, 8, 1, THREADS, 1, 8192, Q, LO_BITS, 2, Cls>(buf, tid, twlo, twhi);
   stage<T, 8192, 8, 8, THREADS, 1, 8192, Q, LO_BITS, 2, Cls, 128>(buf, tid, twlo, twhi);
   stage<T, 8192, 8, 64, THREADS, 1, 8192, Q, LO_BITS, 3, Cls, 192>(buf, tid, twlo, twhi);
-  stage<T, 8192, 16, 512, THREADS, 1, 8192, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 8192, 16, 512, THREADS, 1, 8192, Q, LO_BITS, 0, Dense, 704>(buf, tid, twlo, twhi);
 
   // (a post-gate multiplies in registers on the way out)
   if (active) store_real_row<T, IO, OUT_START, OUT_LEN, THREADS, 4, false>(
