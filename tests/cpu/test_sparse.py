@@ -102,7 +102,7 @@ def _rendered_butterflies(code: str) -> int:
     total = 0
     for size, r, mode in re.findall(r"stage<T, (\d+), (\d+), \d+, \w+, -?1, \w+, Q, LO_BITS(?:, (\d))?", code):
         j = int(size) // int(r)
-        total += j // p * nk if mode else j
+        total += j // p * nk if mode and int(mode) else j
     for size, r in re.findall(r"middle_real<T, (\d+), (\d+),", code):
         total += 2 * (int(size) // int(r))      # last forward and first inverse stage
     return total
