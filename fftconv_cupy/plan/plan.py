@@ -135,6 +135,7 @@ class Plan:
     io: str | None = None        # 16-bit real I/O dtype ('float16', 'bfloat16'); None: the precision's
     mma_terms: int = 3           # tensor-core stages: 3 = split hi/lo products, 1 = one product
     stage_table_bytes: int = STAGE_TABLE_MAX_BYTES   # largest per-stage twiddle table (0: none)
+    col_direct: bool = True      # three passes: column kernels on registers (see direct_columns)
 
     @property
     def io_item(self) -> int:
@@ -216,6 +217,27 @@ class Plan:
         return out
 
     @property
+    def direct_columns(self) -> bool:
+        """Three-pass column kernels that read their first stage straight from global memory
+        and write their last stage straight back (no staging through shared memory; stages
+        between exchange through a [point][column] buffer): dense CUDA-core columns, at least
+        eight columns per block so a warp's accesses cover 64 contiguous bytes or more."""
+        return (self.col_direct and self.layout == "three_pass" and self.sparse is None
+                and not any(self.tc_stages(self.col)) and self.groups >= 8)
+
+    @property
+    def column_twiddles(self) -> tuple[int, int] | None:
+        """Offsets (after the stage tables, in the lo array) of the direct column kernels'
+        twiddles w_m^(a kb), a = C blk + c: T1[kb][c] = w_m^(c kb) (a warp's consecutive
+        columns read consecutive entries) and T2[blk][kb] = w_m^(C blk kb) (one per warp)."""
+        if not self.direct_columns:
+            return None
+        tables = self.stage_tables
+        off = max([self.twiddle_tables[0]] + [o + (r + r % 2) * ns for (r, ns), o in tables.items()])
+        off += off % 2
+        return off, off + self.b * self.groups
+
+    @property
     def fused_middle(self) -> bool:
         """Fused real rows: the last forward stage, the product and the first inverse stage
         run in registers (stockham.cuh middle_real).  Needs equal first and last radices
@@ -255,6 +277,10 @@ class Plan:
     def col_block(self) -> tuple[int, int]:
         if self.col is None or self.layout == "cluster":
             return (0, 0)
+        if self.direct_columns:
+            # stages between the first and the last exchange through [point][column]
+            smem = self.groups * self.b * self.elem_bytes if len(self.col.radices) > 1 else 0
+            return self.groups * self.col.threads, smem
         return (self.groups * self.col.threads,
                 self.groups * padded(self.b) * self.elem_bytes)
 

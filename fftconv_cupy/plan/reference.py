@@ -17,7 +17,7 @@ from dataclasses import replace
 from .plan import Plan, Transform
 from .sparsity import forward_modes, inverse_modes
 from .spectrum import natural_coefficients
-from .twiddles import stage_table, twiddle_tables
+from .twiddles import column_tables, stage_table, twiddle_tables
 
 
 def _dft_matrix(r: int, sign: int) -> np.ndarray:
@@ -150,6 +150,11 @@ def _stockham(ctx: _Ctx, z: np.ndarray, tf: Transform, sign: int) -> np.ndarray:
 def _column_twiddles(ctx: _Ctx, plan: Plan, col, kb):
     """w_m^(a*kb) as the kernels form them: one table value each (three_pass), or table
     values at kb = 1, 2, 4, 8 and products between (cluster, whose b-point DFT is one radix)."""
+    if plan.direct_columns:
+        # T1[kb, a % C] * T2[a // C, kb]
+        t1, t2 = column_tables(plan, ctx.cdt)
+        a = col[0]
+        return ctx.rnd(t1[:, a % plan.groups] * t2[a // plan.groups, :].T)
     if plan.layout == "three_pass":
         return ctx.tw(col * kb, plan.m, -1)
     w = {0: np.ones(col.shape, dtype=ctx.cdt)}

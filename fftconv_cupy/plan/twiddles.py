@@ -2,8 +2,9 @@
 
 w_q^t = lo[t mod len(lo)] * hi[t // len(lo)], both tables correctly rounded to the
 plan's precision: 2 sqrt(q) entries instead of q, and any twiddle within ~2 ulp.
-Stages with a table of their own (Plan.stage_tables) read w_(Ns R)^(c r) directly;
-those tables follow the lo table in the same device array.
+Stages with a table of their own (Plan.stage_tables) read w_(Ns R)^(c r) directly, and
+direct column kernels (Plan.column_twiddles) read w_m^(a kb) as the product of two
+table entries; those tables follow the lo table in the same device array.
 """
 from __future__ import annotations
 
@@ -21,12 +22,26 @@ def twiddle_tables(plan, dtype=None) -> tuple[np.ndarray, np.ndarray]:
     return (np.exp(-2j * np.pi * t_lo).astype(cdt), np.exp(-2j * np.pi * t_hi).astype(cdt))
 
 
-def stage_table(r: int, ns: int, dtype) -> np.ndarray:
-    """w_(ns r)^(c k) at [c, k], c < ns, k < r (forward sign), rounded once from extended
-    precision (where the platform has it) so fp64 entries are within ~1 ulp."""
-    t = (np.arange(ns, dtype=np.int64)[:, None] * np.arange(r)[None, :]) % (ns * r)
-    ang = (2 * np.arccos(np.longdouble(-1))) * t / (ns * r)     # pi in extended precision
+def _roots(t: np.ndarray, base: int, dtype) -> np.ndarray:
+    """w_base^t for integer t, rounded once from extended precision (where the platform
+    has it) so fp64 entries are within ~1 ulp."""
+    ang = (2 * np.arccos(np.longdouble(-1))) * (t % base) / base     # pi in extended precision
     return (np.cos(ang).astype(np.float64) - 1j * np.sin(ang).astype(np.float64)).astype(dtype)
+
+
+def stage_table(r: int, ns: int, dtype) -> np.ndarray:
+    """w_(ns r)^(c k) at [c, k], c < ns, k < r (forward sign)."""
+    return _roots(np.arange(ns, dtype=np.int64)[:, None] * np.arange(r)[None, :], ns * r, dtype)
+
+
+def column_tables(plan, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """The direct column kernels' twiddles (Plan.column_twiddles): T1[kb, c] = w_m^(c kb)
+    and T2[blk, kb] = w_m^(C blk kb), so that w_m^(a kb) = T1[kb, a % C] T2[a // C, kb]."""
+    c, b, m = plan.groups, plan.b, plan.m
+    kb = np.arange(b, dtype=np.int64)
+    t1 = _roots(kb[:, None] * np.arange(c)[None, :], m, dtype)
+    t2 = _roots(c * np.arange(plan.a // c, dtype=np.int64)[:, None] * kb[None, :], m, dtype)
+    return t1, t2
 
 
 def stage_table_layout(table: np.ndarray) -> np.ndarray:
@@ -41,11 +56,18 @@ def device_tables(plan) -> tuple[np.ndarray, np.ndarray]:
     """(lo followed by the stage tables at their offsets, hi): the kernels' two arrays."""
     lo, hi = twiddle_tables(plan)
     tables = plan.stage_tables
-    if not tables:
+    cols = plan.column_twiddles
+    if not tables and cols is None:
         return lo, hi
-    end = max(off + (r + r % 2) * ns for (r, ns), off in tables.items())
+    end = max([len(lo)] + [off + (r + r % 2) * ns for (r, ns), off in tables.items()])
+    if cols is not None:
+        t1, t2 = column_tables(plan, lo.dtype)
+        end = cols[1] + t2.size
     out = np.zeros(end, dtype=lo.dtype)
     out[:len(lo)] = lo
     for (r, ns), off in tables.items():
         out[off:off + (r + r % 2) * ns] = stage_table_layout(stage_table(r, ns, lo.dtype))
+    if cols is not None:
+        out[cols[0]:cols[0] + t1.size] = t1.ravel()
+        out[cols[1]:cols[1] + t2.size] = t2.ravel()
     return out, hi

@@ -2,6 +2,7 @@
 // Every size below is a compile-time constant of this plan; batch and channel
 // counts are launch arguments.
 #include "fftconv/stockham.cuh"
+#include "fftconv/columns.cuh"
 #include "fftconv/mma.cuh"
 
 using namespace fc;
@@ -56,6 +57,9 @@ __device__ __forceinline__ void for_tile(F f) {
   }
 }
 
+// Direct column passes (columns.cuh): thread (t, c) runs butterflies of column a0 + c.
+constexpr int NOUTB = ((OUT_START + OUT_LEN + 1) / 2 + A - 1) / A;   // rows bb holding outputs
+
 // Pass 1: b-point DFTs down columns a0..a0+C of the (b, a) view, times w_m^(a*kb).
 extern "C" __global__ void __launch_bounds__(C * CT, 2)
 fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
@@ -63,56 +67,37 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
                 int batch, int channels, int v0, const XT* __restrict__ gpre) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
-  const int g = threadIdx.x / CT, tid = threadIdx.x % CT;
-  cx<T>* buf = smem + g * STRIDE_B;
-  const int a0 = blockIdx.x * C;
+  const int c = threadIdx.x % C, t = threadIdx.x / C;
+  const int a = blockIdx.x * C + c;
   int h;
   const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
   const XT* xr = x + row * LEN_X;
-
-  // whole points (packed sample pairs for real rows); points at or past NZ are padding
-  for_tile<NZB, VPX>([&](int c, int bb) {
-    const long long e = (long long)A * bb + a0 + c;
-    cx<T> p[VPX];
-    if (e + VPX <= NZ) {
-      load_row_pts<T, IO, VPX>(p, xr, e);
+  const XT* gr = gpre + row * LEN_X;
+  // point (bb, a) is signal point A*bb + a: zero at or past NZ
+  auto in = [&](int bb) {
+    const long long e = (long long)A * bb + a;
+    cx<T> p = zero<T>();
+    if (VPX && 2 * e + 1 < LEN_X) {
+      load_row_pts<T, IO, 1>(&p, xr, e);
     } else {
-#pragma unroll
-      for (int u = 0; u < VPX; ++u) {
-        if (e + u < NZ) load_row_pts<T, IO, 1>(p + u, xr, e + u); else p[u] = zero<T>();
-      }
+      if (2 * e < LEN_X) p.re = IO::ld(xr + 2 * e);
+      if (2 * e + 1 < LEN_X) p.im = IO::ld(xr + 2 * e + 1);
     }
-#pragma unroll
-    for (int u = 0; u < VPX; ++u) smem[(c + u) * STRIDE_B + pad(bb)] = p[u];
-  });
+    if (2 * e < LEN_X) p.re *= IO::ld(gr + 2 * e);
+    if (2 * e + 1 < LEN_X) p.im *= IO::ld(gr + 2 * e + 1);
+    return p;
+  };
+  auto ld_smem = [&](int k) { return smem[k * C + c]; };
+  auto st_smem = [&](int k, cx<T> v) { smem[k * C + c] = v; };
+  const cx<T>* t1 = twlo + 6400 + c;
+  const cx<T>* t2 = twlo + 14592 + blockIdx.x * B;
+  cx<T>* out = tmp + (long long)blockIdx.y * M + a;
+  auto st_tmp = [&](int kb, cx<T> v) { out[(long long)kb * A] = v * column_twiddle<C, -1>(t1, t2, kb); };
+col_stage<T, B, 16, 1, CT, -1, NZB, B, false, Q, LO_BITS, -1>(t, twlo, twhi, in, st_smem);
   __syncthreads();
-  // pre-gate on chip: point (bb, c) is signal point A*bb + a0 + c
-  {
-    const XT* gr = gpre + row * LEN_X;
-    for (int i = threadIdx.x; i < NZB * C; i += C * CT) {
-      const int c = i % C, bb = i / C;
-      const long long e = (long long)A * bb + a0 + c;
-      cx<T>& p = smem[c * STRIDE_B + pad(bb)];
-      if (2 * e < LEN_X) p.re *= IO::ld(gr + 2 * e);
-      if (2 * e + 1 < LEN_X) p.im *= IO::ld(gr + 2 * e + 1);
-    }
-  }
-  __syncthreads();
-  stage<T, 256, 16, 1, CT, -1, NZB, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 256, 16, 16, CT, -1, 256, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
 
-  cx<T>* out = tmp + (long long)blockIdx.y * M;
-  // rows kb of masked classes are never read: only the kept ones are stored
-  for_tile<NKB, VPT>([&](int c, int i) {
-    const int kb = SPARSE ? class_member<Cls, 1>(i) : i;
-    cx<T> p[VPT];
-#pragma unroll
-    for (int u = 0; u < VPT; ++u) {
-      const unsigned t = unsigned(a0 + c + u) * unsigned(kb) * unsigned(Q / M);
-      p[u] = smem[(c + u) * STRIDE_B + pad(kb)] * twiddle<LO_BITS, -1>(twlo, twhi, t);
-    }
-    store_pts<T, VPT>(out + (long long)kb * A + a0 + c, p);
-  });
+col_stage<T, B, 16, 16, CT, -1, B, B, false, Q, LO_BITS, 2048>(t, twlo, twhi, ld_smem, st_tmp);
+
 }
 
 // Pass 2: rows kb and (b-kb)%b: a-point DFTs, product with the spectrum, inverse, in place.
@@ -155,55 +140,34 @@ fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
                 int batch, int channels, int v0, const XT* __restrict__ gpost) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
   cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
-  const int g = threadIdx.x / CT, tid = threadIdx.x % CT;
-  cx<T>* buf = smem + g * STRIDE_B;
-  const int a0 = blockIdx.x * C;
+  const int c = threadIdx.x % C, t = threadIdx.x / C;
+  const int a = blockIdx.x * C + c;
   int h;
   const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
-  const cx<T>* in = tmp + (long long)blockIdx.y * M;
-
-  for_tile<NKB, VPT>([&](int c, int i) {
-    const int kb = SPARSE ? class_member<Cls, 1>(i) : i;
-    cx<T> p[VPT];
-    load_pts<T, VPT>(p, in + (long long)kb * A + a0 + c);
-#pragma unroll
-    for (int u = 0; u < VPT; ++u) {
-      const unsigned t = unsigned(a0 + c + u) * unsigned(kb) * unsigned(Q / M);
-      smem[(c + u) * STRIDE_B + pad(kb)] = p[u] * twiddle<LO_BITS, 1>(twlo, twhi, t);
-    }
-  });
-  __syncthreads();
-  stage<T, 256, 16, 1, CT, 1, 256, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 256, 16, 16, CT, 1, 256, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
-
-  // post-gate on chip: point (bb, c) holds outputs of point A*bb + a0 + c
-  {
-    const XT* gr = gpost + row * OUT_LEN;
-    for (int i = threadIdx.x; i < B * C; i += C * CT) {
-      const int c = i % C, bb = i / C;
-      const long long e = (long long)A * bb + a0 + c;
-      cx<T>& p = smem[c * STRIDE_B + pad(bb)];
-      const long long o = 2 * e - OUT_START;
-      if (o >= 0 && o < OUT_LEN) p.re *= IO::ld(gr + o);
-      if (o + 1 >= 0 && o + 1 < OUT_LEN) p.im *= IO::ld(gr + o + 1);
-    }
-  }
-  __syncthreads();
+  const cx<T>* t1 = twlo + 6400 + c;
+  const cx<T>* t2 = twlo + 14592 + blockIdx.x * B;
+  const cx<T>* src = tmp + (long long)blockIdx.y * M + a;
+  auto in = [&](int kb) { return ldg(src + (long long)kb * A) * column_twiddle<C, 1>(t1, t2, kb); };
+  auto ld_smem = [&](int k) { return smem[k * C + c]; };
+  auto st_smem = [&](int k, cx<T> v) { smem[k * C + c] = v; };
   XT* yr = y + row * OUT_LEN;
-  // whole points; for real rows OUT_START and OUT_LEN are even, so points map to sample pairs
-  constexpr int P0 = OUT_START / 2, PN = OUT_LEN / 2;
-  for_tile<B, VPY>([&](int c, int bb) {
-    const long long o = (long long)A * bb + a0 + c - P0;
-    cx<T> p[VPY];
-#pragma unroll
-    for (int u = 0; u < VPY; ++u) p[u] = smem[(c + u) * STRIDE_B + pad(bb)];
-    if (o >= 0 && o + VPY <= PN) {
-      store_row_pts<T, IO, VPY>(yr, p, o);
+  const XT* gr = gpost + row * OUT_LEN;
+  // point (bb, a) holds signal point A*bb + a
+  auto out = [&](int bb, cx<T> p) {
+    const long long e = (long long)A * bb + a;
+    const long long s = 2 * e - OUT_START;
+    if (s >= 0 && s < OUT_LEN) p.re *= IO::ld(gr + s);
+    if (s + 1 >= 0 && s + 1 < OUT_LEN) p.im *= IO::ld(gr + s + 1);
+    if (VPY && s >= 0 && s + 1 < OUT_LEN) {
+      store_row_pts<T, IO, 1>(yr, &p, s / 2);
     } else {
-#pragma unroll
-      for (int u = 0; u < VPY; ++u) {
-        if (o + u >= 0 && o + u < PN) store_row_pts<T, IO, 1>(yr, p + u, o + u);
-      }
+      if (s >= 0 && s < OUT_LEN) IO::st(yr + s, p.re);
+      if (s + 1 >= 0 && s + 1 < OUT_LEN) IO::st(yr + s + 1, p.im);
     }
-  });
+  };
+col_stage<T, B, 16, 1, CT, 1, B, B, false, Q, LO_BITS, -1>(t, twlo, twhi, in, st_smem);
+  __syncthreads();
+
+col_stage<T, B, 16, 16, CT, 1, B, NOUTB, false, Q, LO_BITS, 2048>(t, twlo, twhi, ld_smem, out);
+
 }

@@ -111,6 +111,7 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
   });
 }
 
+
 // Pass 2: rows kb and (b-kb)%b: a-point DFTs, product with the spectrum, inverse, in place.
 extern "C" __global__ void __launch_bounds__(2 * RT, 2)
 fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
