@@ -30,7 +30,7 @@ def template_params(plan: Plan) -> dict:
         row_min_blocks=plan.min_blocks[0], col_min_blocks=plan.min_blocks[1], seg=plan.seg,
         gate_pre=plan.gate_pre, gate_post=plan.gate_post, sparse=plan.sparse,
         dense_row=(0,) * len(plan.row.radices), stage_tables=plan.stage_tables,
-        fused_middle=plan.fused_middle, direct=plan.direct_columns,
+        fused_middle=plan.fused_middle, middle_rows=plan.middle_rows, direct=plan.direct_columns,
         column_twiddles=plan.column_twiddles,
     )
     # the transform a sparse plan prunes: the row when fused, the columns of three passes

@@ -136,6 +136,7 @@ class Plan:
     mma_terms: int = 3           # tensor-core stages: 3 = split hi/lo products, 1 = one product
     stage_table_bytes: int = STAGE_TABLE_MAX_BYTES   # largest per-stage twiddle table (0: none)
     col_direct: bool = True      # three passes: column kernels on registers (see direct_columns)
+    fuse_middle: bool = True     # real rows: product between the last and first stages in registers
 
     @property
     def io_item(self) -> int:
@@ -243,13 +244,26 @@ class Plan:
         run in registers (stockham.cuh middle_real).  Needs equal first and last radices
         (the inverse's first stage reads what the forward's last one holds), whole warps
         of butterfly pairs, CUDA-core stages and a dense spectrum."""
+        if self.layout != "fused" or not self._middle_ok():
+            return False
+        j = self.row.size // self.row.radices[-1]
+        return j % 32 == 0 and self.row.threads % 32 == 0 and j % self.row.threads == 0
+
+    @property
+    def middle_rows(self) -> bool:
+        """The three-pass middle kernel's counterpart of fused_middle (stockham.cuh
+        middle_rows for row pairs kb, b - kb; middle_real for row 0), over its 2 x threads."""
+        if self.layout != "three_pass" or not self._middle_ok():
+            return False
+        j, threads = self.row.size // self.row.radices[-1], 2 * self.row.threads
+        return (j % 32 == 0 and threads % 32 == 0 and (2 * j) % threads == 0
+                and (j % threads == 0 or j < threads))
+
+    def _middle_ok(self) -> bool:
         row = self.row
-        if self.layout != "fused" or not self.real or self.sparse is not None:
-            return False
-        if len(row.radices) < 2 or row.radices[0] != row.radices[-1] or any(self.tc_stages(row)):
-            return False
-        j = row.size // row.radices[-1]
-        return j % 32 == 0 and row.threads % 32 == 0 and j % row.threads == 0
+        return (self.fuse_middle and self.real and self.sparse is None and len(row.radices) >= 2
+                and row.radices[0] == row.radices[-1] and row.radices[-1] % 2 == 0
+                and not any(self.tc_stages(row)))
 
     @property
     def prec(self):

@@ -114,11 +114,13 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   __syncthreads();
   stage<T, 4096, 16, 1, RT, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 16, RT, -1, 4096, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
-  stage<T, 4096, 16, 256, RT, -1, 4096, Q, LO_BITS, 0, Dense, 2304>(buf, tid, twlo, twhi);
 
-  multiply_rows<T, A, 2 * RT>(smem, smem + STRIDE_A, hrow + (long long)kb * A, hrow + (long long)kb1 * A,
-                              kb, threadIdx.x);
-  stage<T, 4096, 16, 1, RT, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+  // last forward stage, product, first inverse stage: in registers (row 0 pairs with itself)
+  if (kb == 0)
+    middle_real<T, A, 16, 2 * RT, Q, LO_BITS, 2304>(smem, hrow, threadIdx.x, twlo, twhi);
+  else
+    middle_rows<T, A, 16, 2 * RT, Q, LO_BITS, 2304>(smem, smem + STRIDE_A,
+        hrow + (long long)kb * A, hrow + (long long)kb1 * A, threadIdx.x, twlo, twhi);
   stage<T, 4096, 16, 16, RT, 1, 4096, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 256, RT, 1, 4096, Q, LO_BITS, 0, Dense, 2304>(buf, tid, twlo, twhi);
 
