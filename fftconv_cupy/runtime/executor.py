@@ -83,15 +83,15 @@ class GPUExecutor:
         fwd = self.kernel.function("fftconv_col_fwd")
         mid = self.kernel.function("fftconv_rows")
         inv = self.kernel.function("fftconv_col_inv")
-        # middle pass: one block per row pair (kb, b-kb); sparse plans list their kept rows
-        # (a block whose partner leads the pair returns at once)
+        # middle pass: one block per row pair (kb, b-kb) and data row, data rows fastest;
+        # sparse plans list their kept rows (a block whose partner leads the pair returns at once)
         mid_blocks = b // 2 + 1 if plan.sparse is None else b // plan.sparse.grain * len(plan.sparse.kept)
         for v0 in range(0, rows, chunk):
             n = min(chunk, rows - v0)
             common = (np.int32(batch), np.int32(channels), np.int32(v0))
             launch(fwd, (col_blocks, n), (col_threads,), (x, tmp, lo, hi) + common + (gpre,), col_smem,
                    plan=desc)
-            launch(mid, (mid_blocks, n), (row_threads,), (tmp, hs, lo, hi) + common, row_smem, plan=desc)
+            launch(mid, (n, mid_blocks), (row_threads,), (tmp, hs, lo, hi) + common, row_smem, plan=desc)
             launch(inv, (col_blocks, n), (col_threads,), (tmp, y, lo, hi) + common + (gpost,), col_smem,
                    plan=desc)
         return y

@@ -121,11 +121,12 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
   const int g = threadIdx.x / RT, tid = threadIdx.x % RT;
   cx<T>* buf = smem + g * STRIDE_A;
-  const int kb = SPARSE ? class_member<Cls, 1>(blockIdx.x) : blockIdx.x, kb1 = (B - kb) % B;
+  // blockIdx.x walks the rows of one kb, so blocks in flight share spectrum rows kb, b-kb
+  const int kb = SPARSE ? class_member<Cls, 1>(blockIdx.y) : blockIdx.y, kb1 = (B - kb) % B;
   if (SPARSE && kb > kb1) return;      // the pair's other row leads it (whole block)
   int h;
-  data_row(v0 + blockIdx.y, batch, channels, h);
-  cx<T>* rowp = tmp + (long long)blockIdx.y * M + (long long)(g ? kb1 : kb) * A;
+  data_row(v0 + blockIdx.x, batch, channels, h);
+  cx<T>* rowp = tmp + (long long)blockIdx.x * M + (long long)(g ? kb1 : kb) * A;
 
   const HS* hrow = hs + (long long)h * M;
   load_points<T, A, RT, VPT>(buf, rowp, tid);
