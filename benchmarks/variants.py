@@ -46,7 +46,7 @@ def pass_times(plan, ex, x, hs, y, batch, heads):
     cb = plan.a // plan.groups
     null = np.uint64(0)                     # no gates
     t1 = time_ms(lambda: launch(f1, (cb, n), (ct,), (x, tmp, lo, hi) + c + (null,), cs))[0]
-    t2 = time_ms(lambda: launch(f2, (n, plan.b // 2 + 1), (rt,), (tmp, hs, lo, hi) + c, rs))[0]
+    t2 = time_ms(lambda: launch(f2, (n, plan.middle_blocks), (rt,), (tmp, hs, lo, hi) + c, rs))[0]
     t3 = time_ms(lambda: launch(f3, (cb, n), (ct,), (tmp, y, lo, hi) + c + (null,), cs))[0]
     tb = n * plan.m * plan.elem_bytes           # intermediate bytes
     xb = n * plan.len_x * plan.elem_bytes // 2  # signal bytes

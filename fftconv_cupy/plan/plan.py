@@ -252,12 +252,20 @@ class Plan:
     @property
     def middle_rows(self) -> bool:
         """The three-pass middle kernel's counterpart of fused_middle (stockham.cuh
-        middle_rows for row pairs kb, b - kb; middle_real for row 0), over its 2 x threads."""
+        middle_pairs: row pairs kb, b - kb, and the block of rows 0 and b/2)."""
         if self.layout != "three_pass" or not self._middle_ok():
             return False
-        j, threads = self.row.size // self.row.radices[-1], 2 * self.row.threads
-        return (j % 32 == 0 and threads % 32 == 0 and (2 * j) % threads == 0
-                and (j % threads == 0 or j < threads))
+        j, threads = self.row.size // self.row.radices[-1], self.row.threads
+        return j % 32 == 0 and threads % 32 == 0 and j % threads == 0
+
+    @property
+    def middle_blocks(self) -> int:
+        """Blocks per data row of the three-pass middle kernel: rows kb and b - kb per block,
+        rows 0 and b/2 together; a sparse plan lists its kept rows (a block whose partner
+        leads the pair returns at once)."""
+        if self.sparse is not None:
+            return self.b // self.sparse.grain * len(self.sparse.kept)
+        return (self.b + 1) // 2
 
     def _middle_ok(self) -> bool:
         row = self.row

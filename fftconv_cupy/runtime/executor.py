@@ -83,9 +83,7 @@ class GPUExecutor:
         fwd = self.kernel.function("fftconv_col_fwd")
         mid = self.kernel.function("fftconv_rows")
         inv = self.kernel.function("fftconv_col_inv")
-        # middle pass: one block per row pair (kb, b-kb) and data row, data rows fastest;
-        # sparse plans list their kept rows (a block whose partner leads the pair returns at once)
-        mid_blocks = b // 2 + 1 if plan.sparse is None else b // plan.sparse.grain * len(plan.sparse.kept)
+        mid_blocks = plan.middle_blocks      # per data row; data rows fastest
         for v0 in range(0, rows, chunk):
             n = min(chunk, rows - v0)
             common = (np.int32(batch), np.int32(channels), np.int32(v0))

@@ -100,7 +100,8 @@ col_stage<T, B, 16, 16, CT, -1, B, B, false, Q, LO_BITS, 2048>(t, twlo, twhi, ld
 
 }
 
-// Pass 2: rows kb and (b-kb)%b: a-point DFTs, product with the spectrum, inverse, in place.
+// Pass 2: rows kb and (b-kb)%b (block 0 of a dense plan: rows 0 and b/2, each paired with
+// itself): a-point DFTs, product with the spectrum, inverse, in place.
 extern "C" __global__ void __launch_bounds__(2 * RT, 1)
 fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
              const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
@@ -110,7 +111,9 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   const int g = threadIdx.x / RT, tid = threadIdx.x % RT;
   cx<T>* buf = smem + g * STRIDE_A;
   // blockIdx.x walks the rows of one kb, so blocks in flight share spectrum rows kb, b-kb
-  const int kb = SPARSE ? class_member<Cls, 1>(blockIdx.y) : blockIdx.y, kb1 = (B - kb) % B;
+  const bool self = !SPARSE && blockIdx.y == 0;
+  const int kb = SPARSE ? class_member<Cls, 1>(blockIdx.y) : blockIdx.y;
+  const int kb1 = self ? (B % 2 ? 0 : B / 2) : (B - kb) % B;
   if (SPARSE && kb > kb1) return;      // the pair's other row leads it (whole block)
   int h;
   data_row(v0 + blockIdx.x, batch, channels, h);
@@ -124,13 +127,16 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   stage_mma<T, 4096, 16, 16, RT, -1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
   stage_mma<T, 4096, 16, 256, RT, -1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
 
-  multiply_rows<T, A, 2 * RT>(smem, smem + STRIDE_A, hrow + (long long)kb * A, hrow + (long long)kb1 * A,
-                              kb, threadIdx.x);
+  if (self)
+    multiply_row_self<T, A, RT>(buf, hrow + (long long)(g ? kb1 : kb) * A, g ? kb1 : kb, tid);
+  else
+    multiply_rows<T, A, 2 * RT>(smem, smem + STRIDE_A, hrow + (long long)kb * A, hrow + (long long)kb1 * A,
+                                kb, threadIdx.x);
   stage_mma<T, 4096, 16, 1, RT, 1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
   stage_mma<T, 4096, 16, 16, RT, 1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
   stage_mma<T, 4096, 16, 256, RT, 1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
 
-  // a row that pairs with itself (kb = 0, b/2) is held by both groups: one stores it
+  // a row held by both groups (kb = kb1: row 0 when b is odd, or a sparse plan's self-paired row): one stores it
   if (g == 0 || kb != kb1) store_points<T, 0, A, RT, VPT>(rowp, buf, tid);
 }
 

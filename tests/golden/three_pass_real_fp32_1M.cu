@@ -94,7 +94,8 @@ col_stage<T, B, 16, 16, CT, -1, B, B, false, Q, LO_BITS, 2048>(t, twlo, twhi, ld
 
 }
 
-// Pass 2: rows kb and (b-kb)%b: a-point DFTs, product with the spectrum, inverse, in place.
+// Pass 2: rows kb and (b-kb)%b (block 0 of a dense plan: rows 0 and b/2, each paired with
+// itself): a-point DFTs, product with the spectrum, inverse, in place.
 extern "C" __global__ void __launch_bounds__(2 * RT, 2)
 fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
              const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
@@ -104,7 +105,9 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   const int g = threadIdx.x / RT, tid = threadIdx.x % RT;
   cx<T>* buf = smem + g * STRIDE_A;
   // blockIdx.x walks the rows of one kb, so blocks in flight share spectrum rows kb, b-kb
-  const int kb = SPARSE ? class_member<Cls, 1>(blockIdx.y) : blockIdx.y, kb1 = (B - kb) % B;
+  const bool self = !SPARSE && blockIdx.y == 0;
+  const int kb = SPARSE ? class_member<Cls, 1>(blockIdx.y) : blockIdx.y;
+  const int kb1 = self ? (B % 2 ? 0 : B / 2) : (B - kb) % B;
   if (SPARSE && kb > kb1) return;      // the pair's other row leads it (whole block)
   int h;
   data_row(v0 + blockIdx.x, batch, channels, h);
@@ -116,16 +119,13 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   stage<T, 4096, 16, 1, RT, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 16, RT, -1, 4096, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
 
-  // last forward stage, product, first inverse stage: in registers (row 0 pairs with itself)
-  if (kb == 0)
-    middle_real<T, A, 16, 2 * RT, Q, LO_BITS, 2304>(smem, hrow, threadIdx.x, twlo, twhi);
-  else
-    middle_rows<T, A, 16, 2 * RT, Q, LO_BITS, 2304>(smem, smem + STRIDE_A,
-        hrow + (long long)kb * A, hrow + (long long)kb1 * A, threadIdx.x, twlo, twhi);
+  // last forward stage, product, first inverse stage: in registers
+  middle_pairs<T, A, 16, RT, Q, LO_BITS, 2304>(smem, smem + STRIDE_A,
+      hrow + (long long)kb * A, hrow + (long long)kb1 * A, self, twlo, twhi);
   stage<T, 4096, 16, 16, RT, 1, 4096, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 256, RT, 1, 4096, Q, LO_BITS, 0, Dense, 2304>(buf, tid, twlo, twhi);
 
-  // a row that pairs with itself (kb = 0, b/2) is held by both groups: one stores it
+  // a row held by both groups (kb = kb1: row 0 when b is odd, or a sparse plan's self-paired row): one stores it
   if (g == 0 || kb != kb1) store_points<T, 0, A, RT, VPT>(rowp, buf, tid);
 }
 

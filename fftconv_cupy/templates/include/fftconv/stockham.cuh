@@ -221,20 +221,17 @@ __device__ __forceinline__ cx<T> shfl_from(cx<T> v, int lane) {
   return {__shfl_sync(0xffffffffu, v.re, lane), __shfl_sync(0xffffffffu, v.im, lane)};
 }
 
-// THREADS may exceed J (the middle pass's row 0): the extra warps only wait.
 template <class T, int S, int R, int THREADS, int Q, int LO_BITS, int TAB>
 __device__ __forceinline__ void middle_real(cx<T>* buf, const coef<T>* __restrict__ hs, int tid,
                                             const cx<T>* __restrict__ lo, const cx<T>* __restrict__ hi) {
   constexpr int J = S / R;
-  constexpr int IT = J < THREADS ? 1 : J / THREADS;
-  static_assert(J % 32 == 0 && THREADS % 32 == 0 && (J % THREADS == 0 || J < THREADS) && R % 2 == 0,
+  constexpr int IT = J / THREADS;
+  static_assert(J % 32 == 0 && THREADS % 32 == 0 && J % THREADS == 0 && R % 2 == 0,
                 "whole warps of butterfly pairs, slots paired r <-> R-1-r");
-  const bool active = J >= THREADS || tid < J;     // whole warps
   cx<T> v[IT][R];
   int jj[IT];
 #pragma unroll
   for (int it = 0; it < IT; ++it) {
-    if (!active) break;
     const int j = paired_butterfly<J>(tid + it * THREADS);
     jj[it] = j;
     const int pj = pad(j);
@@ -248,7 +245,6 @@ __device__ __forceinline__ void middle_real(cx<T>* buf, const coef<T>* __restric
   }
 #pragma unroll
   for (int it = 0; it < IT; ++it) {
-    if (!active) break;
     const int j = jj[it];
     // slot pairs (r, R-1-r): the partner's values come from lane 31 - l (butterfly
     // J/2 reads its own lane); every lane shuffles, butterfly 0's results are unused
@@ -278,7 +274,6 @@ __device__ __forceinline__ void middle_real(cx<T>* buf, const coef<T>* __restric
   __syncthreads();                         // every read of buf is done
 #pragma unroll
   for (int it = 0; it < IT; ++it) {
-    if (!active) break;
     const int pb = pad(jj[it] * R);
 #pragma unroll
     for (int r = 0; r < R; ++r) *at_r<1>(buf, jj[it] * R, pb, r) = v[it][r];
@@ -286,30 +281,40 @@ __device__ __forceinline__ void middle_real(cx<T>* buf, const coef<T>* __restric
   __syncthreads();
 }
 
-// The middle pass's counterpart for two rows kb != 0 and kb1 = b - kb (buf0, buf1; the
-// same row in both when kb = b/2): element ka of one pairs with A-1-ka of the other, so
-// butterfly j of the last forward stage pairs with butterfly J-1-j of the other row, slot
-// R-1-r, with no exception.  Lanes l < 16 of a warp take row kb's butterflies 16w + l,
-// lanes 31 - l row kb1's partners, and one shuffle per value brings each its partner.
-template <class T, int S, int R, int THREADS, int Q, int LO_BITS, int TAB>
-__device__ __forceinline__ void middle_rows(cx<T>* buf0, cx<T>* buf1, const coef<T>* __restrict__ h0,
-                                            const coef<T>* __restrict__ h1, int tid,
-                                            const cx<T>* __restrict__ lo, const cx<T>* __restrict__ hi) {
+// The three-pass middle kernel's counterpart (Plan.middle_rows), for a block's two rows
+// (buf0, buf1; RT threads each).  CROSS blocks hold rows kb and b - kb: element ka of one
+// pairs with A-1-ka of the other, so butterfly j of the last forward stage pairs with
+// butterfly J-1-j of the other row, slot R-1-r; lanes l < 16 of a warp take row kb's
+// butterflies 16w + l and lanes 31 - l their partners in row b - kb.  The SELF block holds
+// rows 0 and b/2, each its own partner: group 0 lays row 0 out as middle_real does (ka
+// pairs with (A - ka) mod A), group 1 pairs row b/2's butterflies j and J-1-j across lanes
+// l and 31 - l.  One shuffle per value brings each its partner.
+template <class T, int S, int R, int RT, int Q, int LO_BITS, int TAB>
+__device__ __forceinline__ void middle_pairs(cx<T>* buf0, cx<T>* buf1, const coef<T>* __restrict__ h0,
+                                             const coef<T>* __restrict__ h1, bool self,
+                                             const cx<T>* __restrict__ lo, const cx<T>* __restrict__ hi) {
   constexpr int J = S / R;
-  constexpr int IT = 2 * J / THREADS;
-  static_assert(J % 16 == 0 && THREADS % 32 == 0 && (2 * J) % THREADS == 0 && R % 2 == 0,
+  constexpr int IT = J / RT;                // 2J butterflies over 2 RT threads
+  static_assert(J % 32 == 0 && RT % 32 == 0 && J % RT == 0 && R % 2 == 0,
                 "whole warps of butterfly pairs, slots paired r <-> R-1-r");
-  const int lane = threadIdx.x & 31;
-  const bool second = lane >= 16;
+  const int lane = threadIdx.x & 31, g = threadIdx.x / RT, tid = threadIdx.x % RT;
+  const bool upper = lane >= 16;
+  const bool second = self ? g == 1 : upper;
+  const bool row0 = self && g == 0;         // the fused row's layout (paired_butterfly)
   cx<T>* buf = second ? buf1 : buf0;
   const coef<T>* __restrict__ h = second ? h1 : h0;
   cx<T> v[IT][R];
   int jj[IT];
 #pragma unroll
   for (int it = 0; it < IT; ++it) {
-    const int q = tid + it * THREADS;
-    const int pj = 16 * (q >> 5) + (second ? 31 - lane : lane);
-    const int j = second ? J - 1 - pj : pj;
+    int j;
+    if (row0) {
+      j = paired_butterfly<J>(tid + it * RT);
+    } else {
+      const int q = self ? tid + it * RT : threadIdx.x + it * 2 * RT;
+      const int pj = 16 * (q >> 5) + (upper ? 31 - lane : lane);
+      j = upper ? J - 1 - pj : pj;
+    }
     jj[it] = j;
     const int pp = pad(j);
 #pragma unroll
@@ -323,13 +328,26 @@ __device__ __forceinline__ void middle_rows(cx<T>* buf0, cx<T>* buf1, const coef
 #pragma unroll
   for (int it = 0; it < IT; ++it) {
     const int j = jj[it];
+    // row 0's butterflies 0 and J/2 hold their own partners
+    const bool own = row0 && (j == 0 || j == J / 2);
+    const int src = own ? lane : lane ^ 31;
 #pragma unroll
     for (int r = 0; r < R / 2; ++r) {
       const int q = R - 1 - r;
-      const cx<T> s0 = shfl_from(v[it][q], lane ^ 31), s1 = shfl_from(v[it][r], lane ^ 31);
-      const coef<T> c0 = ldg(h + j + r * J), c1 = ldg(h + j + q * J);
-      v[it][r] = c0.a * v[it][r] + mul_si<1>(c0.g * conj(s0));
-      v[it][q] = c1.a * v[it][q] + mul_si<1>(c1.g * conj(s1));
+      const cx<T> s0 = shfl_from(v[it][q], src), s1 = shfl_from(v[it][r], src);
+      if (!(row0 && j == 0)) {
+        const coef<T> c0 = ldg(h + j + r * J), c1 = ldg(h + j + q * J);
+        v[it][r] = c0.a * v[it][r] + mul_si<1>(c0.g * conj(s0));
+        v[it][q] = c1.a * v[it][q] + mul_si<1>(c1.g * conj(s1));
+      }
+    }
+    if (row0 && j == 0) {
+      // Z[r J] pairs with Z[(R - r) J]
+#pragma unroll
+      for (int r = 0; r <= R / 2; ++r) {
+        const int q = (R - r) % R;
+        real_pair(v[it][r], v[it][q], ldg(h + r * J), ldg(h + q * J));
+      }
     }
     dft<R, 1>(v[it]);
   }
