@@ -157,3 +157,58 @@ def test_stage_tables_off_matches_products():
         y = execute(p, x, kernel_spectrum(p, k, np), emulate=True)
         assert rel_error(y, want) < 1e-6
     assert not replace(plan, stage_table_bytes=0).stage_tables
+
+
+@pytest.mark.parametrize("n, real, precision", [(1 << 15, True, "fp32"), (1 << 20, True, "fp32"),
+                                                (6000, False, "fp64"), (1 << 20, True, "fp64")])
+def test_column_tables_give_column_twiddles(n, real, precision):
+    """The direct column kernels' w_m^(a kb) = T1[kb, a % C] * T2[a // C, kb]: both tables
+    sit in the kernels' array after the stage tables, and every product is within a few ulp."""
+    from fftconv_cupy.plan.twiddles import column_tables, device_tables
+    plan = make_plan(n, n, 0, n, real=real, precision=precision, layout="three_pass")
+    assert plan.direct_columns
+    arr, _ = device_tables(plan)
+    t1, t2 = column_tables(plan, arr.dtype)
+    o1, o2 = plan.column_twiddles
+    ends = [off + (r + r % 2) * ns for (r, ns), off in plan.stage_tables.items()]
+    assert o1 >= max(ends + [plan.twiddle_tables[0]]) and o1 % 2 == 0 and o2 == o1 + t1.size
+    np.testing.assert_array_equal(arr[o1:o2], t1.ravel())
+    np.testing.assert_array_equal(arr[o2:o2 + t2.size], t2.ravel())
+    c, b, a = plan.groups, plan.b, plan.a
+    cols = RNG.integers(0, a, 4096)
+    kb = RNG.integers(0, b, 4096)
+    got = t1[kb, cols % c].astype(np.complex128) * t2[cols // c, kb]
+    ang = 2 * np.arccos(np.longdouble(-1)) * ((cols * kb) % plan.m) / plan.m
+    err = np.maximum(np.abs(got.real - np.cos(ang)), np.abs(got.imag + np.sin(ang)))
+    assert err.max() <= 3 * np.finfo(arr.real.dtype).eps
+
+
+def test_direct_columns_and_fused_middle_switches():
+    """Switching the direct column kernels or the fused middle off changes the generated code,
+    not the result; sparse plans keep the shared-memory column kernels."""
+    from dataclasses import replace
+    n = 1 << 15
+    plan = make_plan(n, n, 0, n, real=True, precision="fp32")
+    assert plan.layout == "three_pass" and plan.direct_columns and plan.middle_rows
+    x, k = RNG.standard_normal((2, n)), RNG.standard_normal((1, n))
+    want = ss.fftconvolve(x, k, axes=-1)[:, :n]
+    for p in (plan, replace(plan, col_direct=False), replace(plan, fuse_middle=False)):
+        y = execute(p, x, kernel_spectrum(p, k, np), emulate=True)
+        assert rel_error(y, want) < 1e-6, p
+    off = replace(plan, col_direct=False, fuse_middle=False)
+    assert off.column_twiddles is None and not off.middle_rows
+    assert off.col_block[1] > 0 and plan.col_block[1] == 0     # one-stage columns: no shared memory
+
+
+@pytest.mark.parametrize("b_even", [True, False])
+def test_middle_blocks_pair_rows_once(b_even):
+    """Rows kb and b - kb share a block, rows 0 and b/2 the first one: every row of a dense
+    plan is in exactly one block."""
+    n = (1 << 16) if b_even else 6144          # b = 16, b = 3
+    plan = make_plan(n, n, 0, n, real=False, precision="fp32", layout="three_pass")
+    b = plan.b
+    assert (b % 2 == 0) == b_even
+    rows = [0, b // 2] if b % 2 == 0 else [0]
+    for blk in range(1, plan.middle_blocks):
+        rows += [blk, b - blk]
+    assert sorted(rows) == list(range(b))

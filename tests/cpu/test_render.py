@@ -119,3 +119,24 @@ def test_package_data_ships_every_template_and_header():
     pats = [re.compile(re.escape(g).replace(r"\*", "[^/]*") + "$") for g in globs]
     missing = [f for f in files if not any(p.match(f) for p in pats)]
     assert not missing, missing
+
+
+@pytest.mark.skipif(not nvrtc_available(), reason="NVRTC is not installed")
+@pytest.mark.parametrize("switch", [dict(col_direct=False), dict(fuse_middle=False),
+                                    dict(col_direct=False, fuse_middle=False)],
+                         ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
+@pytest.mark.parametrize("n", [1 << 15, 1 << 20])
+def test_three_pass_switches_compile(n, switch):
+    """The shared-memory column kernels and the unfused middle stay generated (sparse and
+    tensor-core plans use them) and compile; the default plan uses neither."""
+    from dataclasses import replace
+    plan = make_plan(n, n, 0, n, real=True, precision="fp32")
+    default = render_plan(plan).code
+    assert "col_stage<" in default and "middle_pairs<" in default
+    variant = replace(plan, **switch)
+    src = render_plan(variant)
+    assert ("col_stage<" in src.code) == variant.direct_columns
+    assert ("middle_pairs<" in src.code) == variant.middle_rows
+    cubin = compile_cubin(src.code, arch="sm_90", plan=variant.describe())
+    for entry in src.entries:
+        assert entry.encode() in cubin
