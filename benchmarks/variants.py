@@ -2,7 +2,7 @@
 
 python -m benchmarks.variants 4096:order=4,regs_row=64 4096:regs_row=80 1M:tmp_bytes=25165824
 Each argument is LENGTH[:field=value,...]; fields are Plan fields (order, regs_row,
-regs_col, layout, stage_table_bytes), row_threads (threads per row transform) or
+regs_col, layout, groups, stage_table_bytes, col_direct, fuse_middle), row_threads (threads per row transform) or
 executor options (tmp_bytes).  Prints one line per variant
 and per-pass times for three-pass plans.
 """

@@ -75,13 +75,15 @@ def plan_cmd(length, kernel_len, dtype, precision, order, mode, layout, rows, ch
     rt, rs = plan.row_block
     rb, cb = plan.min_blocks
     kind = "fused" if plan.layout == "fused" else "row (middle pass)"
+    middle = ", product between stages in registers" if plan.fused_middle or plan.middle_rows else ""
     t.add_row(f"{kind} kernel", f"{rt} threads, {fmt_bytes(rs)} shared memory, "
                                 f"{plan.groups if plan.layout == 'fused' else 2} rows/block, "
-                                f">= {rb} blocks/SM")
+                                f">= {rb} blocks/SM{middle}")
     if plan.col is not None:
         ct, cs = plan.col_block
+        direct = ", first/last stage on global memory" if plan.direct_columns else ""
         t.add_row("column kernels", f"{ct} threads, {fmt_bytes(cs)} shared memory, "
-                                    f"{plan.groups} columns/block, >= {cb} blocks/SM")
+                                    f"{plan.groups} columns/block, >= {cb} blocks/SM{direct}")
     t.add_row("vector width", f"in {plan.vec_in}, out {plan.vec_out}")
     t.add_row("smem limit", f"{fmt_bytes(p['smem_limit'])} ({p['smem_limit_source']})")
     t.add_row(f"FLOPs ({rows:,} row{'s' if rows > 1 else ''})", fmt_count(c["flops"], "FLOP"))

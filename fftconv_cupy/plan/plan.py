@@ -398,7 +398,8 @@ class Plan:
         if self.col is not None:
             ct, cs = self.col_block
             d.update(col_radices=list(self.col.radices), col_threads=ct, col_smem=cs,
-                     a=self.a, b=self.b)
+                     a=self.a, b=self.b, direct_columns=self.direct_columns)
+        d["fused_middle"] = self.fused_middle or self.middle_rows
         return d
 
 
