@@ -54,7 +54,7 @@ __device__ __forceinline__ void for_tile(F f) {
   }
 }
 
-// Direct column passes (columns.cuh): thread (t, c) runs butterflies of column a0 + c.
+// Direct column passes (columns.cuh): thread (t, c) runs butterflies of column blockIdx.x * C + c.
 constexpr int NOUTB = ((OUT_START + OUT_LEN + 1) / 2 + A - 1) / A;   // rows bb holding outputs
 
 // Pass 1: b-point DFTs down columns a0..a0+C of the (b, a) view, times w_m^(a*kb).
@@ -87,10 +87,10 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
   const cx<T>* t2 = twlo + 14592 + blockIdx.x * B;
   cx<T>* out = tmp + (long long)blockIdx.y * M + a;
   auto st_tmp = [&](int kb, cx<T> v) { out[(long long)kb * A] = v * column_twiddle<C, -1>(t1, t2, kb); };
-col_stage<T, B, 16, 1, CT, -1, NZB, B, false, Q, LO_BITS, -1>(t, twlo, twhi, in, st_smem);
+  col_stage<T, B, 16, 1, CT, -1, NZB, B, false, Q, LO_BITS, -1>(t, twlo, twhi, in, st_smem);
   __syncthreads();
 
-col_stage<T, B, 16, 16, CT, -1, B, B, false, Q, LO_BITS, 2048>(t, twlo, twhi, ld_smem, st_tmp);
+  col_stage<T, B, 16, 16, CT, -1, B, B, false, Q, LO_BITS, 2048>(t, twlo, twhi, ld_smem, st_tmp);
 
 }
 
@@ -158,9 +158,9 @@ fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
       if (s + 1 >= 0 && s + 1 < OUT_LEN) IO::st(yr + s + 1, p.im);
     }
   };
-col_stage<T, B, 16, 1, CT, 1, B, B, false, Q, LO_BITS, -1>(t, twlo, twhi, in, st_smem);
+  col_stage<T, B, 16, 1, CT, 1, B, B, false, Q, LO_BITS, -1>(t, twlo, twhi, in, st_smem);
   __syncthreads();
 
-col_stage<T, B, 16, 16, CT, 1, B, NOUTB, false, Q, LO_BITS, 2048>(t, twlo, twhi, ld_smem, out);
+  col_stage<T, B, 16, 16, CT, 1, B, NOUTB, false, Q, LO_BITS, 2048>(t, twlo, twhi, ld_smem, out);
 
 }
