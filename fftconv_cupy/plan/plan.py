@@ -233,10 +233,14 @@ class Plan:
         columns read consecutive entries) and T2[blk][kb] = w_m^(C blk kb) (one per warp)."""
         if not self.direct_columns:
             return None
-        tables = self.stage_tables
-        off = max([self.twiddle_tables[0]] + [o + (r + r % 2) * ns for (r, ns), o in tables.items()])
-        off += off % 2
+        off = self.stage_tables_end + self.stage_tables_end % 2
         return off, off + self.b * self.groups
+
+    @property
+    def stage_tables_end(self) -> int:
+        """Entries of the lo array used by the lo table and the stage tables."""
+        return max([self.twiddle_tables[0]]
+                   + [o + (r + r % 2) * ns for (r, ns), o in self.stage_tables.items()])
 
     @property
     def fused_middle(self) -> bool:

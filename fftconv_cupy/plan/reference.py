@@ -148,10 +148,10 @@ def _stockham(ctx: _Ctx, z: np.ndarray, tf: Transform, sign: int) -> np.ndarray:
 
 
 def _column_twiddles(ctx: _Ctx, plan: Plan, col, kb):
-    """w_m^(a*kb) as the kernels form them: one table value each (three_pass), or table
-    values at kb = 1, 2, 4, 8 and products between (cluster, whose b-point DFT is one radix)."""
+    """w_m^(a*kb) as the kernels form them: T1[kb, a % C] * T2[a // C, kb] (direct column
+    kernels), one split-table value each (other three-pass column kernels), or table values
+    at kb = 1, 2, 4, 8 and products between (cluster, whose b-point DFT is one radix)."""
     if plan.direct_columns:
-        # T1[kb, a % C] * T2[a // C, kb]
         t1, t2 = column_tables(plan, ctx.cdt)
         a = col[0]
         return ctx.rnd(t1[:, a % plan.groups] * t2[a // plan.groups, :].T)

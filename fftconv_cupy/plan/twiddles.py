@@ -59,7 +59,7 @@ def device_tables(plan) -> tuple[np.ndarray, np.ndarray]:
     cols = plan.column_twiddles
     if not tables and cols is None:
         return lo, hi
-    end = max([len(lo)] + [off + (r + r % 2) * ns for (r, ns), off in tables.items()])
+    end = plan.stage_tables_end
     if cols is not None:
         t1, t2 = column_tables(plan, lo.dtype)
         end = cols[1] + t2.size

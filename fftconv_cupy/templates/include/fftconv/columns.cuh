@@ -28,13 +28,7 @@ __device__ __forceinline__ void col_stage(int t, const cx<T>* __restrict__ lo, c
     if (J % THREADS == 0 || j < J) {
 #pragma unroll
       for (int r = 0; r < R; ++r) v[it][r] = r * J < NZ ? load(j + r * J) : zero<T>();
-      if constexpr (NS > 1) {
-        cx<T> w[R];
-        stage_twiddles<R, NS, SIGN, Q, LO_BITS, TAB>(w, j % NS, lo, hi);
-#pragma unroll
-        for (int r = 1; r < R; ++r)
-          if (r * J < NZ) v[it][r] = v[it][r] * w[r];
-      }
+      twiddle_inputs<R, NS, J, NZ, SIGN, Q, LO_BITS, TAB>(v[it], j % NS, lo, hi);
     }
   }
   if constexpr (SYNC) __syncthreads();

@@ -93,6 +93,20 @@ __device__ __forceinline__ void stage_twiddles(cx<T>* w, int c, const cx<T>* __r
   }
 }
 
+// v[r] *= w_(NS R)^(SIGN c r) for the inputs a stage reads (r J < NZ, J = S / R); nothing
+// for a first stage (NS = 1).
+template <int R, int NS, int J, int NZ, int SIGN, int Q, int LO_BITS, int TAB, class T>
+__device__ __forceinline__ void twiddle_inputs(cx<T>* v, int c, const cx<T>* __restrict__ lo,
+                                               const cx<T>* __restrict__ hi) {
+  if constexpr (NS > 1) {
+    cx<T> w[R];
+    stage_twiddles<R, NS, SIGN, Q, LO_BITS, TAB>(w, c, lo, hi);
+#pragma unroll
+    for (int r = 1; r < R; ++r)
+      if (r * J < NZ) v[r] = v[r] * w[r];
+  }
+}
+
 // One radix-R Stockham stage of an S-point transform (Ns = product of the earlier
 // radices).  Butterfly j reads j + r*S/R, multiplies by w_(Ns*R)^(j%Ns * r) and
 // writes (j/Ns)*Ns*R + j%Ns + r*Ns: the output is in natural order after the last
@@ -136,13 +150,7 @@ __device__ __forceinline__ void stage(cx<T>* buf, int tid, const cx<T>* __restri
           v[it][r] = *at_r<J>(buf, j, pj, r);
         }
       }
-      if constexpr (NS > 1) {
-        cx<T> w[R];
-        stage_twiddles<R, NS, SIGN, Q, LO_BITS, TAB>(w, j % NS, lo, hi);
-#pragma unroll
-        for (int r = 1; r < R; ++r)
-          if (r * J < NZ) v[it][r] = v[it][r] * w[r];
-      }
+      twiddle_inputs<R, NS, J, NZ, SIGN, Q, LO_BITS, TAB>(v[it], j % NS, lo, hi);
     }
   }
   __syncthreads();
@@ -221,6 +229,54 @@ __device__ __forceinline__ cx<T> shfl_from(cx<T> v, int lane) {
   return {__shfl_sync(0xffffffffu, v.re, lane), __shfl_sync(0xffffffffu, v.im, lane)};
 }
 
+// The pieces of the fused middles.  Butterfly j of the last forward stage of an
+// S-point transform (J = S/R) into registers: v[r] holds Z[j + r J].
+template <class T, int S, int R, int Q, int LO_BITS, int TAB>
+__device__ __forceinline__ void last_forward(cx<T>* v, cx<T>* buf, int j, const cx<T>* __restrict__ lo,
+                                             const cx<T>* __restrict__ hi) {
+  constexpr int J = S / R;
+  const int pj = pad(j);
+#pragma unroll
+  for (int r = 0; r < R; ++r) v[r] = *at_r<J>(buf, j, pj, r);
+  twiddle_inputs<R, J, J, S, -1, Q, LO_BITS, TAB>(v, j, lo, hi);
+  dft<R, -1>(v);
+}
+
+// The packed-real product of butterfly j's slots, then the first inverse stage's DFT.
+// Slot r's partner is slot R-1-r of lane src (every lane shuffles); butterfly 0 of a row
+// paired with itself as (A - ka) mod A (row0) pairs its own slots r and (R - r) mod R.
+template <class T, int R, int J>
+__device__ __forceinline__ void pair_product(cx<T>* v, const coef<T>* __restrict__ h, int j, int src,
+                                             bool row0) {
+#pragma unroll
+  for (int r = 0; r < R / 2; ++r) {
+    const int q = R - 1 - r;
+    const cx<T> s0 = shfl_from(v[q], src), s1 = shfl_from(v[r], src);
+    if (!(row0 && j == 0)) {
+      const coef<T> c0 = ldg(h + j + r * J), c1 = ldg(h + j + q * J);
+      v[r] = c0.a * v[r] + mul_si<1>(c0.g * conj(s0));
+      v[q] = c1.a * v[q] + mul_si<1>(c1.g * conj(s1));
+    }
+  }
+  if (row0 && j == 0) {
+    // Z[r J] pairs with Z[(R - r) J]
+#pragma unroll
+    for (int r = 0; r <= R / 2; ++r) {
+      const int q = (R - r) % R;
+      real_pair(v[r], v[q], ldg(h + r * J), ldg(h + q * J));
+    }
+  }
+  dft<R, 1>(v);
+}
+
+// What butterfly j of the first inverse stage writes (Ns = 1: points j R + r).
+template <class T, int R>
+__device__ __forceinline__ void first_inverse_store(cx<T>* buf, const cx<T>* v, int j) {
+  const int pb = pad(j * R);
+#pragma unroll
+  for (int r = 0; r < R; ++r) *at_r<1>(buf, j * R, pb, r) = v[r];
+}
+
 template <class T, int S, int R, int THREADS, int Q, int LO_BITS, int TAB>
 __device__ __forceinline__ void middle_real(cx<T>* buf, const coef<T>* __restrict__ hs, int tid,
                                             const cx<T>* __restrict__ lo, const cx<T>* __restrict__ hi) {
@@ -232,52 +288,19 @@ __device__ __forceinline__ void middle_real(cx<T>* buf, const coef<T>* __restric
   int jj[IT];
 #pragma unroll
   for (int it = 0; it < IT; ++it) {
-    const int j = paired_butterfly<J>(tid + it * THREADS);
-    jj[it] = j;
-    const int pj = pad(j);
-#pragma unroll
-    for (int r = 0; r < R; ++r) v[it][r] = *at_r<J>(buf, j, pj, r);
-    cx<T> w[R];
-    stage_twiddles<R, J, -1, Q, LO_BITS, TAB>(w, j, lo, hi);
-#pragma unroll
-    for (int r = 1; r < R; ++r) v[it][r] = v[it][r] * w[r];
-    dft<R, -1>(v[it]);
+    jj[it] = paired_butterfly<J>(tid + it * THREADS);
+    last_forward<T, S, R, Q, LO_BITS, TAB>(v[it], buf, jj[it], lo, hi);
   }
+  const int lane = threadIdx.x & 31;
 #pragma unroll
   for (int it = 0; it < IT; ++it) {
+    // partners in lane 31 - l; butterflies 0 and J/2 hold their own
     const int j = jj[it];
-    // slot pairs (r, R-1-r): the partner's values come from lane 31 - l (butterfly
-    // J/2 reads its own lane); every lane shuffles, butterfly 0's results are unused
-    const int lane = threadIdx.x & 31;
-    const int src = (j == 0 || j == J / 2) ? lane : lane ^ 31;
-#pragma unroll
-    for (int r = 0; r < R / 2; ++r) {
-      const int q = R - 1 - r;
-      const cx<T> s0 = shfl_from(v[it][q], src), s1 = shfl_from(v[it][r], src);
-      if (j != 0) {
-        const coef<T> c0 = ldg(hs + j + r * J), c1 = ldg(hs + j + q * J);
-        const cx<T> a = v[it][r], b = v[it][q];
-        v[it][r] = c0.a * a + mul_si<1>(c0.g * conj(s0));
-        v[it][q] = c1.a * b + mul_si<1>(c1.g * conj(s1));
-      }
-    }
-    if (j == 0) {
-      // Z[r J] pairs with Z[(R - r) J]
-#pragma unroll
-      for (int r = 0; r <= R / 2; ++r) {
-        const int q = (R - r) % R;
-        real_pair(v[it][r], v[it][q], ldg(hs + r * J), ldg(hs + q * J));
-      }
-    }
-    dft<R, 1>(v[it]);
+    pair_product<T, R, J>(v[it], hs, j, (j == 0 || j == J / 2) ? lane : lane ^ 31, true);
   }
   __syncthreads();                         // every read of buf is done
 #pragma unroll
-  for (int it = 0; it < IT; ++it) {
-    const int pb = pad(jj[it] * R);
-#pragma unroll
-    for (int r = 0; r < R; ++r) *at_r<1>(buf, jj[it] * R, pb, r) = v[it][r];
-  }
+  for (int it = 0; it < IT; ++it) first_inverse_store<T, R>(buf, v[it], jj[it]);
   __syncthreads();
 }
 
@@ -316,48 +339,18 @@ __device__ __forceinline__ void middle_pairs(cx<T>* buf0, cx<T>* buf1, const coe
       j = upper ? J - 1 - pj : pj;
     }
     jj[it] = j;
-    const int pp = pad(j);
-#pragma unroll
-    for (int r = 0; r < R; ++r) v[it][r] = *at_r<J>(buf, j, pp, r);
-    cx<T> w[R];
-    stage_twiddles<R, J, -1, Q, LO_BITS, TAB>(w, j, lo, hi);
-#pragma unroll
-    for (int r = 1; r < R; ++r) v[it][r] = v[it][r] * w[r];
-    dft<R, -1>(v[it]);
+    last_forward<T, S, R, Q, LO_BITS, TAB>(v[it], buf, j, lo, hi);
   }
 #pragma unroll
   for (int it = 0; it < IT; ++it) {
-    const int j = jj[it];
     // row 0's butterflies 0 and J/2 hold their own partners
+    const int j = jj[it];
     const bool own = row0 && (j == 0 || j == J / 2);
-    const int src = own ? lane : lane ^ 31;
-#pragma unroll
-    for (int r = 0; r < R / 2; ++r) {
-      const int q = R - 1 - r;
-      const cx<T> s0 = shfl_from(v[it][q], src), s1 = shfl_from(v[it][r], src);
-      if (!(row0 && j == 0)) {
-        const coef<T> c0 = ldg(h + j + r * J), c1 = ldg(h + j + q * J);
-        v[it][r] = c0.a * v[it][r] + mul_si<1>(c0.g * conj(s0));
-        v[it][q] = c1.a * v[it][q] + mul_si<1>(c1.g * conj(s1));
-      }
-    }
-    if (row0 && j == 0) {
-      // Z[r J] pairs with Z[(R - r) J]
-#pragma unroll
-      for (int r = 0; r <= R / 2; ++r) {
-        const int q = (R - r) % R;
-        real_pair(v[it][r], v[it][q], ldg(h + r * J), ldg(h + q * J));
-      }
-    }
-    dft<R, 1>(v[it]);
+    pair_product<T, R, J>(v[it], h, j, own ? lane : lane ^ 31, row0);
   }
   __syncthreads();                         // every read of both rows is done
 #pragma unroll
-  for (int it = 0; it < IT; ++it) {
-    const int pb = pad(jj[it] * R);
-#pragma unroll
-    for (int r = 0; r < R; ++r) *at_r<1>(buf, jj[it] * R, pb, r) = v[it][r];
-  }
+  for (int it = 0; it < IT; ++it) first_inverse_store<T, R>(buf, v[it], jj[it]);
   __syncthreads();
 }
 
