@@ -2,8 +2,8 @@
 
 python -m benchmarks.variants 4096:order=4,regs_row=64 4096:regs_row=80 1M:tmp_bytes=25165824
 Each argument is LENGTH[:field=value,...]; fields are Plan fields (order, regs_row,
-regs_col, layout, groups, stage_table_bytes, col_direct, fuse_middle), row_threads (threads per row transform) or
-executor options (tmp_bytes).  Prints one line per variant
+regs_col, layout, groups, stage_table_bytes, col_direct, fuse_middle), precision (fp32 by
+default), row_threads (threads per row transform) or executor options (tmp_bytes).  Prints one line per variant
 and per-pass times for three-pass plans.
 """
 from __future__ import annotations
@@ -16,9 +16,9 @@ import numpy as np
 from fftconv_cupy.bench.causal import copy_bandwidth, rows_for, time_ms
 from .run import parse_len
 
-PLAN_ARGS = ("order", "layout")
+PLAN_ARGS = ("order", "layout", "precision")
+STR_ARGS = ("layout", "precision")
 EXEC_ARGS = ("tmp_bytes",)
-MODULE_ARGS = ("cluster_row",)     # planner constants, set for one variant
 ROW_ARGS = ("row_threads",)         # the row transform's thread count
 
 
@@ -27,7 +27,7 @@ def parse(arg):
     opts = {}
     for kv in filter(None, rest.split(",")):
         k, v = kv.split("=")
-        opts[k] = v if k == "layout" else int(v)
+        opts[k] = v if k in STR_ARGS else int(v)
     return parse_len(length), opts
 
 
@@ -66,27 +66,21 @@ def main(argv=None):
     data = {}
     for arg in args:
         L, opts = parse(arg)
-        if L not in data:
+        opts.setdefault("precision", "fp32")
+        plan = make_plan(L, L, 0, L, real=True, **{a: opts[a] for a in PLAN_ARGS if a in opts})
+        dtype = plan.prec.real_dtype
+        if (L, dtype) not in data:
             data.clear()
             cupy.get_default_memory_pool().free_all_blocks()
-            rows = rows_for(L)
+            rows = rows_for(L) * 4 // dtype.itemsize
             batch = min(64, rows)
             heads = rows // batch
-            x = cupy.random.standard_normal((rows, L), dtype=cupy.float32)
-            k = cupy.random.standard_normal((heads, L), dtype=cupy.float32)
-            data[L] = (x, k, cupy.empty_like(x), batch, heads)
-        x, k, y, batch, heads = data[L]
-        from fftconv_cupy.plan import plan as planmod
-        saved = dict(planmod.CLUSTER_ROW_MAX)
-        if "cluster_row" in opts:
-            planmod.CLUSTER_ROW_MAX["fp32"] = opts["cluster_row"]
-        try:
-            plan = make_plan(L, L, 0, L, real=True, precision="fp32",
-                             **{a: opts[a] for a in PLAN_ARGS if a in opts})
-        finally:
-            planmod.CLUSTER_ROW_MAX.update(saved)
+            x = cupy.random.standard_normal((rows, L), dtype=dtype)
+            k = cupy.random.standard_normal((heads, L), dtype=dtype)
+            data[L, dtype] = (x, k, cupy.empty_like(x), batch, heads)
+        x, k, y, batch, heads = data[L, dtype]
         plan = dataclasses.replace(plan, **{a: opts[a] for a in opts
-                                            if a not in PLAN_ARGS + EXEC_ARGS + MODULE_ARGS + ROW_ARGS})
+                                            if a not in PLAN_ARGS + EXEC_ARGS + ROW_ARGS})
         if "row_threads" in opts:
             plan = dataclasses.replace(plan, row=dataclasses.replace(plan.row, threads=opts["row_threads"]))
         kw = {a: opts[a] for a in EXEC_ARGS if a in opts}
@@ -96,7 +90,13 @@ def main(argv=None):
         med, p10, p90 = time_ms(lambda: ex(x, hs, y, batch=batch, channels=heads, **kw))
         ok = not bool(cupy.isnan(y).any())
         floor = 2 * x.nbytes / bw * 1e3
-        print(f"{arg:32s} {med:8.3f} ms  x{med / floor:6.2f}  written={ok}  "
+        # relative error of two rows (row r uses channel r % heads) against float64 cupy.fft
+        check = [0, x.shape[0] - 1]
+        xr = x[check].astype(cupy.float64)
+        kr = k[[r % heads for r in check]].astype(cupy.float64)
+        ref = cupy.fft.irfft(cupy.fft.rfft(xr, 2 * L) * cupy.fft.rfft(kr, 2 * L), 2 * L)[:, :L]
+        err = float(cupy.linalg.norm(y[check] - ref) / cupy.linalg.norm(ref))
+        print(f"{arg:32s} {med:8.3f} ms  x{med / floor:6.2f}  written={ok}  err={err:.1e}  "
               f"blocks/SM={plan.min_blocks}  {plan.describe()}", flush=True)
         if plan.layout == "three_pass":
             print(pass_times(plan, ex, x, hs, y, batch, heads), flush=True)

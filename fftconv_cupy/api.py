@@ -37,12 +37,13 @@ def _precision_for(dtype: np.dtype, precision: str) -> str:
     raise ValueError(f"precision must be 'auto' or one of {sorted(PRECISIONS)}, got {precision!r}")
 
 
-def _smem_limit(xp) -> int:
+def _limits(xp) -> dict:
+    """make_plan's device keywords: the current GPU's, or sm_90's for the NumPy executor."""
     if xp is np:
         from .plan.support import DEFAULT_SMEM_BYTES
-        return DEFAULT_SMEM_BYTES
-    from .runtime.device import current_limits
-    return current_limits()["smem_optin"]
+        return {"smem_limit": DEFAULT_SMEM_BYTES, "clusters": True}
+    from .runtime.device import planner_limits
+    return planner_limits()
 
 
 def _ptr(a) -> int:
@@ -154,7 +155,7 @@ def _conv_1d(prob: _Problem, in1, in2, precision: str, order):
     x, k = prob.operands(in1, in2)
     x = xp.ascontiguousarray(x, dtype=io)
     plan = make_plan(x.shape[-1], k.shape[-1], start, length, real=real, precision=precision,
-                     order=order, smem_limit=_smem_limit(xp))
+                     order=order, **_limits(xp))
     return _execute_rows(plan, x, kernel_spectrum(plan, k, xp), prob.channels, length, xp, io)
 
 
@@ -323,7 +324,7 @@ def causal_conv(u, k, *, pre_gate=None, post_gate=None, precision="auto", order=
     gates = [None if g is None else xp.ascontiguousarray(conv(g), dtype=io).reshape(-1, L)
              for g in (pre_gate, post_gate)]
     plan = make_plan(L, K, 0, L, real=real, precision=prec, order=order,
-                     smem_limit=_smem_limit(xp), gates=(gates[0] is not None, gates[1] is not None))
+                     **_limits(xp), gates=(gates[0] is not None, gates[1] is not None))
     hs = kernel_spectrum(plan, kk, xp)
     y = _execute_rows(plan, x, hs, s_k2[0], L, xp, io, pre_gate=gates[0], post_gate=gates[1])
     out = xp.ascontiguousarray(y.reshape(s_u).astype(dtype, copy=False))
@@ -364,7 +365,7 @@ def _causal_conv16(u, k, s_u, s_k2, io, pre_gate, post_gate, precision, order):
           for g in gates]
     kk = _kernel_values(k, xp, conv).reshape(s_k2)
     plan = make_plan(L, s_k2[1], 0, L, real=True, precision=prec, order=order,
-                     smem_limit=_smem_limit(xp), gates=(gs[0] is not None, gs[1] is not None), io=io)
+                     **_limits(xp), gates=(gs[0] is not None, gs[1] is not None), io=io)
     hs = kernel_spectrum(plan, kk, xp)
     y = _execute_rows(plan, x, hs, s_k2[0], L, xp, arrays.BITS16[io], pre_gate=gs[0], post_gate=gs[1])
     y = y.reshape(s_u)
@@ -445,8 +446,11 @@ class FFTConv:
         # a sparse plan transforms whole rows (no overlap-save) of a size 2^a * c
         n = None if sparsity is None or circular else sparse_fft_size(
             min_fft_size(L, K, start, length), real)
+        limits = _limits(xp)
+        if sparsity is not None:
+            limits["clusters"] = False      # sparse masks skip work in fused and three-pass plans
         plan = make_plan(L, K, start, length, real=real, precision=prec, order=order,
-                         smem_limit=_smem_limit(xp), circular=circular, n=n,
+                         **limits, circular=circular, n=n,
                          segment=False if sparsity is not None else None, io=io16)
         self.mask = None
         if sparsity is not None:

@@ -71,7 +71,8 @@ def factors(plan) -> str:
     return m.group(1) if m else ""
 
 
-def order_plans(length: int, orders, *, dtype="float32", precision="auto", smem_limit=None) -> dict:
+def order_plans(length: int, orders, *, dtype="float32", precision="auto", smem_limit=None,
+                clusters=True) -> dict:
     """order -> the causal plan of that Monarch order, or the planner's message (no GPU needed)."""
     from ..errors import UnsupportedPlanError
     from ..plan.plan import make_plan
@@ -81,7 +82,7 @@ def order_plans(length: int, orders, *, dtype="float32", precision="auto", smem_
     for p in orders:
         try:
             out[p] = make_plan(length, length, 0, length, real=True, precision=prec, order=p,
-                               smem_limit=smem_limit or DEFAULT_SMEM_BYTES)
+                               smem_limit=smem_limit or DEFAULT_SMEM_BYTES, clusters=clusters)
         except (UnsupportedPlanError, ValueError) as e:
             out[p] = str(e)
     return out
@@ -127,7 +128,7 @@ def run_orders(length: int, orders, *, dtype="float32", precision="auto", rows=N
     peak: device_peak(...)'s dict or a FLOP/s number (None: read from the device);
     on_step(text) is called before each measurement (progress reporting).
     """
-    from ..runtime.device import current_limits
+    from ..runtime.device import planner_limits
     from .causal import run_length
 
     L = int(length)
@@ -138,7 +139,7 @@ def run_orders(length: int, orders, *, dtype="float32", precision="auto", rows=N
     peak_value = float(peak["flops"] if isinstance(peak, dict) else peak)
     rows = rows_for(L) if rows is None else int(rows)
     plans = order_plans(L, orders, dtype=dt, precision=precision,
-                        smem_limit=current_limits()["smem_optin"])
+                        **planner_limits())
     out = [error_row(L, p, rows, dt, prec, plan, inadmissible=True) if isinstance(plan, str) else None
            for p, plan in plans.items()]
     if all(r is not None for r in out):

@@ -177,7 +177,8 @@ def _rel(y, ref):
 
 
 def bench_plan(length: int, kernel_len: int | None = None, mode: str = "causal", *,
-               dtype="float32", precision="auto", order=None, layout=None, smem_limit=None):
+               dtype="float32", precision="auto", order=None, layout=None, smem_limit=None,
+               clusters=True):
     """The plan run_length times for this mode and kernel length (planning only: no GPU needed).
 
     The planner may choose an overlap-save (segmented) plan for short kernels.
@@ -189,7 +190,7 @@ def bench_plan(length: int, kernel_len: int | None = None, mode: str = "causal",
     start, out_len = window(mode, length, klen)
     prec = _precision_for(np.dtype(dtype), precision)
     return make_plan(length, klen, start, out_len, real=True, precision=prec, order=order,
-                     layout=layout, smem_limit=smem_limit or DEFAULT_SMEM_BYTES,
+                     layout=layout, smem_limit=smem_limit or DEFAULT_SMEM_BYTES, clusters=clusters,
                      circular=mode == "circular")
 
 
@@ -205,7 +206,7 @@ def run_length(length: int, bandwidth: float, *, dtype="float32", precision="aut
     """
     import cupy
     from fftconv_cupy.plan.spectrum import kernel_spectrum
-    from fftconv_cupy.runtime.device import current_limits
+    from fftconv_cupy.runtime.device import planner_limits
     from fftconv_cupy.runtime.executor import GPUExecutor
 
     klen = length if klen is None else int(klen)
@@ -256,7 +257,7 @@ def run_length(length: int, bandwidth: float, *, dtype="float32", precision="aut
                        mode=mode, kernel_len=klen, out_len=out_len))
 
     plan = bench_plan(length, klen, mode, dtype=dt, precision=precision, order=order,
-                      layout=layout, smem_limit=current_limits()["smem_optin"])
+                      layout=layout, **planner_limits())
     if plan.prec.real_dtype != dt:
         raise ValueError(f"precision {plan.precision!r} computes on {plan.prec.io_real} data, "
                          f"not {dt.name}")

@@ -73,16 +73,16 @@ def window(mode: str, length: int, kernel_len: int) -> tuple[int, int]:
         raise click.BadParameter(str(e), param_hint="--mode") from None
 
 
-def smem_limit() -> tuple[int, str]:
-    """Shared memory per block the planner may use, and where the number comes from."""
+def planner_limits() -> tuple[dict, str]:
+    """make_plan's device keywords (shared memory per block, clusters), and where they come from."""
     from ..plan.support import DEFAULT_SMEM_BYTES
     from ..runtime import device
     if device.gpu_available():
         try:
-            return device.current_limits()["smem_optin"], "device"
+            return device.planner_limits(), "device"
         except Exception:
             pass
-    return DEFAULT_SMEM_BYTES, "sm_90 default"
+    return {"smem_limit": DEFAULT_SMEM_BYTES, "clusters": True}, "sm_90 default"
 
 
 def build_plan(length, kernel_len, dtype, precision, order, mode, layout=None):
@@ -99,17 +99,17 @@ def build_plan(length, kernel_len, dtype, precision, order, mode, layout=None):
         prec = _precision_for(dt, precision)
     except (UnsupportedPlanError, ValueError) as e:
         raise click.BadParameter(str(e), param_hint="--precision") from None
-    limit, limit_src = smem_limit()
+    limits, limit_src = planner_limits()
     try:
         plan = make_plan(length, K, start, out_len, real=dt.kind != "c", precision=prec,
-                     order=order, smem_limit=limit, layout=layout)
+                     order=order, layout=layout, **limits)
     except (UnsupportedPlanError, ValueError) as e:
         raise click.UsageError(f"no plan for L={length}, K={K}, mode={mode}, {dtype}, {prec}"
                                + (f", order {order}" if order else "")
                                + (f", layout {layout}" if layout else "") + f": {e}") from None
     problem = {"len": length, "kernel_len": K, "mode": mode, "dtype": dt.name, "precision": prec,
                "real": dt.kind != "c", "out_start": start, "out_len": out_len,
-               "smem_limit": limit, "smem_limit_source": limit_src}
+               "smem_limit": limits["smem_limit"], "smem_limit_source": limit_src}
     return plan, problem
 
 

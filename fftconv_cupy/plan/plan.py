@@ -9,12 +9,13 @@ Layouts
 ``fused``      one launch: load a row, forward Monarch stages, pointwise multiply
                with the kernel spectrum, inverse stages, store the requested outputs.
 ``cluster``    m = a * b with b = 2 * (cluster size) <= 16: one launch per row on a
-               thread-block cluster (Hopper).  Each block of the cluster does b-point
-               column DFTs on its a/CS columns, the blocks exchange through distributed
-               shared memory so each holds two rows (kb and b-kb, partners of the real
-               pairing), run the a-point row DFTs, the product and the inverse, exchange
-               back and finish with the inverse column DFTs.  Global memory sees x once
-               and y once, as in the fused layout.
+               thread-block cluster (Hopper).  Each block of the cluster reads its a/CS
+               columns from x, runs their b-point DFTs in registers and writes each output
+               into the block that owns its row (distributed shared memory); each block
+               owns the middle pass's row pair kb, b-kb and runs its row DFTs, product and
+               inverse; then every block reads its columns back from the row owners, runs
+               the inverse column DFTs in registers and stores y.  Global memory sees x
+               once and y once, as in the fused layout.
 ``three_pass`` m = a * b points that do not fit on chip: (1) b-point column DFTs
                and twiddles, (2) a-point row DFTs, multiply, inverse row DFTs, in
                place, (3) inverse column DFTs and the store.  Rows are processed in
@@ -47,9 +48,13 @@ STAGE_TABLE_MAX_BYTES = 128 << 10  # per-stage twiddle tables up to this size (H
 COLS_MAX = 64                 # columns per block in the column passes (64 x 8 B = 512 B rows)
 COL_THREADS_MAX = 512
 MIDDLE_THREADS_MAX = 512      # two rows per block; more threads would cap registers at 64
+CLUSTER_THREADS_MAX = 1024      # cluster blocks of two longer rows (one block per SM)
 CLUSTER_COLUMNS = (4, 8, 16)  # b = 2 x cluster size; 8 blocks is the portable cluster limit
-# Row limits by on-chip element type (tensor-core precisions keep fp32 data on chip)
-CLUSTER_ROW_MAX = {p: 8192 if v.ctype == "float" else 4096 for p, v in PRECISIONS.items()}
+# the planner's own choice, CUDA-core precisions with b <= 8 (H200, causal rows, three passes ->
+# cluster: fp32 32K 2.82 -> 2.51 ms, fp64 16K 3.35 -> 2.42, fp64 32K 3.46 -> 2.91).  b = 16
+# spills its column DFTs (fp32 64K 2.82 -> 3.21 ms; 3.90 at 128 registers), and tensor-core
+# rows at 128 registers hold one block per SM (tf32 32K 7.05 -> 7.69, bf16 5.48 -> 6.46).
+CLUSTER_AUTO_COLUMNS = (4, 8)
 # largest on-chip row (measured: beats three passes even with some spills)
 FUSED_MAX = {p: 16384 if v.ctype == "float" else 8192 for p, v in PRECISIONS.items()}
 
@@ -257,7 +262,7 @@ class Plan:
     def middle_rows(self) -> bool:
         """The three-pass middle kernel's counterpart of fused_middle (stockham.cuh
         middle_pairs: row pairs kb, b - kb, and the block of rows 0 and b/2)."""
-        if self.layout != "three_pass" or not self._middle_ok():
+        if self.layout not in ("three_pass", "cluster") or not self._middle_ok():
             return False
         j, threads = self.row.size // self.row.radices[-1], self.row.threads
         return j % 32 == 0 and threads % 32 == 0 and j % threads == 0
@@ -293,9 +298,6 @@ class Plan:
     @property
     def row_block(self) -> tuple[int, int]:
         """(threads, dynamic smem bytes) of the fused / middle / cluster kernel."""
-        if self.layout == "cluster":
-            points = max(2 * padded(self.a), padded(2 * self.a))
-            return self.row.threads, points * self.elem_bytes
         rows = self.groups if self.layout == "fused" else 2
         return rows * self.row.threads, rows * padded(self.a) * self.elem_bytes
 
@@ -458,13 +460,28 @@ def _row_registers(m: int, ctype: str) -> int:
     return 64 if m < 256 else 128
 
 
-def _cluster_plan(m, order, smem_limit, ebytes, base):
-    """m = a * b, b = 2 * cluster size (4, 8 or 16), two a-point rows per block."""
-    for b in CLUSTER_COLUMNS:
-        if m % b or (m // b) % (b // 2):
-            continue
-        a = m // b
-        if a > CLUSTER_ROW_MAX[base["precision"]] or max(2 * padded(a), padded(2 * a)) * ebytes > smem_limit:
+def _middle_row_sizes(m: int, smem_limit: int, ebytes: int,
+                      max_threads: int = MIDDLE_THREADS_MAX) -> list[int]:
+    """Row sizes a < m whose block of two rows (kb, b - kb) fits the middle-pass budget."""
+    a_cap = int(smem_limit * ROW_SMEM_FRACTION)
+    return [d for d in factorize.divisors_smooth(m)
+            if 2 * padded(d) * ebytes <= a_cap and d < m
+            and 2 * _threads_for(d) <= max_threads]
+
+
+def _cluster_plan(m, order, smem_limit, ebytes, base, auto=False):
+    """m = a * b, b = 2 x cluster size (4, 8 or 16): each block holds the row pair kb, b - kb
+    of the middle pass (the largest such row, two blocks per SM first), so b / 2 blocks hold
+    the whole transform.  auto: only the splits the planner picks on its own."""
+    if auto and PRECISIONS[base["precision"]].mma:
+        return None
+    columns = CLUSTER_AUTO_COLUMNS if auto else CLUSTER_COLUMNS
+    threads = (MIDDLE_THREADS_MAX,) if auto else (MIDDLE_THREADS_MAX, CLUSTER_THREADS_MAX)
+    sizes = [a for t in threads
+             for a in sorted(_middle_row_sizes(m, smem_limit, ebytes, t), reverse=True)]
+    for a in sizes:
+        b = m // a
+        if b not in columns or a % (b // 2):
             continue
         try:
             row = _transform(a, None if order is None else order - 1)
@@ -473,6 +490,7 @@ def _cluster_plan(m, order, smem_limit, ebytes, base):
         col = Transform(b, (b,), 1)
         plan = Plan(layout="cluster", row=row, col=col, groups=b // 2,
                     order=len(row.radices) + 1, **base)
+        plan = replace(plan, regs_row=REGS_TC if any(plan.tc_stages(row)) else REGS_MIDDLE)
         return plan.with_alignment(0, 0)
     return None
 
@@ -524,7 +542,7 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
               precision: str, order: int | None = None, n: int | None = None,
               smem_limit: int = DEFAULT_SMEM_BYTES, layout: str | None = None,
               segment: bool | None = None, gates: tuple[bool, bool] = (False, False),
-              circular: bool = False, io: str | None = None) -> Plan:
+              circular: bool = False, io: str | None = None, clusters: bool = True) -> Plan:
     """Choose FFT size, layout and factors for one 1-D convolution problem.
 
     segment: overlap-save blocking (None: when it is cheaper than one long transform).
@@ -532,7 +550,13 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
     circular: circular convolution of size n (= len_x when n is None): aliasing wanted.
     io: 'float16' / 'bfloat16' for 16-bit real rows (converted on chip); None: the
         precision's own I/O dtype.
+    clusters: the planner may choose the cluster layout (the device launches thread-block
+        clusters: compute capability 9.0 or newer; 16-bit I/O, gates and sparse masks are
+        not generated for it).
     """
+    if layout == "cluster" and not clusters:
+        raise UnsupportedPlanError("the cluster layout needs thread-block clusters "
+                                   "(compute capability 9.0 or newer)")
     if io is not None:
         if io not in IO_16BIT:
             raise ValueError(f"io must be None or one of {sorted(IO_16BIT)}, got {io!r}")
@@ -545,7 +569,7 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
             raise UnsupportedPlanError(f"{io} I/O is not generated for the cluster layout")
         plan = make_plan(len_x, len_k, out_start, out_len, real=real, precision=precision,
                          order=order, n=n, smem_limit=smem_limit, layout=layout, segment=segment,
-                         gates=gates, circular=circular)
+                         gates=gates, circular=circular, clusters=False)
         plan = replace(plan, io=io)
         return plan if plan.seg is not None else plan.with_alignment(0, 0)
     if any(gates):
@@ -553,7 +577,7 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
             raise UnsupportedPlanError("gated convolutions are not generated for the cluster layout")
         plan = make_plan(len_x, len_k, out_start, out_len, real=real, precision=precision,
                          order=order, n=n, smem_limit=smem_limit, layout=layout, segment=segment,
-                         circular=circular)
+                         circular=circular, clusters=False)
         return replace(plan, gate_pre=bool(gates[0]), gate_post=bool(gates[1]))
     if circular:
         n = len_x if n is None else n
@@ -611,17 +635,15 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
         regs = REGS_TC if tc else _row_registers(m, PRECISIONS[precision].ctype)
         return replace(plan, regs_row=regs).with_alignment(0, 0)
 
-    if layout == "cluster":
-        plan = _cluster_plan(m, order, smem_limit, ebytes, base)
-        if plan is None:
+    if layout == "cluster" or (layout is None and clusters):
+        plan = _cluster_plan(m, order, smem_limit, ebytes, base, auto=layout is None)
+        if plan is not None:
+            return plan
+        if layout == "cluster":
             raise UnsupportedPlanError(f"no cluster split of {m} points fits on chip")
-        return plan
 
     # three passes: the largest row size whose two rows fit, then the column size
-    a_cap = int(smem_limit * ROW_SMEM_FRACTION)
-    cands = [d for d in factorize.divisors_smooth(m)
-             if 2 * padded(d) * ebytes <= a_cap and d < m
-             and 2 * _threads_for(d) <= MIDDLE_THREADS_MAX]
+    cands = _middle_row_sizes(m, smem_limit, ebytes)
     if not cands or m // max(cands) > 16384:
         raise UnsupportedPlanError(f"no two-level split of {m} points fits on chip")
     a = max(cands)

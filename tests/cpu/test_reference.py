@@ -65,6 +65,29 @@ def test_cluster(n, real):
     check(n, n, real, layout="cluster", rows=2, channels=2)
 
 
+def test_planner_chooses_cluster_on_chip_pairs():
+    """Rows past the fused limit go to a cluster of 4 blocks (b = 8) when each block's row pair
+    fits two blocks per SM (fp32; fp64 at one block); b = 16 (column DFTs that spill) and
+    tensor-core rows stay in three passes, as do devices without clusters, gated and 16-bit rows."""
+    from fftconv_cupy.errors import UnsupportedPlanError
+    n = 1 << 15
+    plan = make_plan(n, n, 0, n, real=True, precision="fp32")
+    assert (plan.layout, plan.a, plan.b, plan.cluster) == ("cluster", 4096, 8, 4)
+    assert plan.middle_rows and plan.row_block[0] == 512 and plan.min_blocks[0] == 2
+    assert make_plan(1 << 14, 1 << 14, 0, 1 << 14, real=True, precision="fp32").layout == "fused"
+    assert make_plan(2 * n, 2 * n, 0, 2 * n, real=True, precision="fp32").layout == "three_pass"
+    assert make_plan(2 * n, 2 * n, 0, 2 * n, real=True, precision="fp32",
+                     layout="cluster").b == 16
+    assert make_plan(n // 2, n // 2, 0, n // 2, real=True, precision="fp64").layout == "cluster"
+    assert make_plan(n, n, 0, n, real=True, precision="tf32").layout == "three_pass"
+    kw = dict(real=True, precision="fp32")
+    assert make_plan(n, n, 0, n, clusters=False, **kw).layout == "three_pass"
+    assert make_plan(n, n, 0, n, gates=(True, False), **kw).layout == "three_pass"
+    assert make_plan(n, n, 0, n, io="bfloat16", **kw).layout == "three_pass"
+    with pytest.raises(UnsupportedPlanError, match="compute capability 9.0"):
+        make_plan(n, n, 0, n, clusters=False, layout="cluster", **kw)
+
+
 @pytest.mark.parametrize("real", [True, False])
 @pytest.mark.parametrize("n,k", [(1000, 7), (5000, 300), (70001, 33), (100000, 1000), (65536, 4000)])
 def test_overlap_save(n, k, real):
@@ -188,7 +211,7 @@ def test_direct_columns_and_fused_middle_switches():
     not the result; sparse plans keep the shared-memory column kernels."""
     from dataclasses import replace
     n = 1 << 15
-    plan = make_plan(n, n, 0, n, real=True, precision="fp32")
+    plan = make_plan(n, n, 0, n, real=True, precision="fp32", layout="three_pass")
     assert plan.layout == "three_pass" and plan.direct_columns and plan.middle_rows
     x, k = RNG.standard_normal((2, n)), RNG.standard_normal((1, n))
     want = ss.fftconvolve(x, k, axes=-1)[:, :n]

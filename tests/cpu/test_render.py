@@ -130,7 +130,7 @@ def test_three_pass_switches_compile(n, switch):
     """The shared-memory column kernels and the unfused middle stay generated (sparse and
     tensor-core plans use them) and compile; the default plan uses neither."""
     from dataclasses import replace
-    plan = make_plan(n, n, 0, n, real=True, precision="fp32")
+    plan = make_plan(n, n, 0, n, real=True, precision="fp32", layout="three_pass")
     default = render_plan(plan).code
     assert "col_stage<" in default and "middle_pairs<" in default
     variant = replace(plan, **switch)

@@ -152,6 +152,16 @@ def test_fftconv_sparse_on_cpu(mode):
         np.testing.assert_allclose(dense, fc.causal_conv(x, k[0]), rtol=1e-9, atol=1e-9)
 
 
+def test_fftconv_sparse_keeps_skipping_layouts():
+    """A dense 32K causal convolution runs on a cluster; a sparse one on three passes, which
+    skip the masked work."""
+    L = 1 << 15
+    k = RNG.standard_normal((1, L)).astype(np.float32)
+    assert fc.FFTConv((1, L), k, mode="causal").plan.layout == "cluster"
+    conv = fc.FFTConv((1, L), k, mode="causal", sparsity=fc.Sparsity("block", 0.25))
+    assert conv.plan.layout == "three_pass" and conv.plan.sparse is not None
+
+
 SPARSE_VARIANTS = [   # fused real/complex with mode 3 zeros, three-pass with and without zero-fill
     (8192, True, None, "block", 0.25), (4096, False, None, "block", 0.1),
     (1 << 20, True, None, "block", 0.25), (1 << 15, True, None, "block", 0.25),
@@ -162,7 +172,8 @@ SPARSE_VARIANTS = [   # fused real/complex with mode 3 zeros, three-pass with an
 @pytest.mark.skipif(not nvrtc_available(), reason="NVRTC is not installed")
 @pytest.mark.parametrize("L,real,layout,pattern,density", SPARSE_VARIANTS)
 def test_sparse_variants_compile(L, real, layout, pattern, density):
-    plan = make_plan(L, L, 0, L, real=real, precision="fp32", segment=False, layout=layout)
+    plan = make_plan(L, L, 0, L, real=real, precision="fp32", segment=False, layout=layout,
+                     clusters=False)   # as FFTConv plans sparse convolutions
     sp = S.sparsify(plan, S.pattern_mask(plan, fc.Sparsity(pattern, density)))
     assert sp.sparse is not None
     src = render_plan(sp)

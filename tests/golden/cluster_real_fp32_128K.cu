@@ -2,6 +2,7 @@
 // Every size below is a compile-time constant of this plan; batch and channel
 // counts are launch arguments.
 #include "fftconv/stockham.cuh"
+#include "fftconv/cluster.cuh"
 
 using namespace fc;
 using T = float;
@@ -26,209 +27,118 @@ __device__ __forceinline__ long long data_row(int v, int batch, int channels, in
 
 using Cls = Dense;
 
-constexpr int A = 8192;            // row transform: two rows per block
-constexpr int B = 16;            // column transform: one radix-B butterfly
+constexpr int A = 8192;            // row transform: the middle pass's row pair per block
+constexpr int B = 16;            // column transform: one radix-B butterfly per column
 constexpr int CS = B / 2;             // blocks per cluster
 constexpr int CW = A / CS;            // columns owned by one block
-constexpr int RT = 512;
+constexpr int RT = 512; // threads per row, two rows per block
 constexpr int STRIDE_A = 8705;
-constexpr int VPX = 2;
+constexpr int VPX = 2;      // signal / output rows: whole points per access (0: per sample)
 constexpr int VPY = 2;
+constexpr int NZB = (NZ + A - 1) / A; // columns are zero below row NZB
+constexpr int NOUTB = ((OUT_START + OUT_LEN + 1) / 2 + A - 1) / A;   // rows bb holding outputs
 
-__device__ __forceinline__ void cluster_sync() {
-  __cluster_barrier_arrive();
-  __cluster_barrier_wait();
+// Point a of row kb: block owner(kb), slot 0 or 1 of its buffer.  Block r > 0 holds rows r
+// and b - r (partners of the packed-real product), block 0 rows 0 and b/2 (each its own).
+__device__ __forceinline__ unsigned row_point(const cx<T>* smem, int kb, int a) {
+  const int owner = kb == CS ? 0 : (kb < CS ? kb : B - kb);
+  return dsmem_addr(smem + (kb >= CS ? STRIDE_A : 0) + pad(a), owner);
 }
 
-// Rows held by block `rank` in the row phase: kb and its partner b - kb
-// (block 0 holds the two rows that pair with themselves, 0 and b/2).
-__device__ __forceinline__ int row_of(int rank, int slot) {
-  return rank == 0 ? slot * CS : (slot ? B - rank : rank);
-}
-
-// w_m^(a*kb) for kb < B: table values at the powers of two, products between.
+// w_m^(SIGN a kb): two correctly rounded table entries per twiddle
 template <int SIGN>
-__device__ __forceinline__ void column_twiddles(cx<T>* w, int a, const cx<T>* __restrict__ twlo,
+__device__ __forceinline__ cx<T> column_twiddle(int a, int kb, const cx<T>* __restrict__ twlo,
                                                 const cx<T>* __restrict__ twhi) {
-  w[0] = {T(1), T(0)};
-#pragma unroll
-  for (int r = 1; r < B; r *= 2) w[r] = twiddle<LO_BITS, SIGN>(twlo, twhi, unsigned(a) * r * unsigned(Q / M));
-#pragma unroll
-  for (int r = 3; r < B; ++r) {
-    const int hb = 1 << (31 - __clz(r));
-    if (hb != r) w[r] = w[hb] * w[r - hb];
-  }
+  return twiddle<LO_BITS, SIGN>(twlo, twhi, unsigned(a) * unsigned(kb) * unsigned(Q / M));
 }
 
-extern "C" __global__ void __cluster_dims__(CS, 1, 1) __launch_bounds__(RT, 1)
+// One data row per cluster of CS blocks; 2 RT threads per block (group g runs row slot g).
+extern "C" __global__ void __cluster_dims__(CS, 1, 1) __launch_bounds__(2 * RT, 1)
 fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict__ hs,
                 const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
                 int rows, int batch, int channels,
                 const XT* __restrict__ gpre, const XT* __restrict__ gpost) {
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  cx<T>* buf = reinterpret_cast<cx<T>*>(smem_raw);
-  const int tid = threadIdx.x;
+  cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
+  // no block writes into another's shared memory before every block of the cluster runs
+  cluster_arrive();
+  const int g = threadIdx.x / RT, tid = threadIdx.x % RT;
+  cx<T>* buf = smem + g * STRIDE_A;
   const int rank = (int)__clusterRelativeBlockRank();
-  const int a0 = rank * CW;
+  const bool self = rank == 0;
+  const int kb = rank, kb1 = self ? CS : B - rank;
   int h;
   const long long row = data_row(blockIdx.x / CS, batch, channels, h);
+  const XT* xr = x + row * LEN_X;
+  XT* yr = y + row * OUT_LEN;
 
-  // 1. my columns of the (b, a) view: z[A*b + a0 + c], b < B (column layout: pad(b*CW + c))
-  {
-    const cx<T>* xp = reinterpret_cast<const cx<T>*>(x + row * LEN_X);
-    constexpr int NV = B * CW / 2;
-#pragma unroll
-    for (int it = 0; it < (NV + RT - 1) / RT; ++it) {
-      const int i = tid + it * RT;
-      if (NV % RT == 0 || i < NV) {
-        const int c = (i % (CW / VPX)) * VPX, bb = i / (CW / VPX);
-        const long long e = (long long)A * bb + a0 + c;
-        cx<T> p[VPX];
-        if (e + VPX <= NZ) {
-          load_pts<T, VPX>(p, xp + e);
-        } else {
-#pragma unroll
-          for (int u = 0; u < VPX; ++u) p[u] = (e + u < NZ) ? ldg(xp + e + u) : zero<T>();
-        }
-#pragma unroll
-        for (int u = 0; u < VPX; ++u) buf[pad(bb * CW + c + u)] = p[u];
-      }
-    }
-  }
-  __syncthreads();
+  cluster_wait();
 
-  // 2. b-point column DFTs and the twiddles w_m^(a*kb)
-  for (int c = tid; c < CW; c += RT) {
-    cx<T> v[B], w[B];
-#pragma unroll
-    for (int bb = 0; bb < B; ++bb) v[bb] = buf[pad(bb * CW + c)];
-    dft<B, -1>(v);
-    column_twiddles<-1>(w, a0 + c, twlo, twhi);
-#pragma unroll
-    for (int kb = 0; kb < B; ++kb) buf[pad(kb * CW + c)] = v[kb] * w[kb];
-  }
-  cluster_sync();
-
-  // 3. gather my two rows from every block's columns (distributed shared memory)
-  constexpr int GA = (A + RT - 1) / RT;
-  cx<T> g[2][GA];
-#pragma unroll
-  for (int s = 0; s < 2; ++s) {
-    const int kb = row_of(rank, s);
-#pragma unroll
-    for (int it = 0; it < GA; ++it) {
-      const int a = tid + it * RT;
-      if (A % RT == 0 || a < A) {
-        const int j = a / CW;
-        const cx<T>* remote = reinterpret_cast<const cx<T>*>(__cluster_map_shared_rank((void*)buf, j));
-        g[s][it] = remote[pad(kb * CW + (a - j * CW))];
-      }
-    }
-  }
-  cluster_sync();                       // every block has read its rows: buffers may be reused
-#pragma unroll
-  for (int s = 0; s < 2; ++s)
-#pragma unroll
-    for (int it = 0; it < GA; ++it) {
-      const int a = tid + it * RT;
-      if (A % RT == 0 || a < A) buf[s * STRIDE_A + pad(a)] = g[s][it];
-    }
-  __syncthreads();
-
-  // 4. a-point row DFTs, product with the spectrum in this order, inverse row DFTs
-  {
-    cx<T>* row0 = buf;
-    cx<T>* row1 = buf + STRIDE_A;
-    {
-      cx<T>* bufp = row0;
-      stage<T, A, 8, 1, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
-      stage<T, A, 16, 8, RT, -1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 128, RT, -1, A, Q, LO_BITS, 0, Dense, 640>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 1024, RT, -1, A, Q, LO_BITS, 0, Dense, 1664>(bufp, tid, twlo, twhi);
-      bufp = row1;
-      stage<T, A, 8, 1, RT, -1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
-      stage<T, A, 16, 8, RT, -1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 128, RT, -1, A, Q, LO_BITS, 0, Dense, 640>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 1024, RT, -1, A, Q, LO_BITS, 0, Dense, 1664>(bufp, tid, twlo, twhi);
-    }
-    const HS* hrow = hs + (long long)h * M;
-    if (rank == 0) {
-      multiply_row_self<T, A, RT>(row0, hrow, 0, tid);
-      multiply_row_self<T, A, RT>(row1, hrow + (long long)CS * A, CS, tid);
+  // 1. columns a of this block: b-point DFTs in registers, output kb times w_m^(a kb)
+  //    written straight into the shared memory of row kb's owner
+  for (int a = rank * CW + threadIdx.x; a < (rank + 1) * CW; a += 2 * RT) {
+  // point (bb, a) is signal point A*bb + a: zero at or past NZ
+  auto in = [&](int bb) {
+    const long long e = (long long)A * bb + a;
+    cx<T> p = zero<T>();
+    if (VPX && 2 * e + 1 < LEN_X) {
+      load_row_pts<T, IO, 1>(&p, xr, e);
     } else {
-      multiply_rows<T, A, RT>(row0, row1, hrow + (long long)rank * A, hrow + (long long)(B - rank) * A,
-                              rank, tid);
+      if (2 * e < LEN_X) p.re = IO::ld(xr + 2 * e);
+      if (2 * e + 1 < LEN_X) p.im = IO::ld(xr + 2 * e + 1);
     }
-    {
-      cx<T>* bufp = row0;
-      stage<T, A, 8, 1, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
-      stage<T, A, 16, 8, RT, 1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 128, RT, 1, A, Q, LO_BITS, 0, Dense, 640>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 1024, RT, 1, A, Q, LO_BITS, 0, Dense, 1664>(bufp, tid, twlo, twhi);
-      bufp = row1;
-      stage<T, A, 8, 1, RT, 1, A, Q, LO_BITS>(bufp, tid, twlo, twhi);
-      stage<T, A, 16, 8, RT, 1, A, Q, LO_BITS, 0, Dense, 512>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 128, RT, 1, A, Q, LO_BITS, 0, Dense, 640>(bufp, tid, twlo, twhi);
-      stage<T, A, 8, 1024, RT, 1, A, Q, LO_BITS, 0, Dense, 1664>(bufp, tid, twlo, twhi);
-    }
+    return p;
+  };
+    cx<T> v[B];
+#pragma unroll
+    for (int bb = 0; bb < B; ++bb) v[bb] = bb < NZB ? in(bb) : zero<T>();
+    dft<B, -1>(v);
+#pragma unroll
+    for (int k = 0; k < B; ++k) dsmem_st(row_point(smem, k, a), v[k] * column_twiddle<-1>(a, k, twlo, twhi));
   }
-  cluster_sync();                       // rows final before other blocks read them
+  cluster_arrive();           // release: the rows are complete once every block arrives
+  cluster_wait();
 
-  // 5. gather my columns back from the row owners
-  constexpr int GC = (B * CW + RT - 1) / RT;
-  cx<T> q[GC];
-#pragma unroll
-  for (int it = 0; it < GC; ++it) {
-    const int i = tid + it * RT;
-    if ((B * CW) % RT == 0 || i < B * CW) {
-      const int c = i % CW, kb = i / CW;
-      const int owner = (kb == 0 || kb == CS) ? 0 : (kb < CS ? kb : B - kb);
-      const int slot = (kb == 0 || kb < CS) ? 0 : 1;
-      const cx<T>* remote = reinterpret_cast<const cx<T>*>(__cluster_map_shared_rank((void*)buf, owner));
-      q[it] = remote[slot * STRIDE_A + pad(a0 + c)];
-    }
-  }
-  cluster_sync();
-#pragma unroll
-  for (int it = 0; it < GC; ++it) {
-    const int i = tid + it * RT;
-    if ((B * CW) % RT == 0 || i < B * CW) buf[pad(i)] = q[it];   // i == kb * CW + c
-  }
-  __syncthreads();
+  // 2. the middle pass's row pair, in this block's shared memory
+  // Rows kb (smem) and kb1 (smem + STRIDE_A) of channel h, group g of RT threads each: forward
+  // a-point DFTs, the product with the spectrum, the inverse DFTs, in place.
+  const HS* hrow = hs + (long long)h * M;
+  stage<T, 8192, 8, 1, RT, -1, 8192, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 8192, 16, 8, RT, -1, 8192, Q, LO_BITS, 0, Dense, 512>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 128, RT, -1, 8192, Q, LO_BITS, 0, Dense, 640>(buf, tid, twlo, twhi);
 
-  // 6. conjugate twiddles and inverse b-point column DFTs
-  for (int c = tid; c < CW; c += RT) {
-    cx<T> v[B], w[B];
-    column_twiddles<1>(w, a0 + c, twlo, twhi);
+  // last forward stage, product, first inverse stage: in registers
+  middle_pairs<T, A, 8, RT, Q, LO_BITS, 1664>(smem, smem + STRIDE_A,
+      hrow + (long long)kb * A, hrow + (long long)kb1 * A, self, twlo, twhi);
+  stage<T, 8192, 16, 8, RT, 1, 8192, Q, LO_BITS, 0, Dense, 512>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 128, RT, 1, 8192, Q, LO_BITS, 0, Dense, 640>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 1024, RT, 1, 8192, Q, LO_BITS, 0, Dense, 1664>(buf, tid, twlo, twhi);
+
+
+  cluster_arrive();           // rows final before other blocks read them
+  cluster_wait();
+
+  // 3. columns back from the row owners: conjugate twiddles, inverse b-point DFTs, store y
+  for (int a = rank * CW + threadIdx.x; a < (rank + 1) * CW; a += 2 * RT) {
+  // point (bb, a) holds signal point A*bb + a
+  auto out = [&](int bb, cx<T> p) {
+    const long long e = (long long)A * bb + a;
+    const long long s = 2 * e - OUT_START;
+    if (VPY && s >= 0 && s + 1 < OUT_LEN) {
+      store_row_pts<T, IO, 1>(yr, &p, s / 2);
+    } else {
+      if (s >= 0 && s < OUT_LEN) IO::st(yr + s, p.re);
+      if (s + 1 >= 0 && s + 1 < OUT_LEN) IO::st(yr + s + 1, p.im);
+    }
+  };
+    cx<T> v[B];
 #pragma unroll
-    for (int kb = 0; kb < B; ++kb) v[kb] = buf[pad(kb * CW + c)] * w[kb];
+    for (int k = 0; k < B; ++k) v[k] = dsmem_ld<T>(row_point(smem, k, a)) * column_twiddle<1>(a, k, twlo, twhi);
     dft<B, 1>(v);
 #pragma unroll
-    for (int bb = 0; bb < B; ++bb) buf[pad(bb * CW + c)] = v[bb];
+    for (int bb = 0; bb < NOUTB; ++bb) out(bb, v[bb]);
   }
-  __syncthreads();
-
-  // 7. store the requested outputs: point A*b + a0 + c
-  XT* yr = y + row * OUT_LEN;
-  constexpr int P0 = OUT_START / 2, PN = OUT_LEN / 2;
-  cx<T>* yp = reinterpret_cast<cx<T>*>(yr);
-  constexpr int NV = B * CW / VPY;
-#pragma unroll
-  for (int it = 0; it < (NV + RT - 1) / RT; ++it) {
-    const int i = tid + it * RT;
-    if (NV % RT == 0 || i < NV) {
-      const int c = (i % (CW / VPY)) * VPY, bb = i / (CW / VPY);
-      const long long o = (long long)A * bb + a0 + c - P0;
-      cx<T> p[VPY];
-#pragma unroll
-      for (int u = 0; u < VPY; ++u) p[u] = buf[pad(bb * CW + c + u)];
-      if (o >= 0 && o + VPY <= PN) {
-        store_pts<T, VPY>(yp + o, p);
-      } else {
-#pragma unroll
-        for (int u = 0; u < VPY; ++u)
-          if (o + u >= 0 && o + u < PN) yp[o + u] = p[u];
-      }
-    }
-  }
+  // this block's rows stay readable until every block has read its columns
+  cluster_arrive();
+  cluster_wait();
 }

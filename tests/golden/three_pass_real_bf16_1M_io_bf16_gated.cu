@@ -120,9 +120,11 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   cx<T>* rowp = tmp + (long long)blockIdx.x * M + (long long)(g ? kb1 : kb) * A;
   const Frag<16, Mma, TERMS> frag16(threadIdx.x & 31);   // this lane's DFT matrix entries
 
-  const HS* hrow = hs + (long long)h * M;
   load_points<T, A, RT, VPT>(buf, rowp, tid);
   __syncthreads();
+  // Rows kb (smem) and kb1 (smem + STRIDE_A) of channel h, group g of RT threads each: forward
+  // a-point DFTs, the product with the spectrum, the inverse DFTs, in place.
+  const HS* hrow = hs + (long long)h * M;
   stage_mma<T, 4096, 16, 1, RT, -1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
   stage_mma<T, 4096, 16, 16, RT, -1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
   stage_mma<T, 4096, 16, 256, RT, -1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
@@ -135,6 +137,7 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   stage_mma<T, 4096, 16, 1, RT, 1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
   stage_mma<T, 4096, 16, 16, RT, 1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
   stage_mma<T, 4096, 16, 256, RT, 1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
+
 
   // a row held by both groups (kb = kb1: row 0 when b is odd, or a sparse plan's self-paired row): one stores it
   if (g == 0 || kb != kb1) store_points<T, 0, A, RT, VPT>(rowp, buf, tid);

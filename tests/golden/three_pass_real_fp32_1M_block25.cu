@@ -131,9 +131,11 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   data_row(v0 + blockIdx.x, batch, channels, h);
   cx<T>* rowp = tmp + (long long)blockIdx.x * M + (long long)(g ? kb1 : kb) * A;
 
-  const HS* hrow = hs + (long long)h * M;
   load_points<T, A, RT, VPT>(buf, rowp, tid);
   __syncthreads();
+  // Rows kb (smem) and kb1 (smem + STRIDE_A) of channel h, group g of RT threads each: forward
+  // a-point DFTs, the product with the spectrum, the inverse DFTs, in place.
+  const HS* hrow = hs + (long long)h * M;
   stage<T, 4096, 16, 1, RT, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 16, RT, -1, 4096, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 256, RT, -1, 4096, Q, LO_BITS, 0, Dense, 2304>(buf, tid, twlo, twhi);
@@ -146,6 +148,7 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   stage<T, 4096, 16, 1, RT, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 16, RT, 1, 4096, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 256, RT, 1, 4096, Q, LO_BITS, 0, Dense, 2304>(buf, tid, twlo, twhi);
+
 
   // a row held by both groups (kb = kb1: row 0 when b is odd, or a sparse plan's self-paired row): one stores it
   if (g == 0 || kb != kb1) store_points<T, 0, A, RT, VPT>(rowp, buf, tid);
