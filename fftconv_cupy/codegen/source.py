@@ -25,7 +25,7 @@ def template_params(plan: Plan) -> dict:
         describe=plan.describe(), ctype=plan.prec.ctype, real=plan.real, layout=plan.layout,
         m=plan.m, q=plan.q, lo_bits=lo.bit_length() - 1, nz=plan.nz, len_x=plan.len_x,
         out_start=plan.out_start, out_len=plan.out_len, row_threads=plan.row.threads,
-        groups=plan.groups, row_stride=padded(plan.a), row_stages=plan.row.stages,
+        groups=plan.groups, row_stride=plan.row_stride, row_stages=plan.row.stages,
         vec_in=plan.vec_in, vec_out=plan.vec_out, vec_tmp=plan.vec_tmp,
         row_min_blocks=plan.min_blocks[0], col_min_blocks=plan.min_blocks[1], seg=plan.seg,
         gate_pre=plan.gate_pre, gate_post=plan.gate_post, sparse=plan.sparse,

@@ -66,6 +66,45 @@ def radices(size: int, order: int | None = None) -> tuple[int, ...]:
     return tuple(_same_ends(pow2) + odd)
 
 
+def radix_orders(size: int, order: int | None = None) -> list[tuple[int, ...]]:
+    """`radices(size, order)` first, then the other splits of the power of two over the same
+    number of stages (each part <= MAX_RADIX, ends matched as `radices` matches them)."""
+    first = radices(size, order)
+    exps = factor_smooth(size)
+    odd = first[len(first) - (exps[3] + exps[5] + exps[7]):] if len(first) else ()
+    parts = len(first) - len(odd)
+    max_bits = MAX_RADIX.bit_length() - 1
+    out = [first]
+
+    def splits(bits, k, hi):                  # non-increasing parts of at most hi bits
+        if k == 0:
+            if bits == 0:
+                yield []
+            return
+        for b in range(min(hi, bits - (k - 1)), 0, -1):
+            for rest in splits(bits - b, k - 1, b):
+                yield [b] + rest
+
+    for bits in splits(exps[2], parts, max_bits):
+        cand = tuple(_matched_ends([1 << b for b in bits])) + tuple(odd)
+        if cand not in out:
+            out.append(cand)
+    return out
+
+
+def _matched_ends(pow2: list[int]) -> list[int]:
+    """Any multiset of radices: the largest one present twice at both ends, the rest
+    between in descending order (no repeat: descending)."""
+    twice = [r for r in set(pow2) if pow2.count(r) >= 2]
+    if len(pow2) < 2 or not twice:
+        return sorted(pow2, reverse=True)
+    end = max(twice)
+    rest = list(pow2)
+    rest.remove(end)
+    rest.remove(end)
+    return [end] + sorted(rest, reverse=True) + [end]
+
+
 def _same_ends(pow2: list[int]) -> list[int]:
     """The power-of-two radices ordered so the first equals the last where the multiset
     allows ([16, 8, 8] -> [8, 16, 8], [16, 16, 8, 8] -> [16, 8, 8, 16]): the forward

@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass, replace
 
 from ..errors import UnsupportedPlanError
-from . import factorize
+from . import banks, factorize
 from .sparsity import SparseMask
 from .support import (DEFAULT_SMEM_BYTES, IO_16BIT, MAX_TRANSFORM, MAX_RADIX, MMA_RADICES,
                       PLANNED_PRECISIONS, PRECISIONS)
@@ -93,6 +93,26 @@ def _transform(size: int, order: int | None = None) -> Transform:
     return Transform(size, rad, _threads_for(size, max(rad, default=1)))
 
 
+def _fused_transform(size: int, order: int | None, elem_bytes: int) -> Transform:
+    """A fused row's radix order.  An explicit `order` is the even split (factorize.radices);
+    the planner's own choice is, of the splits with the fewest stages, the one with the fewest
+    modelled shared-memory bank conflicts (plan/banks.py), then equal ends (a fused middle),
+    then the most even.  Powers of two only: mixed radices measured both ways, the model
+    ignoring thread balance over odd stages (fp32 m = 3584: 1.80 -> 1.46 ms, but 4800:
+    1.60 -> 2.42, 7680: 1.97 -> 2.72)."""
+    default = _transform(size, order)
+    if order is not None or size & (size - 1) or size < 2:
+        return default
+
+    def key(t):
+        cost = banks.stage_cost(t.size, t.radices, t.threads, elem_bytes)
+        return (round(cost, 6), t.radices[0] != t.radices[-1], max(t.radices) // min(t.radices))
+    cands = [Transform(size, rad, _threads_for(size, max(rad)))
+             for rad in factorize.radix_orders(size)]
+    modelled = [t for t in cands if banks.stage_cost(t.size, t.radices, t.threads, elem_bytes)]
+    return min(modelled, key=key) if default in modelled else default
+
+
 @dataclass(frozen=True)
 class Segments:
     """Overlap-save: a long row cut into blocks of `step` outputs, each one fused row.
@@ -142,6 +162,7 @@ class Plan:
     stage_table_bytes: int = STAGE_TABLE_MAX_BYTES   # largest per-stage twiddle table (0: none)
     col_direct: bool = True      # three passes: column kernels on registers (see direct_columns)
     fuse_middle: bool = True     # real rows: product between the last and first stages in registers
+    row_pad: int | None = None   # extra elements between rows in shared memory (None: row_stride's rule)
 
     @property
     def io_item(self) -> int:
@@ -299,7 +320,23 @@ class Plan:
     def row_block(self) -> tuple[int, int]:
         """(threads, dynamic smem bytes) of the fused / middle / cluster kernel."""
         rows = self.groups if self.layout == "fused" else 2
-        return rows * self.row.threads, rows * padded(self.a) * self.elem_bytes
+        return rows * self.row.threads, rows * self.row_stride * self.elem_bytes
+
+    @property
+    def row_stride(self) -> int:
+        """Elements from one row's start to the next in shared memory.
+
+        Rows narrower than a bank line of threads (fused rows of T < 128 / elem_bytes
+        threads, several per warp) touch T consecutive slots each; a stride of T mod the
+        line puts a warp's rows side by side instead of on the same banks (fp32 L = 128,
+        T = 8: 0.067 -> 0.055 ms; strides of other residues measured no gain)."""
+        base = padded(self.a)
+        if self.row_pad is not None:
+            return base + self.row_pad
+        slots, t = 128 // self.elem_bytes, self.row.threads
+        if self.layout == "fused" and self.groups > 1 and t < slots and 32 % t == 0:
+            return base + (t - base) % slots
+        return base
 
     @property
     def col_block(self) -> tuple[int, int]:
@@ -621,8 +658,8 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
     if layout == "fused" and not fits:
         raise UnsupportedPlanError(f"{m} complex points do not fit on chip for one row")
     if fits and layout in (None, "fused"):
-        row = _transform(m, order)
         tc = bool(PRECISIONS[precision].mma)
+        row = _transform(m, order) if tc else _fused_transform(m, order, ebytes)
         if tc and m >= 256:
             # tensor-core stages: 8 points per thread (two tiles per warp at radix 16);
             # the hoisted DFT matrix and split operands need more registers (measured

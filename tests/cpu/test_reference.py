@@ -4,6 +4,8 @@ The executor runs the kernels' exact algorithm (radices, Stockham maps, split
 twiddle tables, packed real pairs, permuted-order product, three passes), so
 these tests check the algorithm the GPU runs, on any machine.
 """
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import scipy.signal as ss
@@ -86,6 +88,25 @@ def test_planner_chooses_cluster_on_chip_pairs():
     assert make_plan(n, n, 0, n, io="bfloat16", **kw).layout == "three_pass"
     with pytest.raises(UnsupportedPlanError, match="compute capability 9.0"):
         make_plan(n, n, 0, n, clusters=False, layout="cluster", **kw)
+
+
+def test_row_stride_places_narrow_rows_side_by_side():
+    """Fused rows of T < 16 fp32 threads share a warp: a stride of T mod 16 elements puts
+    their slots on different banks; wider rows, fp64 rows of 8 threads and one-row blocks
+    keep the odd padded stride.  The rendered kernel and the block's smem follow the plan."""
+    from fftconv_cupy.codegen.source import render_plan
+    from fftconv_cupy.plan.plan import padded
+    for n, threads in ((128, 8), (64, 8), (32, 4)):
+        plan = make_plan(n, n, 0, n, real=True, precision="fp32")
+        assert plan.row.threads == threads and plan.groups > 1
+        assert plan.row_stride % 16 == threads and padded(n) <= plan.row_stride < padded(n) + 16
+        assert plan.row_block[1] == plan.groups * plan.row_stride * 8
+        assert f"constexpr int STRIDE = {plan.row_stride};" in render_plan(plan).code
+    for n, precision in ((256, "fp32"), (128, "fp64"), (4096, "fp32")):
+        plan = make_plan(n, n, 0, n, real=True, precision=precision)
+        assert plan.row_stride == padded(n)
+    plan = make_plan(128, 128, 0, 128, real=True, precision="fp32")
+    assert replace(plan, row_pad=0).row_stride == padded(128)
 
 
 @pytest.mark.parametrize("real", [True, False])

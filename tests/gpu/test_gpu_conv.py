@@ -49,7 +49,7 @@ def executor_case(lx, lk, start, length, real, precision, layout, rows=5, channe
     return rel_error(out, ref, full), plan
 
 
-LENGTHS = [1, 2, 3, 7, 16, 100, 127, 128, 257, 1000, 1024, 4096, 8191, 8192, 12345, 16384,
+LENGTHS = [1, 2, 3, 7, 16, 64, 100, 127, 128, 257, 512, 1000, 1024, 4096, 8191, 8192, 12345, 16384,
            32768, 65536, 100003, 1 << 18]
 
 

@@ -1,0 +1,49 @@
+"""The shared-memory bank model (plan/banks.py) and the radix orders the planner picks with it."""
+import math
+
+import numpy as np
+import pytest
+
+from fftconv_cupy.plan import banks, factorize
+from fftconv_cupy.plan.plan import make_plan
+
+
+def test_wavefronts_of_known_patterns():
+    lanes = np.arange(32)
+    acc = np.stack([lanes, lanes * 16, np.zeros(32, int), lanes * 17])
+    # 8-byte elements: consecutive = 2 phases of 16 lanes; stride 16 elements = one bank pair
+    # per phase (16 words each); one address for all = broadcast; stride 17 spreads the banks
+    assert banks.wavefronts(acc, 8).tolist() == [2, 32, 2, 2]
+    # 16-byte elements: four phases of 8 lanes
+    assert banks.wavefronts(lanes[None], 16).tolist() == [4]
+    assert banks.wavefronts((lanes * 8)[None], 16).tolist() == [32]
+
+
+def test_stage_cost_finds_the_conflicting_stage():
+    # [8x8x8] at 512 points: the second stage's stores take 4 wavefronts (6 accesses, one at 2x)
+    assert banks.stage_cost(512, (8, 8, 8), 64, 8) == pytest.approx(7 / 6)
+    assert banks.stage_cost(512, (16, 2, 16), 32, 8) == 1.0
+    assert banks.stage_cost(4096, (16, 16, 16), 256, 8) == 1.0
+    assert banks.stage_cost(128, (16, 8), 8, 8) is None          # rows narrower than a warp
+
+
+@pytest.mark.parametrize("size", [2 ** k for k in range(1, 15)] + [96, 1536, 4800, 13824])
+def test_radix_orders_split_the_size(size):
+    orders = factorize.radix_orders(size)
+    assert orders[0] == factorize.radices(size)
+    assert len(set(orders)) == len(orders)
+    for rad in orders:
+        assert math.prod(rad) == size and len(rad) == len(orders[0]) and max(rad, default=1) <= 16
+
+
+def test_planner_picks_conflict_free_orders():
+    """Powers of two where the even split conflicts (fp32 512; fp64 512, 1K, 8K) take the
+    conflict-free split with equal ends; explicit orders and mixed radices keep the even split."""
+    plan = lambda n, p="fp32", **kw: make_plan(n, n, 0, n, real=True, precision=p, **kw)
+    assert plan(512).row.radices == (16, 2, 16) and plan(512).fused_middle
+    assert plan(512, order=3).row.radices == (8, 8, 8)
+    assert plan(1024, "fp64").row.radices == (16, 4, 16)
+    assert plan(8192, "fp64").row.radices == (16, 8, 4, 16)
+    for n in (1024, 4096, 8192, 16384):
+        assert plan(n).row.radices == factorize.radices(n)
+    assert plan(1536).row.radices == factorize.radices(1536)
