@@ -35,27 +35,38 @@ def wavefronts(elems: np.ndarray, elem_bytes: int) -> np.ndarray:
     return counts.max(axis=1).reshape(acc, nl // lanes).sum(axis=1)
 
 
-@functools.lru_cache(maxsize=512)
+def _lanes(butterflies: int, threads: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(row in the warp, butterfly) of each lane for every warp access of a stage: threads
+    t of a row run butterflies t, t + T, ...; rows of T < 32 threads share a warp."""
+    lanes = np.arange(32)
+    if threads % 32 == 0:
+        j = np.arange(0, butterflies - 31, 32)[:, None] + lanes
+        return np.zeros_like(j), j
+    if 32 % threads == 0 and butterflies % threads == 0:
+        j = np.arange(0, butterflies, threads)[:, None] + lanes % threads
+        return np.broadcast_to(lanes // threads, j.shape), j
+    return None
+
+
+@functools.lru_cache(maxsize=2048)
 def stage_cost(size: int, radices: tuple[int, ...], threads: int, elem_bytes: int,
-               pad_shift: int = 4) -> float | None:
+               stride: int = 0, pad_shift: int = 4) -> float | None:
     """Mean wavefronts per warp load/store of the stages, relative to the conflict-free
-    count (1.0: none); None for rows whose warps are not whole (not modelled)."""
-    if threads < 32 or threads % 32:
-        return None
+    count (1.0: none).  Rows narrower than a warp sit `stride` elements apart.  None where
+    a warp's lanes do not map onto whole rows or whole warps (not modelled)."""
     ideal = elem_bytes * 32 // PHASE_BYTES
     costs, ns = [], 1
-    lanes = np.arange(32)
     for r_ in radices:
         butterflies = size // r_
-        j = np.concatenate([w0 + lanes for w0 in range(0, butterflies - 31, 32)])
-        if j.size == 0:
-            ns *= r_
-            continue
-        j = j.reshape(-1, 1, 32)
-        r = np.arange(r_).reshape(1, -1, 1)
-        load = _pad(j + r * butterflies, pad_shift).reshape(-1, 32)
-        store = _pad((j // ns) * ns * r_ + j % ns + r * ns, pad_shift).reshape(-1, 32)
-        costs.append(wavefronts(load, elem_bytes).mean())
-        costs.append(wavefronts(store, elem_bytes).mean())
+        m = _lanes(butterflies, threads)
+        if m is None:
+            return None
+        g, j = (a[:, None, :] for a in m)
+        if j.size:
+            r = np.arange(r_).reshape(1, -1, 1)
+            load = g * stride + _pad(j + r * butterflies, pad_shift)
+            store = g * stride + _pad((j // ns) * ns * r_ + j % ns + r * ns, pad_shift)
+            costs.append(wavefronts(load.reshape(-1, 32), elem_bytes).mean())
+            costs.append(wavefronts(store.reshape(-1, 32), elem_bytes).mean())
         ns *= r_
     return float(np.mean(costs)) / ideal if costs else None

@@ -324,19 +324,21 @@ class Plan:
 
     @property
     def row_stride(self) -> int:
-        """Elements from one row's start to the next in shared memory.
-
-        Rows narrower than a bank line of threads (fused rows of T < 128 / elem_bytes
-        threads, several per warp) touch T consecutive slots each; a stride of T mod the
-        line puts a warp's rows side by side instead of on the same banks (fp32 L = 128,
-        T = 8: 0.067 -> 0.055 ms; strides of other residues measured no gain)."""
+        """Elements from one row's start to the next in shared memory: padded(a), plus the
+        pad < 16 with the fewest modelled bank conflicts (plan/banks.py) where rows of
+        T < 32 threads share a warp (fp32 L = 128, T = 8: 137 -> 152, 0.067 -> 0.055 ms;
+        the model also scores 140 as conflicting, which measured as slow as 137)."""
         base = padded(self.a)
         if self.row_pad is not None:
             return base + self.row_pad
-        slots, t = 128 // self.elem_bytes, self.row.threads
-        if self.layout == "fused" and self.groups > 1 and t < slots and 32 % t == 0:
-            return base + (t - base) % slots
-        return base
+        t = self.row.threads
+        if self.layout != "fused" or self.groups == 1 or t >= 32:
+            return base
+        costs = [banks.stage_cost(self.a, self.row.radices, t, self.elem_bytes, base + p)
+                 for p in range(16)]
+        if costs[0] is None:
+            return base
+        return base + min(range(16), key=lambda p: (round(costs[p], 6), p))
 
     @property
     def col_block(self) -> tuple[int, int]:

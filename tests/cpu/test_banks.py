@@ -24,7 +24,15 @@ def test_stage_cost_finds_the_conflicting_stage():
     assert banks.stage_cost(512, (8, 8, 8), 64, 8) == pytest.approx(7 / 6)
     assert banks.stage_cost(512, (16, 2, 16), 32, 8) == 1.0
     assert banks.stage_cost(4096, (16, 16, 16), 256, 8) == 1.0
-    assert banks.stage_cost(128, (16, 8), 8, 8) is None          # rows narrower than a warp
+    assert banks.stage_cost(4096, (16, 16, 16), 48, 8) is None     # warps straddle rows
+
+
+def test_stage_cost_of_rows_sharing_a_warp():
+    """128-point rows of 8 threads, 4 rows per warp: the odd stride 137 and 140 put two rows of
+    a half-warp on the same banks (both measured slow), 152 (= 8 mod 16) does not."""
+    cost = lambda stride: banks.stage_cost(128, (16, 8), 8, 8, stride)
+    assert cost(137) == 2.0 and cost(140) == 2.0 and cost(152) == 1.0
+    assert banks.stage_cost(256, (16, 16), 16, 8, 273) == 1.0
 
 
 @pytest.mark.parametrize("size", [2 ** k for k in range(1, 15)] + [96, 1536, 4800, 13824])

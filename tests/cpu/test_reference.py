@@ -91,9 +91,10 @@ def test_planner_chooses_cluster_on_chip_pairs():
 
 
 def test_row_stride_places_narrow_rows_side_by_side():
-    """Fused rows of T < 16 fp32 threads share a warp: a stride of T mod 16 elements puts
-    their slots on different banks; wider rows, fp64 rows of 8 threads and one-row blocks
-    keep the odd padded stride.  The rendered kernel and the block's smem follow the plan."""
+    """Fused rows of T < 16 fp32 threads share a warp: the bank model's stride (T mod 16
+    elements here) puts their slots on different banks; rows it finds conflict-free anyway
+    (fp32 T = 16, fp64 T = 8) and one-row blocks keep the odd padded stride.  The rendered
+    kernel and the block's smem follow the plan."""
     from fftconv_cupy.codegen.source import render_plan
     from fftconv_cupy.plan.plan import padded
     for n, threads in ((128, 8), (64, 8), (32, 4)):
