@@ -74,6 +74,14 @@ def main(argv=None):
     bw = copy_bandwidth()
     print(f"# {name}: device copy bandwidth {bw / 1e12:.2f} TB/s", flush=True)
     rows = []
+
+    def save():         # after every length: a sweep cut short still leaves its measurements
+        if args.out:
+            with open(args.out, "w") as f:
+                json.dump({"gpu": name, "copy_bandwidth": bw,
+                           "config": {"mode": args.mode, "kernel_len": args.kernel_len}, "rows": rows},
+                          f, indent=1)
+
     for dt in args.dtypes.split(","):
         for L in args.lengths:
             t = time.time()
@@ -90,12 +98,9 @@ def main(argv=None):
                 print(f"L={L:>8} K={r.kernel_len:>8} {r.impl:34s} {r.ms:9.3f} ms  x{r.ratio:6.2f} floor  err {r.rel_err:.2e} "
                       f"peak {r.peak_mb:8.1f} MB  {r.plan}", flush=True)
             rows.extend(as_dicts(res))
+            save()
             print(f"   ({time.time() - t:.1f} s)", flush=True)
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump({"gpu": name, "copy_bandwidth": bw,
-                       "config": {"mode": args.mode, "kernel_len": args.kernel_len}, "rows": rows},
-                      f, indent=1)
+    save()
     failed = any("error" in r for r in rows)
     # short table last
     ktext = "K = L" if args.kernel_len is None else f"K = {args.kernel_len}"
