@@ -23,6 +23,7 @@ Layouts
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
@@ -131,6 +132,19 @@ def twiddle_split(q: int) -> tuple[int, int]:
     """Sizes (lo, hi) of the two twiddle tables for exponents t < q: w^t = lo[t % lo] * hi[t // lo]."""
     lo = 1 << max(0, math.ceil(math.log2(max(q, 1)) / 2))
     return lo, -(-q // lo)
+
+
+@functools.lru_cache(maxsize=256)
+def _row_stride(size: int, radices: tuple[int, ...], threads: int, elem_bytes: int,
+                shared_warps: bool) -> int:
+    """Plan.row_stride (cached: it is read on every launch)."""
+    base = padded(size)
+    if not shared_warps:
+        return base
+    costs = [banks.stage_cost(size, radices, threads, elem_bytes, base + p) for p in range(16)]
+    if costs[0] is None:
+        return base
+    return base + min(range(16), key=lambda p: (round(costs[p], 6), p))
 
 
 @dataclass(frozen=True)
@@ -328,17 +342,10 @@ class Plan:
         pad < 16 with the fewest modelled bank conflicts (plan/banks.py) where rows of
         T < 32 threads share a warp (fp32 L = 128, T = 8: 137 -> 152, 0.067 -> 0.055 ms;
         the model also scores 140 as conflicting, which measured as slow as 137)."""
-        base = padded(self.a)
         if self.row_pad is not None:
-            return base + self.row_pad
-        t = self.row.threads
-        if self.layout != "fused" or self.groups == 1 or t >= 32:
-            return base
-        costs = [banks.stage_cost(self.a, self.row.radices, t, self.elem_bytes, base + p)
-                 for p in range(16)]
-        if costs[0] is None:
-            return base
-        return base + min(range(16), key=lambda p: (round(costs[p], 6), p))
+            return padded(self.a) + self.row_pad
+        shared = self.layout == "fused" and self.groups > 1 and self.row.threads < 32
+        return _row_stride(self.a, self.row.radices, self.row.threads, self.elem_bytes, shared)
 
     @property
     def col_block(self) -> tuple[int, int]:

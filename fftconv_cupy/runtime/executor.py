@@ -43,6 +43,9 @@ class GPUExecutor:
     def __init__(self, plan: Plan):
         self.plan = plan
         self.kernel = get_kernel(render_plan(plan))
+        # read on every call: small convolutions are bound by the host's launch path
+        self._desc = plan.describe()
+        self._row_block = plan.row_block
 
     def __call__(self, x, hs, y, *, batch: int, channels: int, tmp_bytes: int | None = None,
                  pre_gate=None, post_gate=None):
@@ -53,11 +56,11 @@ class GPUExecutor:
         if rows == 0:
             return y
         lo, hi = _device_twiddles(plan, cupy.cuda.runtime.getDevice())
-        desc = plan.describe()
+        desc = self._desc
         gpre = _gate(plan.gate_pre, pre_gate, x, "pre_gate")
         gpost = _gate(plan.gate_post, post_gate, y, "post_gate")
         if plan.layout in ("fused", "cluster"):
-            threads, smem = plan.row_block
+            threads, smem = self._row_block
             f = self.kernel.function(self.kernel.entries[0])
             # fused: `groups` rows per block; cluster: one row per cluster of `cluster` blocks
             vrows = rows * plan.virtual_rows_per_row       # overlap-save: one per block
