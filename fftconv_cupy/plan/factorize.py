@@ -63,7 +63,7 @@ def radices(size: int, order: int | None = None) -> tuple[int, ...]:
             f"a {size}-point transform cannot be written as {order} stages of radix "
             f"<= {MAX_RADIX} (orders {min_order(size)}..{exps[2] + len(odd)} work)"
         )
-    return tuple(_same_ends(pow2) + odd)
+    return tuple(_matched_ends(pow2) + odd)
 
 
 def radix_orders(size: int, order: int | None = None) -> list[tuple[int, ...]]:
@@ -93,8 +93,11 @@ def radix_orders(size: int, order: int | None = None) -> list[tuple[int, ...]]:
 
 
 def _matched_ends(pow2: list[int]) -> list[int]:
-    """Any multiset of radices: the largest one present twice at both ends, the rest
-    between in descending order (no repeat: descending)."""
+    """The radices ordered so the first equals the last where the multiset allows: the
+    largest one present twice at both ends, the rest between in descending order ([16, 8, 8]
+    -> [8, 16, 8], [16, 16, 8, 8] -> [16, 8, 8, 16]; no repeat: descending).  The forward
+    transform's last stage then holds what the inverse's first stage reads, and fused rows
+    keep the product between them in registers (Plan.fused_middle)."""
     twice = [r for r in set(pow2) if pow2.count(r) >= 2]
     if len(pow2) < 2 or not twice:
         return sorted(pow2, reverse=True)
@@ -103,20 +106,6 @@ def _matched_ends(pow2: list[int]) -> list[int]:
     rest.remove(end)
     rest.remove(end)
     return [end] + sorted(rest, reverse=True) + [end]
-
-
-def _same_ends(pow2: list[int]) -> list[int]:
-    """The power-of-two radices ordered so the first equals the last where the multiset
-    allows ([16, 8, 8] -> [8, 16, 8], [16, 16, 8, 8] -> [16, 8, 8, 16]): the forward
-    transform's last stage then holds what the inverse's first stage reads, and fused
-    rows keep the product between them in registers (Plan.fused_middle)."""
-    if len(pow2) < 3 or pow2[0] == pow2[-1]:
-        return pow2
-    big, small = pow2[0], pow2[-1]
-    nb = pow2.count(big)
-    if nb >= 2:
-        return [big] * (nb - 1) + [small] * (len(pow2) - nb) + [big]
-    return [small, big] + [small] * (len(pow2) - 2)
 
 
 def divisors_smooth(n: int) -> list[int]:
