@@ -84,6 +84,9 @@ def plan_cmd(length, kernel_len, dtype, precision, order, mode, layout, rows, ch
         direct = ", first/last stage on global memory" if plan.direct_columns else ""
         t.add_row("column kernels", f"{ct} threads, {fmt_bytes(cs)} shared memory, "
                                     f"{plan.groups} columns/block, >= {cb} blocks/SM{direct}")
+    cost = plan.row_bank_cost
+    t.add_row("shared-memory banks", f"row stride {plan.row_stride}, stage accesses "
+              + ("not modelled" if cost is None else f"{cost:.2f}x the conflict-free wavefronts (model)"))
     t.add_row("vector width", f"in {plan.vec_in}, out {plan.vec_out}")
     t.add_row("smem limit", f"{fmt_bytes(p['smem_limit'])} ({p['smem_limit_source']})")
     t.add_row(f"FLOPs ({rows:,} row{'s' if rows > 1 else ''})", fmt_count(c["flops"], "FLOP"))

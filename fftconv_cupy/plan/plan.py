@@ -348,6 +348,15 @@ class Plan:
         return _row_stride(self.a, self.row.radices, self.row.threads, self.elem_bytes, shared)
 
     @property
+    def row_bank_cost(self) -> float | None:
+        """The row stages' shared-memory wavefronts relative to conflict-free (plan/banks.py;
+        None where the model does not apply)."""
+        if self.prec.mma:
+            return None
+        return banks.stage_cost(self.a, self.row.radices, self.row.threads, self.elem_bytes,
+                                self.row_stride)
+
+    @property
     def col_block(self) -> tuple[int, int]:
         if self.col is None or self.layout == "cluster":
             return (0, 0)
@@ -435,6 +444,7 @@ class Plan:
             "layout": self.layout, "precision": self.precision, "real": self.real,
             "n": self.n, "m": self.m, "order": self.order, "passes": self.passes,
             "row_radices": list(self.row.radices), "row_threads": threads, "row_smem": smem,
+            "row_stride": self.row_stride, "row_bank_cost": self.row_bank_cost,
             "groups": self.groups, "len_x": self.len_x, "len_k": self.len_k,
             "out_start": self.out_start, "out_len": self.out_len,
             "io": self.io or (self.prec.io_real if self.real else self.prec.io_complex),

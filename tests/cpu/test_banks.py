@@ -55,3 +55,5 @@ def test_planner_picks_conflict_free_orders():
     for n in (1024, 4096, 8192, 16384):
         assert plan(n).row.radices == factorize.radices(n)
     assert plan(1536).row.radices == factorize.radices(1536)
+    assert plan(512).row_bank_cost == 1.0 and plan(512, order=3).row_bank_cost == pytest.approx(7 / 6)
+    assert plan(4096, "bf16").row_bank_cost is None                 # tensor-core stages

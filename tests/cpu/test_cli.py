@@ -146,7 +146,8 @@ def test_plan_json_round_trips(runner):
     data = json.loads(r.output)
     p = data["plan"]
     for key in ("layout", "n", "m", "order", "passes", "row_radices", "row_threads", "row_smem",
-                "col_radices", "col_threads", "col_smem", "a", "b", "out_start", "out_len"):
+                "row_stride", "row_bank_cost", "col_radices", "col_threads", "col_smem", "a", "b",
+                "out_start", "out_len"):
         assert key in p, key
     assert p["layout"] == "three_pass" and p["passes"] == 3
     assert p["n"] == 2 << 20 and p["m"] == 1 << 20 and p["a"] * p["b"] == p["m"]
@@ -154,6 +155,14 @@ def test_plan_json_round_trips(runner):
     c = data["cost"]
     assert c["rows"] == 1 and c["flops"] > 0 and c["hbm_bytes"] >= c["io_bytes"] == 8 << 20
     assert c["floor_s"] == pytest.approx(c["hbm_bytes"] / 3e12)
+
+
+def test_plan_reports_the_bank_model(runner):
+    r = invoke(runner, "plan", "--len", "512", "--json")
+    p = json.loads(r.output)["plan"]
+    assert p["row_radices"] == [16, 2, 16] and p["row_bank_cost"] == 1.0
+    r = invoke(runner, "plan", "--len", "128")
+    assert r.exit_code == 0 and "row stride 152" in r.output and "1.00x" in r.output
 
 
 def test_plan_options(runner):
