@@ -52,7 +52,8 @@ def template_params(plan: Plan) -> dict:
         params[f"{name}_tc_radices"] = sorted({r for r, t in zip(tf.radices, tc) if t}) if tf else []
     if plan.col is not None:
         params.update(a=plan.a, b=plan.b, col_threads=plan.col.threads,
-                      col_stride=padded(plan.b), col_stages=plan.col.stages)
+                      col_stride=padded(plan.b), col_stages=plan.col.stages,
+                      col_swizzle_bit=plan.col_swizzle_bit)
     return params
 
 

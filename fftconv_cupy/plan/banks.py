@@ -70,3 +70,39 @@ def stage_cost(size: int, radices: tuple[int, ...], threads: int, elem_bytes: in
             costs.append(wavefronts(store.reshape(-1, 32), elem_bytes).mean())
         ns *= r_
     return float(np.mean(costs)) / ideal if costs else None
+
+
+def column_row(k, swizzle: int, cols: int, elem_bytes: int):
+    """Row of point k in the column kernels' [point][column] buffer (columns.cuh col_row):
+    rows of C columns narrower than a 128-byte line share it; the low bits that pick the row
+    within its line are XORed with the bits of k from `swizzle` up."""
+    mask = max(1, PHASE_BYTES // elem_bytes // cols) - 1
+    return k ^ ((k >> swizzle) & mask) if swizzle else k
+
+
+@functools.lru_cache(maxsize=256)
+def column_cost(size: int, radices: tuple[int, ...], threads: int, cols: int, elem_bytes: int,
+                swizzle: int = 0) -> float | None:
+    """The direct column kernels' shared-memory accesses (the stages between the first, which
+    reads global memory, and the last, which writes it), relative to conflict-free.  Thread
+    (t, c) = (x / C, x % C); point k of column c at column_row(k) * C + c.  None: one stage."""
+    if len(radices) < 2 or (threads * cols) % 32:
+        return None
+    ideal = elem_bytes * 32 // PHASE_BYTES
+    lanes = np.arange(32)
+    c, t0 = lanes % cols, lanes // cols
+    costs, ns = [], 1
+    for i, r_ in enumerate(radices):
+        butterflies = size // r_
+        t = (np.arange(0, threads * cols, 32)[:, None] // cols + t0)
+        j = np.concatenate([t + it * threads for it in range(-(-butterflies // threads))])
+        j = j[(j < butterflies).all(axis=1)][:, None, :]
+        r = np.arange(r_).reshape(1, -1, 1)
+        if i > 0:
+            k = j + r * butterflies
+            costs.append(wavefronts((column_row(k, swizzle, cols, elem_bytes) * cols + c).reshape(-1, 32), elem_bytes).mean())
+        if i < len(radices) - 1:
+            k = (j // ns) * ns * r_ + j % ns + r * ns
+            costs.append(wavefronts((column_row(k, swizzle, cols, elem_bytes) * cols + c).reshape(-1, 32), elem_bytes).mean())
+        ns *= r_
+    return float(np.mean(costs)) / ideal

@@ -177,6 +177,7 @@ class Plan:
     col_direct: bool = True      # three passes: column kernels on registers (see direct_columns)
     fuse_middle: bool = True     # real rows: product between the last and first stages in registers
     row_pad: int | None = None   # extra elements between rows in shared memory (None: row_stride's rule)
+    col_swizzle: bool = False    # direct column kernels: swizzled exchange buffer (col_swizzle_bit; unmeasured)
 
     @property
     def io_item(self) -> int:
@@ -355,6 +356,20 @@ class Plan:
             return None
         return banks.stage_cost(self.a, self.row.radices, self.row.threads, self.elem_bytes,
                                 self.row_stride)
+
+    @property
+    def col_swizzle_bit(self) -> int:
+        """With `col_swizzle`, the direct column kernels' exchange buffer XORs the row bits within
+        a 128-byte line with the bits of the point index from this one up (columns.cuh col_row):
+        the bit with the fewest modelled bank conflicts (plan/banks.py column_cost; 2M / 4M fp32:
+        1.25x -> 1.0x); 0 for the plain layout.  Off by default until measured on a device."""
+        if not (self.col_swizzle and self.direct_columns):
+            return 0
+        cost = functools.partial(banks.column_cost, self.b, self.col.radices, self.col.threads,
+                                 self.groups, self.elem_bytes)
+        if cost(0) is None:
+            return 0
+        return min(range(16), key=lambda s: (round(cost(s), 6), s))
 
     @property
     def col_block(self) -> tuple[int, int]:

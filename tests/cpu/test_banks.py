@@ -57,3 +57,19 @@ def test_planner_picks_conflict_free_orders():
     assert plan(1536).row.radices == factorize.radices(1536)
     assert plan(512).row_bank_cost == 1.0 and plan(512, order=3).row_bank_cost == pytest.approx(7 / 6)
     assert plan(4096, "bf16").row_bank_cost is None                 # tensor-core stages
+
+
+def test_column_cost_and_swizzle():
+    """Direct column kernels of 8 columns: first-stage stores of points k, k + R in one
+    half-warp share banks (2M, 4M fp32: 1.25x); XORing the row's line bit with bit log2(R)
+    removes every conflict; the row map is a permutation."""
+    plan = lambda n: make_plan(n, n, 0, n, real=True, precision="fp32")
+    for n in (1 << 21, 1 << 22):
+        p = plan(n)
+        cost = lambda s: banks.column_cost(p.b, p.col.radices, p.col.threads, p.groups, 8, s)
+        assert cost(0) == pytest.approx(1.25) and cost(3) == 1.0
+    p = plan(1 << 20)
+    assert banks.column_cost(p.b, p.col.radices, p.col.threads, p.groups, 8, 0) == 1.0
+    k = np.arange(4096)
+    for cols, eb in ((8, 8), (4, 8), (4, 16), (1, 8)):
+        assert sorted(banks.column_row(k, 3, cols, eb)) == k.tolist()

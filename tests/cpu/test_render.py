@@ -140,3 +140,19 @@ def test_three_pass_switches_compile(n, switch):
     cubin = compile_cubin(src.code, arch="sm_90", plan=variant.describe())
     for entry in src.entries:
         assert entry.encode() in cubin
+
+
+@pytest.mark.skipif(not nvrtc_available(), reason="NVRTC is not installed")
+@pytest.mark.parametrize("n,precision", [(1 << 21, "fp32"), (1 << 22, "fp32")])
+def test_column_swizzle_renders_and_compiles(n, precision):
+    """col_swizzle (off by default): the direct column kernels index their exchange buffer
+    through col_row with the model's bit; the default rendering does not mention it."""
+    from dataclasses import replace
+    plan = make_plan(n, n, 0, n, real=True, precision=precision)
+    assert plan.col_swizzle_bit == 0 and "col_row<" not in render_plan(plan).code
+    variant = replace(plan, col_swizzle=True)
+    src = render_plan(variant)
+    assert variant.col_swizzle_bit == 3 and "col_row<3, C, T>" in src.code
+    cubin = compile_cubin(src.code, arch="sm_90", plan=variant.describe())
+    for entry in src.entries:
+        assert entry.encode() in cubin

@@ -45,6 +45,17 @@ __device__ __forceinline__ void col_stage(int t, const cx<T>* __restrict__ lo, c
   }
 }
 
+// Row of point k in the [point][column] buffer with the swizzle of Plan.col_swizzle_bit:
+// rows of C columns narrower than a 128-byte line share it, and the bits that pick the row
+// within its line are XORed with the bits of k from SWZ up, so points k and k + 2^SWZ of
+// one half-warp land on different banks (plan/banks.py column_cost).
+template <int SWZ, int C, class T>
+__device__ __forceinline__ int col_row(int k) {
+  constexpr int PER_LINE = 128 / int(sizeof(cx<T>)) / C;
+  constexpr int MASK = (PER_LINE > 1 ? PER_LINE : 1) - 1;
+  return k ^ ((k >> SWZ) & MASK);
+}
+
 // w_m^(SIGN a kb) for a = C blk + c from the split column tables (Plan.column_twiddles):
 // t1 = T1 + c (row kb at kb C), t2 = T2 + blk B (entry kb).
 template <int C, int SIGN, class T>
