@@ -110,7 +110,9 @@ def _fused_transform(size: int, order: int | None, elem_bytes: int) -> Transform
         return (round(cost, 6), t.radices[0] != t.radices[-1], max(t.radices) // min(t.radices))
     cands = [Transform(size, rad, _threads_for(size, max(rad)))
              for rad in factorize.radix_orders(size)]
-    modelled = [t for t in cands if banks.stage_cost(t.size, t.radices, t.threads, elem_bytes)]
+    # whole warps only: narrower rows share a warp at a stride chosen later (row_stride)
+    modelled = [t for t in cands if t.threads % 32 == 0
+                and banks.stage_cost(t.size, t.radices, t.threads, elem_bytes)]
     return min(modelled, key=key) if default in modelled else default
 
 

@@ -54,6 +54,8 @@ def test_planner_picks_conflict_free_orders():
     assert plan(8192, "fp64").row.radices == (16, 8, 4, 16)
     for n in (1024, 4096, 8192, 16384):
         assert plan(n).row.radices == factorize.radices(n)
+    for n in (32, 64, 128, 256):        # rows narrower than a warp: not compared by the model
+        assert plan(n, "fp64").row.radices == factorize.radices(n) == plan(n).row.radices
     assert plan(1536).row.radices == factorize.radices(1536)
     assert plan(512).row_bank_cost == 1.0 and plan(512, order=3).row_bank_cost == pytest.approx(7 / 6)
     assert plan(4096, "bf16").row_bank_cost is None                 # tensor-core stages
