@@ -6,7 +6,7 @@ pad(e) = e + e / 16.  A warp's access of 8-byte elements is served in two phases
 lanes (16-byte elements: four of 8); within a phase, distinct 4-byte words in one of the
 32 banks serialize.  The planner uses the model to pick, among radix orders of equal
 stage count, one whose accesses are conflict-free (H200, fp32 L = 512: [8x8x8] stores
-its second stage at 4 wavefronts instead of 2; [16x2x16] none: 0.193 -> 0.172 ms).
+its second stage at 4 wavefronts instead of 2; [16x2x16] none: 0.185 -> 0.170 ms).
 """
 from __future__ import annotations
 
@@ -33,6 +33,13 @@ def wavefronts(elems: np.ndarray, elem_bytes: int) -> np.ndarray:
     counts = np.zeros((key.shape[0], BANKS), dtype=np.int64)
     np.add.at(counts, (np.arange(key.shape[0])[:, None], key >> 40), first)
     return counts.max(axis=1).reshape(acc, nl // lanes).sum(axis=1)
+
+
+def _stage_points(j, radix: int, ns: int, butterflies: int):
+    """Points butterfly j of a Stockham stage loads and stores, one row per slot r (the
+    indexing of stockham.cuh `stage` and columns.cuh `col_stage`)."""
+    r = np.arange(radix).reshape(1, -1, 1)
+    return j + r * butterflies, (j // ns) * ns * radix + j % ns + r * ns
 
 
 def _lanes(butterflies: int, threads: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -63,9 +70,7 @@ def stage_cost(size: int, radices: tuple[int, ...], threads: int, elem_bytes: in
             return None
         g, j = (a[:, None, :] for a in m)
         if j.size:
-            r = np.arange(r_).reshape(1, -1, 1)
-            load = g * stride + _pad(j + r * butterflies, pad_shift)
-            store = g * stride + _pad((j // ns) * ns * r_ + j % ns + r * ns, pad_shift)
+            load, store = (g * stride + _pad(k, pad_shift) for k in _stage_points(j, r_, ns, butterflies))
             costs.append(wavefronts(load.reshape(-1, 32), elem_bytes).mean())
             costs.append(wavefronts(store.reshape(-1, 32), elem_bytes).mean())
         ns *= r_
@@ -97,12 +102,10 @@ def column_cost(size: int, radices: tuple[int, ...], threads: int, cols: int, el
         t = (np.arange(0, threads * cols, 32)[:, None] // cols + t0)
         j = np.concatenate([t + it * threads for it in range(-(-butterflies // threads))])
         j = j[(j < butterflies).all(axis=1)][:, None, :]
-        r = np.arange(r_).reshape(1, -1, 1)
-        if i > 0:
-            k = j + r * butterflies
-            costs.append(wavefronts((column_row(k, swizzle, cols, elem_bytes) * cols + c).reshape(-1, 32), elem_bytes).mean())
-        if i < len(radices) - 1:
-            k = (j // ns) * ns * r_ + j % ns + r * ns
-            costs.append(wavefronts((column_row(k, swizzle, cols, elem_bytes) * cols + c).reshape(-1, 32), elem_bytes).mean())
+        load, store = _stage_points(j, r_, ns, butterflies)
+        # the first stage loads global memory, the last one stores it
+        for k in ([load] if i > 0 else []) + ([store] if i < len(radices) - 1 else []):
+            at = column_row(k, swizzle, cols, elem_bytes) * cols + c
+            costs.append(wavefronts(at.reshape(-1, 32), elem_bytes).mean())
         ns *= r_
     return float(np.mean(costs)) / ideal

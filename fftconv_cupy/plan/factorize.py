@@ -66,10 +66,10 @@ def radices(size: int, order: int | None = None) -> tuple[int, ...]:
     return tuple(_matched_ends(pow2) + odd)
 
 
-def radix_orders(size: int, order: int | None = None) -> list[tuple[int, ...]]:
-    """`radices(size, order)` first, then the other splits of the power of two over the same
-    number of stages (each part <= MAX_RADIX, ends matched as `radices` matches them)."""
-    first = radices(size, order)
+def radix_orders(size: int) -> list[tuple[int, ...]]:
+    """`radices(size)` (the fewest stages, even split) first, then the other splits of the
+    power of two over the same number of stages (each part <= MAX_RADIX, ends matched)."""
+    first = radices(size)
     exps = factor_smooth(size)
     odd = first[len(first) - (exps[3] + exps[5] + exps[7]):] if len(first) else ()
     parts = len(first) - len(odd)
