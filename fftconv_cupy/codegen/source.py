@@ -31,7 +31,9 @@ def template_params(plan: Plan) -> dict:
         gate_pre=plan.gate_pre, gate_post=plan.gate_post, sparse=plan.sparse,
         dense_row=(0,) * len(plan.row.radices), stage_tables=plan.stage_tables,
         fused_middle=plan.fused_middle, middle_rows=plan.middle_rows, direct=plan.direct_columns,
-        column_twiddles=plan.column_twiddles,
+        column_twiddles=plan.column_twiddles, direct_rows=plan.direct_rows,
+        out_points=min(plan.m, (plan.out_start + plan.out_len + 1) // 2 if plan.real
+                       else plan.out_start + plan.out_len),
     )
     # the transform a sparse plan prunes: the row when fused, the columns of three passes
     first = plan.row if plan.layout == "fused" else plan.col

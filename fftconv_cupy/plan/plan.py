@@ -180,6 +180,7 @@ class Plan:
     fuse_middle: bool = True     # real rows: product between the last and first stages in registers
     row_pad: int | None = None   # extra elements between rows in shared memory (None: row_stride's rule)
     col_swizzle: bool = False    # direct column kernels: swizzled exchange buffer (col_swizzle_bit; unmeasured)
+    row_direct: bool = True      # first / last row stage straight from / to global memory (direct_rows)
 
     @property
     def io_item(self) -> int:
@@ -268,6 +269,19 @@ class Plan:
         eight columns per block so a warp's accesses cover 64 contiguous bytes or more."""
         return (self.col_direct and self.layout == "three_pass" and self.sparse is None
                 and not any(self.tc_stages(self.col)) and self.groups >= 8)
+
+    @property
+    def direct_rows(self) -> bool:
+        """Fused rows and the three-pass middle: the first forward stage reads its row from
+        global memory and the last inverse stage writes it back (stockham.cuh first_stage_in,
+        last_stage_out), so the row is never staged through shared memory on the way in or
+        out.  Not for overlap-save blocks (their own loads), the cluster layout (rows arrive
+        through distributed shared memory) or end stages on tensor cores."""
+        if (not self.row_direct or self.seg is not None or not self.row.radices
+                or self.layout not in ("fused", "three_pass")):
+            return False
+        tc = self.tc_stages(self.row)
+        return not (tc[0] or tc[-1])
 
     @property
     def column_twiddles(self) -> tuple[int, int] | None:
@@ -479,6 +493,7 @@ class Plan:
             d.update(col_radices=list(self.col.radices), col_threads=ct, col_smem=cs,
                      a=self.a, b=self.b, direct_columns=self.direct_columns)
         d["fused_middle"] = self.fused_middle or self.middle_rows
+        d["direct_rows"] = self.direct_rows
         return d
 
 

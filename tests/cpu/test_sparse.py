@@ -94,7 +94,7 @@ def test_block_classes_are_symmetric():
 
 
 def _rendered_butterflies(code: str) -> int:
-    """Butterflies per row computed by the stage<> calls of a rendered fused kernel."""
+    """Butterflies per row computed by the stage calls of a rendered fused kernel."""
     p = nk = 1
     m = re.search(r"static constexpr int P = (\d+), NK = (\d+);", code)
     if m:
@@ -105,6 +105,8 @@ def _rendered_butterflies(code: str) -> int:
         total += j // p * nk if mode and int(mode) else j
     for size, r in re.findall(r"middle_real<T, (\d+), (\d+),", code):
         total += 2 * (int(size) // int(r))      # last forward and first inverse stage
+    for size, r in re.findall(r"(?:first_stage_in|last_stage_out)<T, (\d+), (\d+),", code):
+        total += int(size) // int(r)            # end stages on global memory (always dense)
     return total
 
 

@@ -77,9 +77,9 @@ fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restri
   // 1. columns a of this block: b-point DFTs in registers, output kb times w_m^(a kb)
   //    written straight into the shared memory of row kb's owner
   for (int a = rank * CW + threadIdx.x; a < (rank + 1) * CW; a += 2 * RT) {
-  // point (bb, a) is signal point A*bb + a: zero at or past NZ
-  auto in = [&](int bb) {
-    const long long e = (long long)A * bb + a;
+  // in(i): point A * i + a of the signal row, zero at or past NZ
+  auto in = [&](int i) {
+    const long long e = (long long)A * i + a;
     cx<T> p = zero<T>();
     if (VPX && 2 * e + 1 < LEN_X) {
       load_row_pts<T, IO, 1>(&p, xr, e);
@@ -120,9 +120,9 @@ fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restri
 
   // 3. columns back from the row owners: conjugate twiddles, inverse b-point DFTs, store y
   for (int a = rank * CW + threadIdx.x; a < (rank + 1) * CW; a += 2 * RT) {
-  // point (bb, a) holds signal point A*bb + a
-  auto out = [&](int bb, cx<T> p) {
-    const long long e = (long long)A * bb + a;
+  // out(i, p): point A * i + a of the output row (samples from OUT_START on)
+  auto out = [&](int i, cx<T> p) {
+    const long long e = (long long)A * i + a;
     const long long s = 2 * e - OUT_START;
     if (VPY && s >= 0 && s + 1 < OUT_LEN) {
       store_row_pts<T, IO, 1>(yr, &p, s / 2);

@@ -42,10 +42,26 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict
   const bool active = v < rows;       // idle groups still reach every barrier
   int h = 0;
 
-  const long long row = active ? data_row(v, batch, channels, h) : 0;
-  if (active) load_points<T, NZ, THREADS, 1>(buf, x + row * LEN_X, tid);
-  __syncthreads();
-  stage<T, 420, 4, 1, THREADS, -1, 300, Q, LO_BITS>(buf, tid, twlo, twhi);
+  // the first stage reads the signal row and the last one writes the output row (no staging)
+  constexpr int VPX = 1, VPY = 1;   // whole points per access (0: per sample)
+  const long long row = active ? data_row(v, batch, channels, h) : 0;   // idle groups read row 0
+  const XT* xr = x + row * LEN_X;
+  XT* yr = y + row * OUT_LEN;
+  // in(i): point i of the signal row, zero at or past NZ
+  auto in = [&](int i) {
+    const long long e = i;
+    cx<T> p = zero<T>();
+    if (e < NZ) p = ldg(xr + e);
+    return p;
+  };
+  // out(i, p): point i of the output row (samples from OUT_START on)
+  auto out = [&](int i, cx<T> p) {
+    if (!(active)) return;
+    const long long e = i;
+    const long long o = e - OUT_START;
+    if (o >= 0 && o < OUT_LEN) yr[o] = p;
+  };
+  first_stage_in<T, 420, 4, THREADS, -1, NZ>(buf, tid, in);
   stage<T, 420, 3, 4, THREADS, -1, 420, Q, LO_BITS, 0, Dense, 32>(buf, tid, twlo, twhi);
   stage<T, 420, 5, 12, THREADS, -1, 420, Q, LO_BITS, 0, Dense, 48>(buf, tid, twlo, twhi);
   stage<T, 420, 7, 60, THREADS, -1, 420, Q, LO_BITS, 0, Dense, 120>(buf, tid, twlo, twhi);
@@ -54,7 +70,7 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict
   stage<T, 420, 4, 1, THREADS, 1, 420, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 420, 3, 4, THREADS, 1, 420, Q, LO_BITS, 0, Dense, 32>(buf, tid, twlo, twhi);
   stage<T, 420, 5, 12, THREADS, 1, 420, Q, LO_BITS, 0, Dense, 48>(buf, tid, twlo, twhi);
-  stage<T, 420, 7, 60, THREADS, 1, 420, Q, LO_BITS, 0, Dense, 120>(buf, tid, twlo, twhi);
 
-  if (active) store_points<T, OUT_START, OUT_LEN, THREADS, 1>(y + row * OUT_LEN, buf, tid);
+  // points past the last output are never stored
+  last_stage_out<T, 420, 7, THREADS, 1, 420, Q, LO_BITS, 120>(buf, tid, twlo, twhi, out);
 }

@@ -52,12 +52,36 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict
   const bool active = v < rows;       // idle groups still reach every barrier
   int h = 0;
 
-  const long long row = active ? data_row(v, batch, channels, h) : 0;
-  // (a pre-gate multiplies in registers on the way in)
-  if (active) load_real_row<T, IO, LEN_X, NZ, THREADS, 4, false>(
-      buf, x + row * LEN_X, tid, gpre + row * LEN_X);
-  __syncthreads();
-  stage<T, 8192, 8, 1, THREADS, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+  // the first stage reads the signal row and the last one writes the output row (no staging)
+  constexpr int VPX = 2, VPY = 2;   // whole points per access (0: per sample)
+  const long long row = active ? data_row(v, batch, channels, h) : 0;   // idle groups read row 0
+  const XT* xr = x + row * LEN_X;
+  XT* yr = y + row * OUT_LEN;
+  // in(i): point i of the signal row, zero at or past NZ
+  auto in = [&](int i) {
+    const long long e = i;
+    cx<T> p = zero<T>();
+    if (VPX && 2 * e + 1 < LEN_X) {
+      load_row_pts<T, IO, 1>(&p, xr, e);
+    } else {
+      if (2 * e < LEN_X) p.re = IO::ld(xr + 2 * e);
+      if (2 * e + 1 < LEN_X) p.im = IO::ld(xr + 2 * e + 1);
+    }
+    return p;
+  };
+  // out(i, p): point i of the output row (samples from OUT_START on)
+  auto out = [&](int i, cx<T> p) {
+    if (!(active)) return;
+    const long long e = i;
+    const long long s = 2 * e - OUT_START;
+    if (VPY && s >= 0 && s + 1 < OUT_LEN) {
+      store_row_pts<T, IO, 1>(yr, &p, s / 2);
+    } else {
+      if (s >= 0 && s < OUT_LEN) IO::st(yr + s, p.re);
+      if (s + 1 >= 0 && s + 1 < OUT_LEN) IO::st(yr + s + 1, p.im);
+    }
+  };
+  first_stage_in<T, 8192, 8, THREADS, -1, NZ>(buf, tid, in);
   stage<T, 8192, 8, 8, THREADS, -1, 8192, Q, LO_BITS, 1, Cls, 128>(buf, tid, twlo, twhi);
   stage<T, 8192, 8, 64, THREADS, -1, 8192, Q, LO_BITS, 1, Cls, 192>(buf, tid, twlo, twhi);
   stage<T, 8192, 16, 512, THREADS, -1, 8192, Q, LO_BITS, 1, Cls, 704>(buf, tid, twlo, twhi);
@@ -66,9 +90,7 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict
   stage<T, 8192, 8, 1, THREADS, 1, 8192, Q, LO_BITS, 2, Cls>(buf, tid, twlo, twhi);
   stage<T, 8192, 8, 8, THREADS, 1, 8192, Q, LO_BITS, 2, Cls, 128>(buf, tid, twlo, twhi);
   stage<T, 8192, 8, 64, THREADS, 1, 8192, Q, LO_BITS, 3, Cls, 192>(buf, tid, twlo, twhi);
-  stage<T, 8192, 16, 512, THREADS, 1, 8192, Q, LO_BITS, 0, Dense, 704>(buf, tid, twlo, twhi);
 
-  // (a post-gate multiplies in registers on the way out)
-  if (active) store_real_row<T, IO, OUT_START, OUT_LEN, THREADS, 4, false>(
-      y + row * OUT_LEN, buf, tid, gpost + row * OUT_LEN);
+  // points past the last output are never stored
+  last_stage_out<T, 8192, 16, THREADS, 1, 4096, Q, LO_BITS, 704>(buf, tid, twlo, twhi, out);
 }

@@ -73,9 +73,9 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
   const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
   const XT* xr = x + row * LEN_X;
   const XT* gr = gpre + row * LEN_X;
-  // point (bb, a) is signal point A*bb + a: zero at or past NZ
-  auto in = [&](int bb) {
-    const long long e = (long long)A * bb + a;
+  // in(i): point A * i + a of the signal row, zero at or past NZ
+  auto in = [&](int i) {
+    const long long e = (long long)A * i + a;
     cx<T> p = zero<T>();
     if (VPX && 2 * e + 1 < LEN_X) {
       load_row_pts<T, IO, 1>(&p, xr, e);
@@ -120,6 +120,8 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   cx<T>* rowp = tmp + (long long)blockIdx.x * M + (long long)(g ? kb1 : kb) * A;
   const Frag<16, Mma, TERMS> frag16(threadIdx.x & 31);   // this lane's DFT matrix entries
 
+  // a row held by both groups (kb = kb1: row 0 when b is odd, or a sparse plan's self-paired row): one stores it
+  const bool stores = g == 0 || kb != kb1;
   load_points<T, A, RT, VPT>(buf, rowp, tid);
   __syncthreads();
   // Rows kb (smem) and kb1 (smem + STRIDE_A) of channel h, group g of RT threads each: forward
@@ -139,8 +141,7 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   stage_mma<T, 4096, 16, 256, RT, 1, 4096, Q, LO_BITS, Mma, TERMS>(buf, tid, twlo, twhi, frag16);
 
 
-  // a row held by both groups (kb = kb1: row 0 when b is odd, or a sparse plan's self-paired row): one stores it
-  if (g == 0 || kb != kb1) store_points<T, 0, A, RT, VPT>(rowp, buf, tid);
+  if (stores) store_points<T, 0, A, RT, VPT>(rowp, buf, tid);
 }
 
 // Pass 3: conjugate twiddles, inverse b-point DFTs down the columns, store the outputs.
@@ -162,9 +163,9 @@ fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
   auto st_smem = [&](int k, cx<T> v) { smem[k * C + c] = v; };
   XT* yr = y + row * OUT_LEN;
   const XT* gr = gpost + row * OUT_LEN;
-  // point (bb, a) holds signal point A*bb + a
-  auto out = [&](int bb, cx<T> p) {
-    const long long e = (long long)A * bb + a;
+  // out(i, p): point A * i + a of the output row (samples from OUT_START on)
+  auto out = [&](int i, cx<T> p) {
+    const long long e = (long long)A * i + a;
     const long long s = 2 * e - OUT_START;
     if (s >= 0 && s < OUT_LEN) p.re *= IO::ld(gr + s);
     if (s + 1 >= 0 && s + 1 < OUT_LEN) p.im *= IO::ld(gr + s + 1);

@@ -69,9 +69,9 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
   int h;
   const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
   const XT* xr = x + row * LEN_X;
-  // point (bb, a) is signal point A*bb + a: zero at or past NZ
-  auto in = [&](int bb) {
-    const long long e = (long long)A * bb + a;
+  // in(i): point A * i + a of the signal row, zero at or past NZ
+  auto in = [&](int i) {
+    const long long e = (long long)A * i + a;
     cx<T> p = zero<T>();
     if (VPX && 2 * e + 1 < LEN_X) {
       load_row_pts<T, IO, 1>(&p, xr, e);
@@ -113,23 +113,24 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   data_row(v0 + blockIdx.x, batch, channels, h);
   cx<T>* rowp = tmp + (long long)blockIdx.x * M + (long long)(g ? kb1 : kb) * A;
 
-  load_points<T, A, RT, VPT>(buf, rowp, tid);
-  __syncthreads();
+  // a row held by both groups (kb = kb1: row 0 when b is odd, or a sparse plan's self-paired row): one stores it
+  const bool stores = g == 0 || kb != kb1;
+  // the first stage reads the row and the last one writes it back (no staging)
+  auto in = [&](int e) { return ldg(rowp + e); };
+  auto out = [&](int e, cx<T> p) { if (stores) rowp[e] = p; };
   // Rows kb (smem) and kb1 (smem + STRIDE_A) of channel h, group g of RT threads each: forward
   // a-point DFTs, the product with the spectrum, the inverse DFTs, in place.
   const HS* hrow = hs + (long long)h * M;
-  stage<T, 4096, 16, 1, RT, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+  first_stage_in<T, 4096, 16, RT, -1, A>(buf, tid, in);
   stage<T, 4096, 16, 16, RT, -1, 4096, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
 
   // last forward stage, product, first inverse stage: in registers
   middle_pairs<T, A, 16, RT, Q, LO_BITS, 2304>(smem, smem + STRIDE_A,
       hrow + (long long)kb * A, hrow + (long long)kb1 * A, self, twlo, twhi);
   stage<T, 4096, 16, 16, RT, 1, 4096, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
-  stage<T, 4096, 16, 256, RT, 1, 4096, Q, LO_BITS, 0, Dense, 2304>(buf, tid, twlo, twhi);
 
+  last_stage_out<T, 4096, 16, RT, 1, A, Q, LO_BITS, 2304>(buf, tid, twlo, twhi, out);
 
-  // a row held by both groups (kb = kb1: row 0 when b is odd, or a sparse plan's self-paired row): one stores it
-  if (g == 0 || kb != kb1) store_points<T, 0, A, RT, VPT>(rowp, buf, tid);
 }
 
 // Pass 3: conjugate twiddles, inverse b-point DFTs down the columns, store the outputs.
@@ -150,9 +151,9 @@ fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
   auto ld_smem = [&](int k) { return smem[k * C + c]; };
   auto st_smem = [&](int k, cx<T> v) { smem[k * C + c] = v; };
   XT* yr = y + row * OUT_LEN;
-  // point (bb, a) holds signal point A*bb + a
-  auto out = [&](int bb, cx<T> p) {
-    const long long e = (long long)A * bb + a;
+  // out(i, p): point A * i + a of the output row (samples from OUT_START on)
+  auto out = [&](int i, cx<T> p) {
+    const long long e = (long long)A * i + a;
     const long long s = 2 * e - OUT_START;
     if (VPY && s >= 0 && s + 1 < OUT_LEN) {
       store_row_pts<T, IO, 1>(yr, &p, s / 2);

@@ -131,12 +131,15 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   data_row(v0 + blockIdx.x, batch, channels, h);
   cx<T>* rowp = tmp + (long long)blockIdx.x * M + (long long)(g ? kb1 : kb) * A;
 
-  load_points<T, A, RT, VPT>(buf, rowp, tid);
-  __syncthreads();
+  // a row held by both groups (kb = kb1: row 0 when b is odd, or a sparse plan's self-paired row): one stores it
+  const bool stores = g == 0 || kb != kb1;
+  // the first stage reads the row and the last one writes it back (no staging)
+  auto in = [&](int e) { return ldg(rowp + e); };
+  auto out = [&](int e, cx<T> p) { if (stores) rowp[e] = p; };
   // Rows kb (smem) and kb1 (smem + STRIDE_A) of channel h, group g of RT threads each: forward
   // a-point DFTs, the product with the spectrum, the inverse DFTs, in place.
   const HS* hrow = hs + (long long)h * M;
-  stage<T, 4096, 16, 1, RT, -1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
+  first_stage_in<T, 4096, 16, RT, -1, A>(buf, tid, in);
   stage<T, 4096, 16, 16, RT, -1, 4096, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 256, RT, -1, 4096, Q, LO_BITS, 0, Dense, 2304>(buf, tid, twlo, twhi);
 
@@ -147,11 +150,9 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
                                 kb, threadIdx.x);
   stage<T, 4096, 16, 1, RT, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 4096, 16, 16, RT, 1, 4096, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
-  stage<T, 4096, 16, 256, RT, 1, 4096, Q, LO_BITS, 0, Dense, 2304>(buf, tid, twlo, twhi);
 
+  last_stage_out<T, 4096, 16, RT, 1, A, Q, LO_BITS, 2304>(buf, tid, twlo, twhi, out);
 
-  // a row held by both groups (kb = kb1: row 0 when b is odd, or a sparse plan's self-paired row): one stores it
-  if (g == 0 || kb != kb1) store_points<T, 0, A, RT, VPT>(rowp, buf, tid);
 }
 
 // Pass 3: conjugate twiddles, inverse b-point DFTs down the columns, store the outputs.

@@ -178,6 +178,71 @@ __device__ __forceinline__ void stage(cx<T>* buf, int tid, const cx<T>* __restri
   __syncthreads();
 }
 
+// The first stage (Ns = 1) of an S-point transform with its inputs from load(e): the
+// row in global memory, never staged through shared memory (Plan.direct_rows).  Every
+// load of a thread is issued before its arithmetic; nothing reads buf before the
+// closing barrier, so none is needed between the loads and the stores.
+template <class T, int S, int R, int THREADS, int SIGN, int NZ, class Load>
+__device__ __forceinline__ void first_stage_in(cx<T>* buf, int tid, Load load) {
+  constexpr int J = S / R;
+  constexpr int IT = (J + THREADS - 1) / THREADS;
+  cx<T> v[IT][R];
+#pragma unroll
+  for (int it = 0; it < IT; ++it) {
+    const int j = tid + it * THREADS;
+    if (J % THREADS == 0 || j < J) {
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        const int e = j + r * J;
+        v[it][r] = (r * J < NZ && (NZ >= S || e < NZ)) ? load(e) : zero<T>();
+      }
+    }
+  }
+#pragma unroll
+  for (int it = 0; it < IT; ++it) {
+    const int j = tid + it * THREADS;
+    if (J % THREADS == 0 || j < J) {
+      dft<R, SIGN>(v[it]);
+      const int pb = pad(j * R);
+#pragma unroll
+      for (int r = 0; r < R; ++r) *at_r<1>(buf, j * R, pb, r) = v[it][r];
+    }
+  }
+  __syncthreads();
+}
+
+// The last stage (Ns = S/R) handing its outputs to store(e, v): the output row in global
+// memory.  Butterfly j writes points j + r Ns (consecutive lanes, consecutive points);
+// points at or past NOUT are never stored, so their arithmetic is dead code.  Nothing
+// writes buf afterwards, so no barrier follows.
+template <class T, int S, int R, int THREADS, int SIGN, int NOUT, int Q, int LO_BITS, int TAB, class Store>
+__device__ __forceinline__ void last_stage_out(cx<T>* buf, int tid, const cx<T>* __restrict__ lo,
+                                               const cx<T>* __restrict__ hi, Store store) {
+  constexpr int J = S / R;
+  constexpr int IT = (J + THREADS - 1) / THREADS;
+  cx<T> v[IT][R];
+#pragma unroll
+  for (int it = 0; it < IT; ++it) {
+    const int j = tid + it * THREADS;
+    if (J % THREADS == 0 || j < J) {
+      const int pj = pad(j);
+#pragma unroll
+      for (int r = 0; r < R; ++r) v[it][r] = *at_r<J>(buf, j, pj, r);
+      twiddle_inputs<R, J, J, S, SIGN, Q, LO_BITS, TAB>(v[it], j, lo, hi);
+    }
+  }
+#pragma unroll
+  for (int it = 0; it < IT; ++it) {
+    const int j = tid + it * THREADS;
+    if (J % THREADS == 0 || j < J) {
+      dft<R, SIGN>(v[it]);
+#pragma unroll
+      for (int r = 0; r < R; ++r)
+        if (r * J < NOUT) store(j + r * J, v[it][r]);
+    }
+  }
+}
+
 // The packed-real product (plan/spectrum.py): W[k] = A[k] Z[k] + i G[k] conj(Z[-k]),
 // one R-linear map per pair (k, -k), with unpacking, the kernel and repacking folded
 // into the coefficients.  A self-paired index (k == -k) passes the same value twice.
