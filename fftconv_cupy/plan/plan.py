@@ -181,6 +181,7 @@ class Plan:
     row_pad: int | None = None   # extra elements between rows in shared memory (None: row_stride's rule)
     col_swizzle: bool = False    # direct column kernels: swizzled exchange buffer (col_swizzle_bit; unmeasured)
     row_direct: bool = True      # first / last row stage straight from / to global memory (direct_rows)
+    table_powers: bool = False   # stage tables hold w^(c r) at r = 1, 2, 4, ... only (table_exponents)
 
     @property
     def io_item(self) -> int:
@@ -258,8 +259,22 @@ class Plan:
                 if ns > 1 and (r, ns) not in out and ns * r * self.elem_bytes <= self.stage_table_bytes:
                     off += off % 2                       # 16-byte aligned rows of fp32 pairs
                     out[(r, ns)] = off
-                    off += ns * (r + r % 2)
+                    off += ns * self.table_width(r)
         return out
+
+    def table_exponents(self, r: int) -> tuple[int, ...]:
+        """The powers k of w_(Ns R)^(c k) a radix-r stage table holds per class c: all of them,
+        or with `table_powers` (power-of-two radices) only k = 1, 2, 4, ..., the others formed
+        as products w^hb w^(k - hb) on chip (hb the highest power of two <= k): a quarter of
+        the table reads at radix 16, for 11 complex products per butterfly."""
+        if self.table_powers and r > 1 and r & (r - 1) == 0:
+            return tuple(1 << e for e in range(r.bit_length() - 1))
+        return tuple(range(r))
+
+    def table_width(self, r: int) -> int:
+        """Entries per class of a radix-r stage table (pairs: an odd count is padded)."""
+        w = len(self.table_exponents(r))
+        return w + w % 2
 
     @property
     def direct_columns(self) -> bool:
@@ -297,7 +312,7 @@ class Plan:
     def stage_tables_end(self) -> int:
         """Entries of the lo array used by the lo table and the stage tables."""
         return max([self.twiddle_tables[0]]
-                   + [o + (r + r % 2) * ns for (r, ns), o in self.stage_tables.items()])
+                   + [o + self.table_width(r) * ns for (r, ns), o in self.stage_tables.items()])
 
     @property
     def fused_middle(self) -> bool:

@@ -122,17 +122,23 @@ def _stockham(ctx: _Ctx, z: np.ndarray, tf: Transform, sign: int) -> np.ndarray:
                 v = ctx.rnd(v * ctx.tw((j % ns) * np.arange(r)[:, None], ns * r, sign))
             v = (_mma_dft(v, r, sign, ctx.plan.prec.mma, ctx.plan.mma_terms) if ctx.emulate
                  else np.einsum("rs,...sj->...rj", _dft_matrix(r, sign), v))
-        elif ns > 1 and (r, ns) in ctx.plan.stage_tables:
+        elif ns > 1 and (r, ns) in ctx.plan.stage_tables and len(ctx.plan.table_exponents(r)) == r:
             # the stage's own table: every twiddle read, none formed
             tws = stage_table(r, ns, ctx.cdt)[j % ns].T
             v = v * (tws if sign < 0 else np.conj(tws))
         elif ns > 1:
-            # the kernels' twiddles: table values at powers of two, products between
+            # the kernels' twiddles: values at powers of two (from the stage's table of powers,
+            # or lo/hi products), products between
+            if (r, ns) in ctx.plan.stage_tables:
+                pw = stage_table(r, ns, ctx.cdt, ctx.plan.table_exponents(r))[j % ns].T
+                read = {k: (pw[i] if sign < 0 else np.conj(pw[i]))
+                        for i, k in enumerate(ctx.plan.table_exponents(r))}
+            else:
+                read = {k: ctx.tw((j % ns) * k, ns * r, sign) for k in range(1, r) if k & (k - 1) == 0}
             w = {}
             for p in range(1, r):
                 hb = 1 << (p.bit_length() - 1)
-                w[p] = (ctx.tw((j % ns) * p, ns * r, sign) if hb == p
-                        else ctx.rnd(w[hb] * w[p - hb]))
+                w[p] = read[p] if hb == p else ctx.rnd(w[hb] * w[p - hb])
             tws = np.stack([np.ones_like(w[1])] + [w[p] for p in range(1, r)])
             v = v * tws
         if not tc:

@@ -29,9 +29,10 @@ def _roots(t: np.ndarray, base: int, dtype) -> np.ndarray:
     return (np.cos(ang).astype(np.float64) - 1j * np.sin(ang).astype(np.float64)).astype(dtype)
 
 
-def stage_table(r: int, ns: int, dtype) -> np.ndarray:
-    """w_(ns r)^(c k) at [c, k], c < ns, k < r (forward sign)."""
-    return _roots(np.arange(ns, dtype=np.int64)[:, None] * np.arange(r)[None, :], ns * r, dtype)
+def stage_table(r: int, ns: int, dtype, exponents=None) -> np.ndarray:
+    """w_(ns r)^(c k) at [c, i], c < ns, k = exponents[i] (default: every k < r; forward sign)."""
+    k = np.arange(r) if exponents is None else np.asarray(exponents)
+    return _roots(np.arange(ns, dtype=np.int64)[:, None] * k[None, :], ns * r, dtype)
 
 
 def column_tables(plan, dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +67,8 @@ def device_tables(plan) -> tuple[np.ndarray, np.ndarray]:
     out = np.zeros(end, dtype=lo.dtype)
     out[:len(lo)] = lo
     for (r, ns), off in tables.items():
-        out[off:off + (r + r % 2) * ns] = stage_table_layout(stage_table(r, ns, lo.dtype))
+        out[off:off + plan.table_width(r) * ns] = stage_table_layout(
+            stage_table(r, ns, lo.dtype, plan.table_exponents(r)))
     if cols is not None:
         out[cols[0]:cols[0] + t1.size] = t1.ravel()
         out[cols[1]:cols[1] + t2.size] = t2.ravel()

@@ -162,13 +162,16 @@ def test_fp32_emulation_meets_target():
         assert err > 1e-9, "emulation did not round"
 
 
+@pytest.mark.parametrize("powers", [False, True])
 @pytest.mark.parametrize("n, real, precision", [(4096, True, "fp32"), (1 << 20, True, "fp32"),
                                                 (3 * 5 * 7 * 64, False, "fp64"), (16384, True, "fp32")])
-def test_stage_tables_device_layout(n, real, precision):
+def test_stage_tables_device_layout(n, real, precision, powers):
     """Every stage table sits in the kernels' array at its offset, 16-byte aligned, in the
-    [r // 2][c][r % 2] order the kernels index, without overlapping the lo table or another."""
+    [i // 2][c][i % 2] order the kernels index (entry i: power table_exponents[i]), without
+    overlapping the lo table or another."""
+    from dataclasses import replace
     from fftconv_cupy.plan.twiddles import device_tables, twiddle_tables
-    plan = make_plan(n, n, 0, n, real=real, precision=precision)
+    plan = replace(make_plan(n, n, 0, n, real=real, precision=precision), table_powers=powers)
     tables = plan.stage_tables
     assert tables, "a multi-stage plan has stage tables"
     arr, hi = device_tables(plan)
@@ -179,28 +182,31 @@ def test_stage_tables_device_layout(n, real, precision):
     used[:len(lo)] = True
     for (r, ns), off in tables.items():
         assert off % 2 == 0 and ns * r * plan.elem_bytes <= plan.stage_table_bytes
-        rp = r + r % 2
+        exps = plan.table_exponents(r)
+        assert len(exps) == (r.bit_length() - 1 if powers and r & (r - 1) == 0 else r)
+        rp = plan.table_width(r)
         assert not used[off:off + rp * ns].any()
         used[off:off + rp * ns] = True
-        c, k = np.meshgrid(np.arange(ns), np.arange(r), indexing="ij")
-        got = arr[off + (k // 2) * 2 * ns + 2 * c + k % 2]
+        c, i = np.meshgrid(np.arange(ns), np.arange(len(exps)), indexing="ij")
+        k = np.asarray(exps)[i]
+        got = arr[off + (i // 2) * 2 * ns + 2 * c + i % 2]
         # extended-precision truth: each entry within ~1 ulp per component
         ang = 2 * np.arccos(np.longdouble(-1)) * ((c * k) % (ns * r)) / (ns * r)
         err = np.maximum(np.abs(got.real - np.cos(ang)), np.abs(got.imag + np.sin(ang)))
         assert err.max() <= 1.5 * np.finfo(arr.real.dtype).eps
 
 
-def test_stage_tables_off_matches_products():
-    """With the stage tables switched off the plan forms twiddles from lo/hi products;
-    both give the oracle's result."""
+@pytest.mark.parametrize("n", [4096, 1 << 20])
+def test_stage_tables_off_matches_products(n):
+    """With the stage tables switched off the plan forms twiddles from lo/hi products, with
+    tables of powers from the powers of two; all give the oracle's result in fp32 emulation."""
     from dataclasses import replace
-    n = 4096
     plan = make_plan(n, n, 0, n, real=True, precision="fp32")
     x, k = RNG.standard_normal((2, n)), RNG.standard_normal((1, n))
     want = ss.fftconvolve(x, k, axes=-1)[:, :n]
-    for p in (plan, replace(plan, stage_table_bytes=0)):
+    for p in (plan, replace(plan, stage_table_bytes=0), replace(plan, table_powers=True)):
         y = execute(p, x, kernel_spectrum(p, k, np), emulate=True)
-        assert rel_error(y, want) < 1e-6
+        assert 1e-8 < rel_error(y, want) <= tolerance("fp32", p.n), p
     assert not replace(plan, stage_table_bytes=0).stage_tables
 
 

@@ -156,3 +156,20 @@ def test_column_swizzle_renders_and_compiles(n, precision):
     cubin = compile_cubin(src.code, arch="sm_90", plan=variant.describe())
     for entry in src.entries:
         assert entry.encode() in cubin
+
+
+@pytest.mark.skipif(not nvrtc_available(), reason="NVRTC is not installed")
+@pytest.mark.parametrize("n,precision", [(4096, "fp32"), (1 << 20, "fp32"), (8192, "fp64")])
+def test_table_powers_render_and_compile(n, precision):
+    """table_powers: the kernel is told its stage tables hold powers of two only (and the
+    tables are smaller); both the fused and the three-pass kernels compile."""
+    from dataclasses import replace
+    plan = make_plan(n, n, 0, n, real=True, precision=precision)
+    variant = replace(plan, table_powers=True)
+    assert "FC_TABLE_POWERS" not in render_plan(plan).code
+    src = render_plan(variant)
+    assert "#define FC_TABLE_POWERS 1" in src.code
+    assert variant.stage_tables_end < plan.stage_tables_end
+    cubin = compile_cubin(src.code, arch="sm_90", plan=variant.describe())
+    for entry in src.entries:
+        assert entry.encode() in cubin

@@ -22,27 +22,55 @@ __device__ __forceinline__ cx<T> twiddle(const cx<T>* __restrict__ lo, const cx<
   return SIGN < 0 ? w : conj(w);
 }
 
-// The R twiddles of butterfly class c from a stage table stored [r / 2][c][r % 2]
-// (plan.stage_tables): a warp's consecutive classes read consecutive 16-byte pairs.
-// Conjugated for SIGN > 0.
+#ifndef FC_TABLE_POWERS
+#define FC_TABLE_POWERS 0   // stage tables of power-of-two radices hold r = 1, 2, 4, ... only
+#endif
+
+__host__ __device__ constexpr int ilog2(int n) { return n <= 1 ? 0 : 1 + ilog2(n / 2); }
+
+// Entries per class of a radix-R stage table (Plan.table_exponents): R, or log2 R powers.
+template <int R>
+__host__ __device__ constexpr int table_entries() { return (FC_TABLE_POWERS && R > 1 && (R & (R - 1)) == 0) ? ilog2(R) : R; }
+
+// w[r] = w[hb] * w[r - hb] for r that are not powers of two (hb = highest power of two <= r).
+// Powers amplify relative error (|d(w^r)| ~ r |dw|), so exact values at the powers of two
+// keep every twiddle within a few ulp.
+template <int R, class T>
+__device__ __forceinline__ void twiddle_products(cx<T>* w) {
+#pragma unroll
+  for (int r = 3; r < R; ++r) {
+    const int hb = 1 << (31 - __clz(r));
+    if (hb != r) w[r] = w[hb] * w[r - hb];
+  }
+}
+
+// The R twiddles of butterfly class c from a stage table stored [i / 2][c][i % 2], entry i =
+// power table_exponents[i] (Plan.stage_tables): a warp's consecutive classes read
+// consecutive 16-byte pairs.  Conjugated for SIGN > 0.
 template <int R, int NS, int SIGN, class T>
 __device__ __forceinline__ void table_row(cx<T>* w, const cx<T>* __restrict__ t, int c) {
+  constexpr int E = table_entries<R>();
+  constexpr bool POW = E != R;
+  // entry i holds the power k(i): i, or 2^i for a table of powers
 #pragma unroll
-  for (int r = 0; r < R; r += 2) {
-    const cx<T>* p = t + (r / 2) * 2 * NS + 2 * c;
+  for (int i = 0; i < E; i += 2) {
+    const cx<T>* p = t + (i / 2) * 2 * NS + 2 * c;
+    const int k0 = POW ? 1 << i : i, k1 = POW ? 2 << i : i + 1;
     if constexpr (sizeof(T) == 4) {
       const float4 v = __ldg(reinterpret_cast<const float4*>(p));
-      w[r] = {v.x, v.y};
-      if (r + 1 < R) w[r + 1] = {v.z, v.w};
+      w[k0] = {v.x, v.y};
+      if (i + 1 < E) w[k1] = {v.z, v.w};
     } else {
-      w[r] = ldg(p);
-      if (r + 1 < R) w[r + 1] = ldg(p + 1);
+      w[k0] = ldg(p);
+      if (i + 1 < E) w[k1] = ldg(p + 1);
     }
   }
   if constexpr (SIGN > 0) {
 #pragma unroll
-    for (int r = 0; r < R; ++r) w[r] = conj(w[r]);
+    for (int r = 0; r < R; ++r)
+      if (!POW || (r > 0 && (r & (r - 1)) == 0)) w[r] = conj(w[r]);
   }
+  if constexpr (POW) twiddle_products<R>(w);
 }
 
 // &buf[pad(e + r * STRIDE)], r constant after unrolling.
@@ -70,12 +98,9 @@ __device__ __forceinline__ int class_member(int idx) {
   return lo + G * (c + K::P * (rest / N));
 }
 
-// The twiddles w_(NS R)^(SIGN c r), r < R, of butterfly class c: read from the
-// stage's own table (TAB >= 0, plan.stage_tables), or table values at the powers
-// of two r = 1, 2, 4, 8 and w^r = w^hb * w^(r - hb) between (hb = highest power of
-// two <= r).  Powers amplify relative error (|d(w^r)| ~ r |dw|), so exact values at
-// the powers of two keep every twiddle within a few ulp while reading 2 log2(R)
-// entries instead of 2(R - 1).
+// The twiddles w_(NS R)^(SIGN c r), r < R, of butterfly class c: from the stage's own
+// table (TAB >= 0, plan.stage_tables), or lo/hi values at the powers of two r = 1, 2, 4, 8
+// and products between (twiddle_products): 2 log2(R) entries read instead of 2(R - 1).
 template <int R, int NS, int SIGN, int Q, int LO_BITS, int TAB, class T>
 __device__ __forceinline__ void stage_twiddles(cx<T>* w, int c, const cx<T>* __restrict__ lo,
                                                const cx<T>* __restrict__ hi) {
@@ -85,11 +110,7 @@ __device__ __forceinline__ void stage_twiddles(cx<T>* w, int c, const cx<T>* __r
     constexpr unsigned TW = Q / (NS * R);
 #pragma unroll
     for (int r = 1; r < R; r *= 2) w[r] = twiddle<LO_BITS, SIGN>(lo, hi, unsigned(c * r) * TW);
-#pragma unroll
-    for (int r = 3; r < R; ++r) {
-      const int hb = 1 << (31 - __clz(r));
-      if (hb != r) w[r] = w[hb] * w[r - hb];
-    }
+    twiddle_products<R>(w);
   }
 }
 
