@@ -32,7 +32,7 @@ def template_params(plan: Plan) -> dict:
         dense_row=(0,) * len(plan.row.radices), stage_tables=plan.stage_tables,
         fused_middle=plan.fused_middle, middle_rows=plan.middle_rows, direct=plan.direct_columns,
         column_twiddles=plan.column_twiddles, direct_rows=plan.direct_rows,
-        table_powers=plan.stage_tables and plan.table_powers,
+        full_table_bytes=plan.full_table_bytes if plan.table_powers else None,
         out_points=min(plan.m, (plan.out_start + plan.out_len + 1) // 2 if plan.real
                        else plan.out_start + plan.out_len),
     )

@@ -46,6 +46,7 @@ REGS_MIDDLE = 64              # middle pass: two 512-thread blocks per SM (measu
 REGS_COL = 64                 # column kernels fit in 64 without spills: two blocks per SM
 REGS_TC = 128                 # kernels with tensor-core stages (ptxas: spills below this)
 STAGE_TABLE_MAX_BYTES = 128 << 10  # per-stage twiddle tables up to this size (H200: 16K 1.90 -> 1.79 ms at 128 KiB, 8K 1.77 -> 1.73 at 64 KiB)
+FULL_TABLE_BYTES = 32 << 10        # larger stage tables hold powers of two only (Plan.table_exponents)
 COLS_MAX = 64                 # columns per block in the column passes (64 x 8 B = 512 B rows)
 COL_THREADS_MAX = 512
 MIDDLE_THREADS_MAX = 512      # two rows per block; more threads would cap registers at 64
@@ -181,7 +182,7 @@ class Plan:
     row_pad: int | None = None   # extra elements between rows in shared memory (None: row_stride's rule)
     col_swizzle: bool = False    # direct column kernels: swizzled exchange buffer (col_swizzle_bit; unmeasured)
     row_direct: bool = True      # first / last row stage straight from / to global memory (direct_rows)
-    table_powers: bool = False   # stage tables hold w^(c r) at r = 1, 2, 4, ... only (table_exponents)
+    full_table_bytes: int = FULL_TABLE_BYTES  # larger stage tables hold the powers of two only (table_exponents)
 
     @property
     def io_item(self) -> int:
@@ -259,22 +260,30 @@ class Plan:
                 if ns > 1 and (r, ns) not in out and ns * r * self.elem_bytes <= self.stage_table_bytes:
                     off += off % 2                       # 16-byte aligned rows of fp32 pairs
                     out[(r, ns)] = off
-                    off += ns * self.table_width(r)
+                    off += ns * self.table_width(r, ns)
         return out
 
-    def table_exponents(self, r: int) -> tuple[int, ...]:
-        """The powers k of w_(Ns R)^(c k) a radix-r stage table holds per class c: all of them,
-        or with `table_powers` (power-of-two radices) only k = 1, 2, 4, ..., the others formed
-        as products w^hb w^(k - hb) on chip (hb the highest power of two <= k): a quarter of
-        the table reads at radix 16, for 11 complex products per butterfly."""
-        if self.table_powers and r > 1 and r & (r - 1) == 0:
+    def table_exponents(self, r: int, ns: int) -> tuple[int, ...]:
+        """The powers k of w_(Ns R)^(c k) the stage table of (r, ns) holds per class c: all of
+        them, or for power-of-two radices whose full table exceeds `full_table_bytes` only
+        k = 1, 2, 4, ..., the others formed on chip as products w^hb w^(k - hb) (hb the
+        highest power of two <= k; stockham.cuh table_row).  A quarter of the reads at radix
+        16 for 11 complex products per butterfly: measured on the H200, faster where the full
+        table would not stay in L1 (fp32 8K 1.61 -> 1.47 ms, fp64 4K 1.45 -> 1.20), slower
+        where it does (fp32 4K 1.17 -> 1.22 with its 32 KiB table)."""
+        if r > 1 and r & (r - 1) == 0 and ns * r * self.elem_bytes > self.full_table_bytes:
             return tuple(1 << e for e in range(r.bit_length() - 1))
         return tuple(range(r))
 
-    def table_width(self, r: int) -> int:
-        """Entries per class of a radix-r stage table (pairs: an odd count is padded)."""
-        w = len(self.table_exponents(r))
+    def table_width(self, r: int, ns: int) -> int:
+        """Entries per class of the (r, ns) stage table (pairs: an odd count is padded)."""
+        w = len(self.table_exponents(r, ns))
         return w + w % 2
+
+    @property
+    def table_powers(self) -> bool:
+        """Whether any stage table holds powers of two only."""
+        return any(len(self.table_exponents(r, ns)) < r for r, ns in self.stage_tables)
 
     @property
     def direct_columns(self) -> bool:
@@ -312,7 +321,7 @@ class Plan:
     def stage_tables_end(self) -> int:
         """Entries of the lo array used by the lo table and the stage tables."""
         return max([self.twiddle_tables[0]]
-                   + [o + self.table_width(r) * ns for (r, ns), o in self.stage_tables.items()])
+                   + [o + self.table_width(r, ns) * ns for (r, ns), o in self.stage_tables.items()])
 
     @property
     def fused_middle(self) -> bool:

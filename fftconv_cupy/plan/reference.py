@@ -122,7 +122,7 @@ def _stockham(ctx: _Ctx, z: np.ndarray, tf: Transform, sign: int) -> np.ndarray:
                 v = ctx.rnd(v * ctx.tw((j % ns) * np.arange(r)[:, None], ns * r, sign))
             v = (_mma_dft(v, r, sign, ctx.plan.prec.mma, ctx.plan.mma_terms) if ctx.emulate
                  else np.einsum("rs,...sj->...rj", _dft_matrix(r, sign), v))
-        elif ns > 1 and (r, ns) in ctx.plan.stage_tables and len(ctx.plan.table_exponents(r)) == r:
+        elif ns > 1 and (r, ns) in ctx.plan.stage_tables and len(ctx.plan.table_exponents(r, ns)) == r:
             # the stage's own table: every twiddle read, none formed
             tws = stage_table(r, ns, ctx.cdt)[j % ns].T
             v = v * (tws if sign < 0 else np.conj(tws))
@@ -130,9 +130,9 @@ def _stockham(ctx: _Ctx, z: np.ndarray, tf: Transform, sign: int) -> np.ndarray:
             # the kernels' twiddles: values at powers of two (from the stage's table of powers,
             # or lo/hi products), products between
             if (r, ns) in ctx.plan.stage_tables:
-                pw = stage_table(r, ns, ctx.cdt, ctx.plan.table_exponents(r))[j % ns].T
-                read = {k: (pw[i] if sign < 0 else np.conj(pw[i]))
-                        for i, k in enumerate(ctx.plan.table_exponents(r))}
+                exps = ctx.plan.table_exponents(r, ns)
+                pw = stage_table(r, ns, ctx.cdt, exps)[j % ns].T
+                read = {k: (pw[i] if sign < 0 else np.conj(pw[i])) for i, k in enumerate(exps)}
             else:
                 read = {k: ctx.tw((j % ns) * k, ns * r, sign) for k in range(1, r) if k & (k - 1) == 0}
             w = {}

@@ -67,8 +67,8 @@ def device_tables(plan) -> tuple[np.ndarray, np.ndarray]:
     out = np.zeros(end, dtype=lo.dtype)
     out[:len(lo)] = lo
     for (r, ns), off in tables.items():
-        out[off:off + plan.table_width(r) * ns] = stage_table_layout(
-            stage_table(r, ns, lo.dtype, plan.table_exponents(r)))
+        out[off:off + plan.table_width(r, ns) * ns] = stage_table_layout(
+            stage_table(r, ns, lo.dtype, plan.table_exponents(r, ns)))
     if cols is not None:
         out[cols[0]:cols[0] + t1.size] = t1.ravel()
         out[cols[1]:cols[1] + t2.size] = t2.ravel()

@@ -171,7 +171,7 @@ def test_stage_tables_device_layout(n, real, precision, powers):
     overlapping the lo table or another."""
     from dataclasses import replace
     from fftconv_cupy.plan.twiddles import device_tables, twiddle_tables
-    plan = replace(make_plan(n, n, 0, n, real=real, precision=precision), table_powers=powers)
+    plan = replace(make_plan(n, n, 0, n, real=real, precision=precision), full_table_bytes=0 if powers else 1 << 30)
     tables = plan.stage_tables
     assert tables, "a multi-stage plan has stage tables"
     arr, hi = device_tables(plan)
@@ -182,9 +182,9 @@ def test_stage_tables_device_layout(n, real, precision, powers):
     used[:len(lo)] = True
     for (r, ns), off in tables.items():
         assert off % 2 == 0 and ns * r * plan.elem_bytes <= plan.stage_table_bytes
-        exps = plan.table_exponents(r)
+        exps = plan.table_exponents(r, ns)
         assert len(exps) == (r.bit_length() - 1 if powers and r & (r - 1) == 0 else r)
-        rp = plan.table_width(r)
+        rp = plan.table_width(r, ns)
         assert not used[off:off + rp * ns].any()
         used[off:off + rp * ns] = True
         c, i = np.meshgrid(np.arange(ns), np.arange(len(exps)), indexing="ij")
@@ -204,7 +204,7 @@ def test_stage_tables_off_matches_products(n):
     plan = make_plan(n, n, 0, n, real=True, precision="fp32")
     x, k = RNG.standard_normal((2, n)), RNG.standard_normal((1, n))
     want = ss.fftconvolve(x, k, axes=-1)[:, :n]
-    for p in (plan, replace(plan, stage_table_bytes=0), replace(plan, table_powers=True)):
+    for p in (plan, replace(plan, stage_table_bytes=0), replace(plan, full_table_bytes=0)):
         y = execute(p, x, kernel_spectrum(p, k, np), emulate=True)
         assert 1e-8 < rel_error(y, want) <= tolerance("fp32", p.n), p
     assert not replace(plan, stage_table_bytes=0).stage_tables
@@ -221,7 +221,7 @@ def test_column_tables_give_column_twiddles(n, real, precision):
     arr, _ = device_tables(plan)
     t1, t2 = column_tables(plan, arr.dtype)
     o1, o2 = plan.column_twiddles
-    ends = [off + (r + r % 2) * ns for (r, ns), off in plan.stage_tables.items()]
+    ends = [off + plan.table_width(r, ns) * ns for (r, ns), off in plan.stage_tables.items()]
     assert o1 >= max(ends + [plan.twiddle_tables[0]]) and o1 % 2 == 0 and o2 == o1 + t1.size
     np.testing.assert_array_equal(arr[o1:o2], t1.ravel())
     np.testing.assert_array_equal(arr[o2:o2 + t2.size], t2.ravel())

@@ -159,17 +159,20 @@ def test_column_swizzle_renders_and_compiles(n, precision):
 
 
 @pytest.mark.skipif(not nvrtc_available(), reason="NVRTC is not installed")
-@pytest.mark.parametrize("n,precision", [(4096, "fp32"), (1 << 20, "fp32"), (8192, "fp64")])
-def test_table_powers_render_and_compile(n, precision):
-    """table_powers: the kernel is told its stage tables hold powers of two only (and the
-    tables are smaller); both the fused and the three-pass kernels compile."""
+@pytest.mark.parametrize("n,precision,default", [(4096, "fp32", False), (1 << 20, "fp32", False),
+                                                 (8192, "fp32", True), (4096, "fp64", True)])
+def test_table_powers_render_and_compile(n, precision, default):
+    """Stage tables above full_table_bytes hold powers of two only: the kernel is told the
+    limit (it applies the same rule per stage), the tables shrink, and the kernels compile.
+    fp32 4K (a 32 KiB table) keeps full tables by default; fp32 8K and fp64 4K do not."""
     from dataclasses import replace
     plan = make_plan(n, n, 0, n, real=True, precision=precision)
-    variant = replace(plan, table_powers=True)
-    assert "FC_TABLE_POWERS" not in render_plan(plan).code
+    assert plan.table_powers == default
+    assert ("#define FC_FULL_TABLE_BYTES 32768" in render_plan(plan).code) == default
+    variant = replace(plan, full_table_bytes=0)
     src = render_plan(variant)
-    assert "#define FC_TABLE_POWERS 1" in src.code
-    assert variant.stage_tables_end < plan.stage_tables_end
+    assert variant.table_powers and "#define FC_FULL_TABLE_BYTES 0" in src.code
+    assert variant.stage_tables_end < plan.stage_tables_end or default
     cubin = compile_cubin(src.code, arch="sm_90", plan=variant.describe())
     for entry in src.entries:
         assert entry.encode() in cubin

@@ -1,6 +1,7 @@
 // fftconv_cupy generated kernel: cluster real fp32 n=262144 m=131072 [16 | 8x16x8x8] x=131072 k=131072 out=[0:131072]
 // Every size below is a compile-time constant of this plan; batch and channel
 // counts are launch arguments.
+#define FC_FULL_TABLE_BYTES 32768   // larger stage tables hold powers of two only
 #include "fftconv/stockham.cuh"
 #include "fftconv/cluster.cuh"
 

@@ -1,6 +1,7 @@
 // fftconv_cupy generated kernel: fused real fp32 n=16384 m=8192 [8x8x8x16] x=8192 k=8192 out=[0:8192] sparse=2/8
 // Every size below is a compile-time constant of this plan; batch and channel
 // counts are launch arguments.
+#define FC_FULL_TABLE_BYTES 32768   // larger stage tables hold powers of two only
 #include "fftconv/stockham.cuh"
 
 using namespace fc;

@@ -22,15 +22,18 @@ __device__ __forceinline__ cx<T> twiddle(const cx<T>* __restrict__ lo, const cx<
   return SIGN < 0 ? w : conj(w);
 }
 
-#ifndef FC_TABLE_POWERS
-#define FC_TABLE_POWERS 0   // stage tables of power-of-two radices hold r = 1, 2, 4, ... only
+#ifndef FC_FULL_TABLE_BYTES
+#define FC_FULL_TABLE_BYTES 0x7fffffff   // stage tables above this hold powers of two only
 #endif
 
 __host__ __device__ constexpr int ilog2(int n) { return n <= 1 ? 0 : 1 + ilog2(n / 2); }
 
-// Entries per class of a radix-R stage table (Plan.table_exponents): R, or log2 R powers.
-template <int R>
-__host__ __device__ constexpr int table_entries() { return (FC_TABLE_POWERS && R > 1 && (R & (R - 1)) == 0) ? ilog2(R) : R; }
+// Entries per class of the (R, NS) stage table (Plan.table_exponents): R, or the log2 R
+// powers of two where a power-of-two radix's full table exceeds FC_FULL_TABLE_BYTES.
+template <int R, int NS, class T>
+__host__ __device__ constexpr int table_entries() {
+  return (R > 1 && (R & (R - 1)) == 0 && (long long)NS * R * sizeof(cx<T>) > FC_FULL_TABLE_BYTES) ? ilog2(R) : R;
+}
 
 // w[r] = w[hb] * w[r - hb] for r that are not powers of two (hb = highest power of two <= r).
 // Powers amplify relative error (|d(w^r)| ~ r |dw|), so exact values at the powers of two
@@ -49,7 +52,7 @@ __device__ __forceinline__ void twiddle_products(cx<T>* w) {
 // consecutive 16-byte pairs.  Conjugated for SIGN > 0.
 template <int R, int NS, int SIGN, class T>
 __device__ __forceinline__ void table_row(cx<T>* w, const cx<T>* __restrict__ t, int c) {
-  constexpr int E = table_entries<R>();
+  constexpr int E = table_entries<R, NS, T>();
   constexpr bool POW = E != R;
   // entry i holds the power k(i): i, or 2^i for a table of powers
 #pragma unroll
