@@ -299,9 +299,9 @@ class Plan:
         """Fused rows and the three-pass middle: the first forward stage reads its row from
         global memory and the last inverse stage writes it back (stockham.cuh first_stage_in,
         last_stage_out), so the row is never staged through shared memory on the way in or
-        out.  Not for overlap-save blocks (their own loads), the cluster layout (rows arrive
-        through distributed shared memory) or end stages on tensor cores."""
-        if (not self.row_direct or self.seg is not None or not self.row.radices
+        out (overlap-save blocks included).  Not for the cluster layout (rows arrive through
+        distributed shared memory) or end stages on tensor cores."""
+        if (not self.row_direct or not self.row.radices
                 or self.layout not in ("fused", "three_pass")):
             return False
         tc = self.tc_stages(self.row)

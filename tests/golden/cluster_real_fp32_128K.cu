@@ -78,15 +78,16 @@ fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restri
   // 1. columns a of this block: b-point DFTs in registers, output kb times w_m^(a kb)
   //    written straight into the shared memory of row kb's owner
   for (int a = rank * CW + threadIdx.x; a < (rank + 1) * CW; a += 2 * RT) {
-  // in(i): point A * i + a of the signal row, zero at or past NZ
+  // in(i): point A * i + a of the transform's input, zero outside the signal
   auto in = [&](int i) {
     const long long e = (long long)A * i + a;
     cx<T> p = zero<T>();
-    if (VPX && 2 * e + 1 < LEN_X) {
-      load_row_pts<T, IO, 1>(&p, xr, e);
+    const long long s = 2 * e;     // its first sample
+    if (VPX && s + 1 < LEN_X) {
+      load_row_pts<T, IO, 1>(&p, xr, e);   // s is even here
     } else {
-      if (2 * e < LEN_X) p.re = IO::ld(xr + 2 * e);
-      if (2 * e + 1 < LEN_X) p.im = IO::ld(xr + 2 * e + 1);
+      if (s < LEN_X) p.re = IO::ld(xr + s);
+      if (s + 1 < LEN_X) p.im = IO::ld(xr + s + 1);
     }
     return p;
   };
@@ -121,7 +122,7 @@ fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restri
 
   // 3. columns back from the row owners: conjugate twiddles, inverse b-point DFTs, store y
   for (int a = rank * CW + threadIdx.x; a < (rank + 1) * CW; a += 2 * RT) {
-  // out(i, p): point A * i + a of the output row (samples from OUT_START on)
+  // out(i, p): point A * i + a of the transform's output (samples from OUT_START on)
   auto out = [&](int i, cx<T> p) {
     const long long e = (long long)A * i + a;
     const long long s = 2 * e - OUT_START;

@@ -47,14 +47,15 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict
   const long long row = active ? data_row(v, batch, channels, h) : 0;   // idle groups read row 0
   const XT* xr = x + row * LEN_X;
   XT* yr = y + row * OUT_LEN;
-  // in(i): point i of the signal row, zero at or past NZ
+  // in(i): point i of the transform's input, zero outside the signal
   auto in = [&](int i) {
     const long long e = i;
     cx<T> p = zero<T>();
-    if (e < NZ) p = ldg(xr + e);
+    const long long s = e;
+    if (s < LEN_X) p = ldg(xr + s);
     return p;
   };
-  // out(i, p): point i of the output row (samples from OUT_START on)
+  // out(i, p): point i of the transform's output (samples from OUT_START on)
   auto out = [&](int i, cx<T> p) {
     if (!(active)) return;
     const long long e = i;

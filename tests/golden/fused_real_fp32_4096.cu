@@ -47,19 +47,20 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict
   const long long row = active ? data_row(v, batch, channels, h) : 0;   // idle groups read row 0
   const XT* xr = x + row * LEN_X;
   XT* yr = y + row * OUT_LEN;
-  // in(i): point i of the signal row, zero at or past NZ
+  // in(i): point i of the transform's input, zero outside the signal
   auto in = [&](int i) {
     const long long e = i;
     cx<T> p = zero<T>();
-    if (VPX && 2 * e + 1 < LEN_X) {
-      load_row_pts<T, IO, 1>(&p, xr, e);
+    const long long s = 2 * e;     // its first sample
+    if (VPX && s + 1 < LEN_X) {
+      load_row_pts<T, IO, 1>(&p, xr, e);   // s is even here
     } else {
-      if (2 * e < LEN_X) p.re = IO::ld(xr + 2 * e);
-      if (2 * e + 1 < LEN_X) p.im = IO::ld(xr + 2 * e + 1);
+      if (s < LEN_X) p.re = IO::ld(xr + s);
+      if (s + 1 < LEN_X) p.im = IO::ld(xr + s + 1);
     }
     return p;
   };
-  // out(i, p): point i of the output row (samples from OUT_START on)
+  // out(i, p): point i of the transform's output (samples from OUT_START on)
   auto out = [&](int i, cx<T> p) {
     if (!(active)) return;
     const long long e = i;

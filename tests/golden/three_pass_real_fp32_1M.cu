@@ -69,15 +69,16 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
   int h;
   const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
   const XT* xr = x + row * LEN_X;
-  // in(i): point A * i + a of the signal row, zero at or past NZ
+  // in(i): point A * i + a of the transform's input, zero outside the signal
   auto in = [&](int i) {
     const long long e = (long long)A * i + a;
     cx<T> p = zero<T>();
-    if (VPX && 2 * e + 1 < LEN_X) {
-      load_row_pts<T, IO, 1>(&p, xr, e);
+    const long long s = 2 * e;     // its first sample
+    if (VPX && s + 1 < LEN_X) {
+      load_row_pts<T, IO, 1>(&p, xr, e);   // s is even here
     } else {
-      if (2 * e < LEN_X) p.re = IO::ld(xr + 2 * e);
-      if (2 * e + 1 < LEN_X) p.im = IO::ld(xr + 2 * e + 1);
+      if (s < LEN_X) p.re = IO::ld(xr + s);
+      if (s + 1 < LEN_X) p.im = IO::ld(xr + s + 1);
     }
     return p;
   };
@@ -151,7 +152,7 @@ fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
   auto ld_smem = [&](int k) { return smem[k * C + c]; };
   auto st_smem = [&](int k, cx<T> v) { smem[k * C + c] = v; };
   XT* yr = y + row * OUT_LEN;
-  // out(i, p): point A * i + a of the output row (samples from OUT_START on)
+  // out(i, p): point A * i + a of the transform's output (samples from OUT_START on)
   auto out = [&](int i, cx<T> p) {
     const long long e = (long long)A * i + a;
     const long long s = 2 * e - OUT_START;
