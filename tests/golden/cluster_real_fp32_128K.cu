@@ -1,7 +1,7 @@
 // fftconv_cupy generated kernel: cluster real fp32 n=262144 m=131072 [16 | 8x16x8x8] x=131072 k=131072 out=[0:131072]
 // Every size below is a compile-time constant of this plan; batch and channel
 // counts are launch arguments.
-#define FC_FULL_TABLE_BYTES 32768   // larger stage tables hold powers of two only
+#define FC_FULL_TABLE_BYTES 0   // larger stage tables hold powers of two only
 #include "fftconv/stockham.cuh"
 #include "fftconv/cluster.cuh"
 
@@ -107,14 +107,14 @@ fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restri
   const HS* hrow = hs + (long long)h * M;
   stage<T, 8192, 8, 1, RT, -1, 8192, Q, LO_BITS>(buf, tid, twlo, twhi);
   stage<T, 8192, 16, 8, RT, -1, 8192, Q, LO_BITS, 0, Dense, 512>(buf, tid, twlo, twhi);
-  stage<T, 8192, 8, 128, RT, -1, 8192, Q, LO_BITS, 0, Dense, 640>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 128, RT, -1, 8192, Q, LO_BITS, 0, Dense, 544>(buf, tid, twlo, twhi);
 
   // last forward stage, product, first inverse stage: in registers
-  middle_pairs<T, A, 8, RT, Q, LO_BITS, 1664>(smem, smem + STRIDE_A,
+  middle_pairs<T, A, 8, RT, Q, LO_BITS, 1056>(smem, smem + STRIDE_A,
       hrow + (long long)kb * A, hrow + (long long)kb1 * A, self, twlo, twhi);
   stage<T, 8192, 16, 8, RT, 1, 8192, Q, LO_BITS, 0, Dense, 512>(buf, tid, twlo, twhi);
-  stage<T, 8192, 8, 128, RT, 1, 8192, Q, LO_BITS, 0, Dense, 640>(buf, tid, twlo, twhi);
-  stage<T, 8192, 8, 1024, RT, 1, 8192, Q, LO_BITS, 0, Dense, 1664>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 128, RT, 1, 8192, Q, LO_BITS, 0, Dense, 544>(buf, tid, twlo, twhi);
+  stage<T, 8192, 8, 1024, RT, 1, 8192, Q, LO_BITS, 0, Dense, 1056>(buf, tid, twlo, twhi);
 
 
   cluster_arrive();           // rows final before other blocks read them
