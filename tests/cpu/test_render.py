@@ -176,3 +176,29 @@ def test_table_powers_render_and_compile(n, precision, default):
     cubin = compile_cubin(src.code, arch="sm_90", plan=variant.describe())
     for entry in src.entries:
         assert entry.encode() in cubin
+
+
+@pytest.mark.parametrize("args, direct", [
+    ((4096, 4096, 0, 4096, True, "fp32", None), True),          # fused real
+    ((420, 420, 0, 420, False, "fp64", None), True),            # fused complex, mixed radices
+    ((1 << 20, 1 << 20, 0, 1 << 20, True, "fp32", None), True),  # three-pass middle pass
+    ((1 << 20, 4096, 0, 1 << 20, True, "fp32", None), True),     # overlap-save blocks
+    ((1 << 15, 1 << 15, 0, 1 << 15, True, "fp32", "cluster"), False),
+    ((4096, 4096, 0, 4096, True, "bf16", None), False),          # end stages on tensor cores
+])
+def test_direct_row_ends(args, direct):
+    """Plan.direct_rows: the first forward stage reads the row through `in` and the last
+    inverse stage hands `out` its points, with no staging of the row in shared memory;
+    the cluster layout (rows arrive through distributed shared memory) and tensor-core end
+    stages keep staged rows, and row_direct=False restores them."""
+    from dataclasses import replace
+    n, k, s0, ol, real, precision, layout = args
+    plan = make_plan(n, k, s0, ol, real=real, precision=precision, layout=layout)
+    code = render_plan(plan).code
+    assert plan.direct_rows == direct
+    assert ("first_stage_in<" in code and "last_stage_out<" in code) == direct
+    staged_loads = ("load_real_row<", "load_points<T, NZ", "load_points<T, A")
+    if direct:
+        assert not any(s in code for s in staged_loads)
+        staged = render_plan(replace(plan, row_direct=False)).code
+        assert "first_stage_in<" not in staged and any(s in staged for s in staged_loads)
