@@ -3,7 +3,8 @@
 python -m benchmarks.variants 4096:order=4,regs_row=64 4096:regs_row=80 1M:tmp_bytes=25165824
 Each argument is LENGTH[:field=value,...]; fields are Plan fields (order, regs_row,
 regs_col, layout, groups, stage_table_bytes, col_direct, fuse_middle), precision (fp32 by
-default), row_threads (threads per row transform), radices (e.g. 16x2x16) or executor options (tmp_bytes).  Prints one line per variant
+default), row_threads (threads per row transform), radices (e.g. 16x2x16), col_radices (e.g.
+16x32; radix 32 is generated but not planned) or executor options (tmp_bytes).  Prints one line per variant
 and per-pass times for three-pass plans.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from .run import parse_len
 PLAN_ARGS = ("order", "layout", "precision")
 STR_ARGS = ("layout", "precision")
 EXEC_ARGS = ("tmp_bytes",)
-ROW_ARGS = ("row_threads", "radices")   # the row transform's threads / radices (16x2x16)
+ROW_ARGS = ("row_threads", "radices", "col_radices")   # row / column transform radices (16x2x16)
 
 
 def parse(arg):
@@ -27,7 +28,7 @@ def parse(arg):
     opts = {}
     for kv in filter(None, rest.split(",")):
         k, v = kv.split("=")
-        opts[k] = v if k in STR_ARGS + ("radices",) else int(v)
+        opts[k] = v if k in STR_ARGS + ("radices", "col_radices") else int(v)
     return parse_len(length), opts
 
 
@@ -86,6 +87,11 @@ def main(argv=None):
             rad = tuple(int(r) for r in opts["radices"].split("x"))
             plan = dataclasses.replace(plan, row=dataclasses.replace(
                 plan.row, radices=rad, threads=_threads_for(plan.row.size, max(rad))))
+        if "col_radices" in opts:
+            from fftconv_cupy.plan.plan import _threads_for
+            rad = tuple(int(r) for r in opts["col_radices"].split("x"))
+            plan = dataclasses.replace(plan, col=dataclasses.replace(
+                plan.col, radices=rad, threads=_threads_for(plan.col.size, max(rad))))
         if "row_threads" in opts:
             plan = dataclasses.replace(plan, row=dataclasses.replace(plan.row, threads=opts["row_threads"]))
         kw = {a: opts[a] for a in EXEC_ARGS if a in opts}

@@ -9,19 +9,22 @@
 
 namespace fc {
 
-// w_R^(SIGN*k) * v for 0 <= k < R, R a power of two <= 16.
+// w_R^(SIGN*k) * v for 0 <= k < R, R a power of two <= 32.
 template <int R, int SIGN, class T>
 __device__ __forceinline__ cx<T> rotate(int k, cx<T> v) {
-  const int q = k * (16 / R);          // angle in sixteenths of a turn
+  constexpr int N = R > 16 ? 32 : 16;  // angle in N-ths of a turn
+  const int q = k * (N / R);
+  constexpr int Q4 = N / 4, Q8 = N / 8;
   if (q == 0) return v;
-  if (q == 4) return mul_si<SIGN>(v);
-  if (q == 8) return {-v.re, -v.im};
-  if (q == 12) return mul_si<-SIGN>(v);
-  const T c = T(root_cos<16>(q));
-  const T s = T(SIGN) * T(root_sin<16>(q));
-  if (q == 2 || q == 6 || q == 10 || q == 14) {  // odd multiples of pi/4: |c| == |s|
-    const T u = (q == 2 || q == 10) ? (v.re - T(SIGN) * v.im) : (v.re + T(SIGN) * v.im);
-    const T w = (q == 2 || q == 10) ? (v.im + T(SIGN) * v.re) : (v.im - T(SIGN) * v.re);
+  if (q == Q4) return mul_si<SIGN>(v);
+  if (q == 2 * Q4) return {-v.re, -v.im};
+  if (q == 3 * Q4) return mul_si<-SIGN>(v);
+  const T c = T(root_cos<N>(q));
+  const T s = T(SIGN) * T(root_sin<N>(q));
+  if (q % Q8 == 0) {                    // odd multiples of pi/4: |c| == |s|
+    const bool first = q == Q8 || q == 5 * Q8;
+    const T u = first ? (v.re - T(SIGN) * v.im) : (v.re + T(SIGN) * v.im);
+    const T w = first ? (v.im + T(SIGN) * v.re) : (v.im - T(SIGN) * v.re);
     return {u * c, w * c};
   }
   return {v.re * c - v.im * s, v.re * s + v.im * c};

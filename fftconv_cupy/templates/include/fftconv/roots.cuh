@@ -111,4 +111,79 @@ template <> __device__ __forceinline__ double root_sin<16>(int k) {
   }
 }
 
+template <> __device__ __forceinline__ double root_cos<32>(int k) {
+  switch (k) {
+    case 0: return 1.0;
+    case 1: return 0.9807852804032304;
+    case 2: return 0.9238795325112867;
+    case 3: return 0.8314696123025452;
+    case 4: return 0.7071067811865476;
+    case 5: return 0.5555702330196022;
+    case 6: return 0.3826834323650898;
+    case 7: return 0.19509032201612828;
+    case 8: return 0.0;
+    case 9: return -0.19509032201612828;
+    case 10: return -0.3826834323650898;
+    case 11: return -0.5555702330196022;
+    case 12: return -0.7071067811865476;
+    case 13: return -0.8314696123025452;
+    case 14: return -0.9238795325112867;
+    case 15: return -0.9807852804032304;
+    case 16: return -1.0;
+    case 17: return -0.9807852804032304;
+    case 18: return -0.9238795325112867;
+    case 19: return -0.8314696123025452;
+    case 20: return -0.7071067811865476;
+    case 21: return -0.5555702330196022;
+    case 22: return -0.3826834323650898;
+    case 23: return -0.19509032201612828;
+    case 24: return 0.0;
+    case 25: return 0.19509032201612828;
+    case 26: return 0.3826834323650898;
+    case 27: return 0.5555702330196022;
+    case 28: return 0.7071067811865476;
+    case 29: return 0.8314696123025452;
+    case 30: return 0.9238795325112867;
+    case 31: return 0.9807852804032304;
+    default: return 0.0;
+  }
+}
+template <> __device__ __forceinline__ double root_sin<32>(int k) {
+  switch (k) {
+    case 0: return 0.0;
+    case 1: return 0.19509032201612828;
+    case 2: return 0.3826834323650898;
+    case 3: return 0.5555702330196022;
+    case 4: return 0.7071067811865476;
+    case 5: return 0.8314696123025452;
+    case 6: return 0.9238795325112867;
+    case 7: return 0.9807852804032304;
+    case 8: return 1.0;
+    case 9: return 0.9807852804032304;
+    case 10: return 0.9238795325112867;
+    case 11: return 0.8314696123025452;
+    case 12: return 0.7071067811865476;
+    case 13: return 0.5555702330196022;
+    case 14: return 0.3826834323650898;
+    case 15: return 0.19509032201612828;
+    case 16: return 0.0;
+    case 17: return -0.19509032201612828;
+    case 18: return -0.3826834323650898;
+    case 19: return -0.5555702330196022;
+    case 20: return -0.7071067811865476;
+    case 21: return -0.8314696123025452;
+    case 22: return -0.9238795325112867;
+    case 23: return -0.9807852804032304;
+    case 24: return -1.0;
+    case 25: return -0.9807852804032304;
+    case 26: return -0.9238795325112867;
+    case 27: return -0.8314696123025452;
+    case 28: return -0.7071067811865476;
+    case 29: return -0.5555702330196022;
+    case 30: return -0.3826834323650898;
+    case 31: return -0.19509032201612828;
+    default: return 0.0;
+  }
+}
+
 }  // namespace fc
