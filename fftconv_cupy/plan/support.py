@@ -58,8 +58,9 @@ IO_16BIT = {"float16": 2, "bfloat16": 2}
 # Their accuracy targets (relative L2 vs a float64 oracle on the inputs rounded to the dtype).
 IO_16BIT_RTOL = {"float16": 5e-4, "bfloat16": 3e-3}
 
-# Radices of the butterflies the generator emits.  Powers of two are split-radix
-# style straight-line code; odd radices are dense small DFTs.
+# Radices of the butterflies the planner uses.  Powers of two are split-radix
+# style straight-line code; odd radices are dense small DFTs.  The generator also
+# emits radix 32 (explicit radices only, until measured against these).
 RADICES = (16, 8, 4, 2, 3, 5, 7)
 MAX_RADIX = 16
 SMOOTH_PRIMES = (2, 3, 5, 7)

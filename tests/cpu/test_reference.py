@@ -263,3 +263,16 @@ def test_middle_blocks_pair_rows_once(b_even):
     for blk in range(1, plan.middle_blocks):
         rows += [blk, b - blk]
     assert sorted(rows) == list(range(b))
+
+
+@pytest.mark.parametrize("n, radices", [(8192, (16, 32, 16)), (16384, (32, 16, 32)), (2048, (2, 32, 32))])
+def test_radix32_rows_match_scipy(n, radices):
+    """A row transform with radix-32 stages (explicit radices) through the NumPy executor in fp32
+    emulation: the stage tables of radix 32 and the fused middle with other radices."""
+    from fftconv_cupy.plan.plan import _threads_for
+    plan = make_plan(n, n, 0, n, real=True, precision="fp32")
+    plan = replace(plan, row=replace(plan.row, radices=radices, threads=_threads_for(n, 32)))
+    x, k = RNG.standard_normal((2, n)), RNG.standard_normal((1, n))
+    want = ss.fftconvolve(x, k, axes=-1)[:, :n]
+    y = execute(plan, x, kernel_spectrum(plan, k, np), emulate=True)
+    assert 1e-8 < rel_error(y, want) <= tolerance("fp32", plan.n)

@@ -202,3 +202,24 @@ def test_direct_row_ends(args, direct):
         assert not any(s in code for s in staged_loads)
         staged = render_plan(replace(plan, row_direct=False)).code
         assert "first_stage_in<" not in staged and any(s in staged for s in staged_loads)
+
+
+@pytest.mark.skipif(not nvrtc_available(), reason="NVRTC is not installed")
+@pytest.mark.parametrize("n, row, col", [(8192, (16, 32, 16), None), (16384, (32, 16, 32), None),
+                                          (1 << 21, None, (16, 32))])
+def test_radix32_renders_and_compiles(n, row, col):
+    """Radix 32 (rotations in 32nds of a turn) is generated for explicit radices, row or column;
+    the planner does not choose it yet."""
+    from dataclasses import replace
+    from fftconv_cupy.plan.plan import _threads_for
+    plan = make_plan(n, n, 0, n, real=True, precision="fp32")
+    assert 32 not in plan.row.radices + (plan.col.radices if plan.col else ())
+    if row:
+        plan = replace(plan, row=replace(plan.row, radices=row, threads=_threads_for(n, 32)))
+    if col:
+        plan = replace(plan, col=replace(plan.col, radices=col, threads=_threads_for(plan.b, 32)))
+    src = render_plan(plan)
+    assert "32," in src.code
+    cubin = compile_cubin(src.code, arch="sm_90", plan=plan.describe())
+    for entry in src.entries:
+        assert entry.encode() in cubin
