@@ -116,7 +116,8 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
 
   // a row held by both groups (kb = kb1: row 0 when b is odd, or a sparse plan's self-paired row): one stores it
   const bool stores = g == 0 || kb != kb1;
-  // the first stage reads the row and the last one writes it back (no staging)
+  // the first stage reads the row and the last one writes it back (no staging); the read-only
+  // path is safe: a row belongs to one block, and every read precedes the first stage's barrier
   auto in = [&](int e) { return ldg(rowp + e); };
   auto out = [&](int e, cx<T> p) { if (stores) rowp[e] = p; };
   // Rows kb (smem) and kb1 (smem + STRIDE_A) of channel h, group g of RT threads each: forward

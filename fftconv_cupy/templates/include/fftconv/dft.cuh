@@ -12,6 +12,7 @@ namespace fc {
 // w_R^(SIGN*k) * v for 0 <= k < R, R a power of two <= 32.
 template <int R, int SIGN, class T>
 __device__ __forceinline__ cx<T> rotate(int k, cx<T> v) {
+  static_assert(R <= 32 && (R & (R - 1)) == 0, "rotations are tabulated in 32nds of a turn");
   constexpr int N = R > 16 ? 32 : 16;  // angle in N-ths of a turn
   const int q = k * (N / R);
   constexpr int Q4 = N / 4, Q8 = N / 8;
