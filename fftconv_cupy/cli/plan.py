@@ -76,14 +76,21 @@ def plan_cmd(length, kernel_len, dtype, precision, order, mode, layout, rows, ch
     rb, cb = plan.min_blocks
     kind = "fused" if plan.layout == "fused" else "row (middle pass)"
     middle = ", product between stages in registers" if plan.fused_middle or plan.middle_rows else ""
+    ends = ", first/last stage on global memory" if plan.direct_rows else ""
     t.add_row(f"{kind} kernel", f"{rt} threads, {fmt_bytes(rs)} shared memory, "
                                 f"{plan.groups if plan.layout == 'fused' else 2} rows/block, "
-                                f">= {rb} blocks/SM{middle}")
+                                f">= {rb} blocks/SM{middle}{ends}")
     if plan.col is not None:
         ct, cs = plan.col_block
         direct = ", first/last stage on global memory" if plan.direct_columns else ""
         t.add_row("column kernels", f"{ct} threads, {fmt_bytes(cs)} shared memory, "
                                     f"{plan.groups} columns/block, >= {cb} blocks/SM{direct}")
+    tables = plan.stage_tables
+    if tables:
+        powers = sum(len(plan.table_exponents(r, ns)) < r for r, ns in tables)
+        size = sum(ns * plan.table_width(r, ns) for r, ns in tables) * plan.elem_bytes
+        t.add_row("twiddle tables", f"{len(tables)} stage tables, {fmt_bytes(size)} in all; {powers} of "
+                  f"them powers of two only (above {fmt_bytes(plan.full_table_bytes)})")
     cost = plan.row_bank_cost
     t.add_row("shared-memory banks", f"row stride {plan.row_stride}, stage accesses "
               + ("not modelled" if cost is None else f"{cost:.2f}x the conflict-free wavefronts (model)"))

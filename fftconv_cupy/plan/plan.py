@@ -518,6 +518,8 @@ class Plan:
                      a=self.a, b=self.b, direct_columns=self.direct_columns)
         d["fused_middle"] = self.fused_middle or self.middle_rows
         d["direct_rows"] = self.direct_rows
+        d["stage_tables"] = [{"radix": r, "ns": ns, "entries": list(self.table_exponents(r, ns))}
+                             for r, ns in self.stage_tables]
         return d
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -163,6 +164,23 @@ def test_plan_reports_the_bank_model(runner):
     assert p["row_radices"] == [16, 2, 16] and p["row_bank_cost"] == 1.0
     r = invoke(runner, "plan", "--len", "128")
     assert r.exit_code == 0 and "row stride 152" in r.output and "1.00x" in r.output
+
+
+def test_plan_reports_row_ends_and_twiddle_tables(runner):
+    """8K fp32: direct row ends; of its three stage tables the 64 KiB one holds powers of two."""
+    r = invoke(runner, "plan", "--len", "8192", "--json")
+    p = json.loads(r.output)["plan"]
+    assert p["direct_rows"] is True
+    assert [t["entries"] for t in p["stage_tables"]] == [list(range(16)), list(range(8)), [1, 2, 4]]
+    r = invoke(runner, "plan", "--len", "8192")
+    assert r.exit_code == 0
+    text = re.sub(r"[\s│]+", " ", r.output)          # the table wraps long cells
+    assert "first/last stage on global memory" in text
+    assert "1 of them powers of two only" in text
+    r = invoke(runner, "plan", "--len", "32768", "--json")
+    p = json.loads(r.output)["plan"]
+    if p["layout"] == "cluster":             # devices (or no device) with thread-block clusters
+        assert p["direct_rows"] is False and all(len(t["entries"]) < t["radix"] for t in p["stage_tables"])
 
 
 def test_plan_options(runner):
