@@ -28,10 +28,14 @@ def rand(shape, complex_):
     return a + 1j * RNG.standard_normal(shape) if complex_ else a
 
 
-def executor_case(lx, lk, start, length, real, precision, layout, rows=5, channels=1, segment=None):
+def executor_case(lx, lk, start, length, real, precision, layout, rows=5, channels=1, segment=None,
+                  tweak=None):
+    """Run one plan (tweak(plan): a variant of it) on random rows; (error vs SciPy, plan)."""
     from fftconv_cupy.runtime.executor import GPUExecutor
     plan = make_plan(lx, lk, start, length, real=real, precision=precision, layout=layout,
                      segment=segment)
+    if tweak is not None:
+        plan = tweak(plan)
     prec = plan.prec
     io = prec.real_dtype if real else prec.complex_dtype
     x = rand((rows, lx), not real).astype(io)
@@ -85,6 +89,39 @@ def test_overlap_save(n, k, real, precision):
                                   segment=True)
         assert plan.seg is not None
         assert err <= tolerance(precision, plan.n), (plan.describe(), err)
+
+
+@pytest.mark.parametrize("direct", [False, True])
+@pytest.mark.parametrize("case", [(4096, 4096, 0, 4096, True, "fp32", None),
+                                  (777, 300, 5, 777, False, "fp64", None),
+                                  (100000, 1000, 499, 100000, True, "fp32", True),
+                                  (1 << 16, 1 << 16, 0, 1 << 16, True, "fp32", False)])
+def test_direct_and_staged_rows(case, direct):
+    """Plan.direct_rows against the rows staged through shared memory, same problems."""
+    from dataclasses import replace
+    lx, lk, start, length, real, precision, segment = case
+    err, plan = executor_case(lx, lk, start, length, real, precision, None, rows=4, channels=2,
+                              segment=segment, tweak=lambda p: replace(p, row_direct=direct))
+    assert plan.direct_rows == direct
+    assert err <= tolerance(precision, plan.n), (plan.describe(), err)
+
+
+@pytest.mark.parametrize("n, row, col", [(8192, (16, 32, 16), None), (16384, (32, 16, 32), None),
+                                          (1 << 21, None, (16, 32))])
+def test_radix32(n, row, col):
+    """Radix-32 stages (explicit radices; not planned yet) on the device."""
+    from dataclasses import replace
+    from fftconv_cupy.plan.plan import _threads_for
+
+    def tweak(p):
+        if row:
+            p = replace(p, row=replace(p.row, radices=row, threads=_threads_for(n, 32)), regs_row=128)
+        if col:
+            p = replace(p, col=replace(p.col, radices=col, threads=_threads_for(p.b, 32)), regs_col=96)
+        return p
+    err, plan = executor_case(n, n, 0, n, True, "fp32", None, rows=2, channels=1, tweak=tweak)
+    assert 32 in plan.row.radices + (plan.col.radices if plan.col else ())
+    assert err <= tolerance("fp32", plan.n), (plan.describe(), err)
 
 
 @pytest.mark.parametrize("n", [1 << 20, 1 << 22])
