@@ -236,6 +236,13 @@ class Plan:
         return -(-self.len_x // 2) if self.real else self.len_x
 
     @property
+    def out_points(self) -> int:
+        """Transform points holding requested outputs (from point 0): the last inverse stage
+        of direct rows stores no point at or past it."""
+        end = self.out_start + self.out_len
+        return min(self.m, (end + 1) // 2 if self.real else end)
+
+    @property
     def q(self) -> int:
         """Twiddle base: every twiddle of the plan is a power of w_q."""
         return 2 * self.m if self.real else self.m

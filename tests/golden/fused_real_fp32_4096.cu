@@ -42,9 +42,9 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict
   const bool active = v < rows;       // idle groups still reach every barrier
   int h = 0;
 
-  // the first stage reads the signal row and the last one writes the output row (no staging)
-  constexpr int VPX = 2, VPY = 2;   // whole points per access (0: per sample)
   const long long row = active ? data_row(v, batch, channels, h) : 0;   // idle groups read row 0
+  // the first stage reads the signal row and the last one writes the outputs (no staging)
+  constexpr int VPX = 2, VPY = 2;   // whole points per access (0: per sample)
   const XT* xr = x + row * LEN_X;
   XT* yr = y + row * OUT_LEN;
   // in(i): point i of the transform's input, zero outside the signal
