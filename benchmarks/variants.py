@@ -4,7 +4,7 @@ python -m benchmarks.variants 4096:order=4,regs_row=64 4096:regs_row=80 1M:tmp_b
 Each argument is LENGTH[:field=value,...]; fields are Plan fields (order, regs_row,
 regs_col, layout, groups, stage_table_bytes, col_direct, fuse_middle), precision (fp32 by
 default), row_threads (threads per row transform), radices (e.g. 16x2x16), col_radices (e.g.
-16x32; radix 32 is generated but not planned) or executor options (tmp_bytes).  Prints one line per variant
+16x32), row_size (the three-pass middle rows) or executor options (tmp_bytes).  Prints one line per variant
 and per-pass times for three-pass plans.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from .run import parse_len
 PLAN_ARGS = ("order", "layout", "precision")
 STR_ARGS = ("layout", "precision")
 EXEC_ARGS = ("tmp_bytes",)
-ROW_ARGS = ("row_threads", "radices", "col_radices")   # row / column transform radices (16x2x16)
+ROW_ARGS = ("row_threads", "radices", "col_radices", "row_size")   # radices as 16x2x16
 
 
 def parse(arg):
@@ -80,6 +80,12 @@ def main(argv=None):
             k = cupy.random.standard_normal((heads, L), dtype=dtype)
             data[L, dtype] = (x, k, cupy.empty_like(x), batch, heads)
         x, k, y, batch, heads = data[L, dtype]
+        if "row_size" in opts:              # three passes with middle-pass rows of this size
+            from fftconv_cupy.plan.plan import _three_pass_plan
+            base = {f: getattr(plan, f) for f in ("precision", "real", "n", "m", "len_x", "len_k",
+                                                  "out_start", "out_len", "smem_limit")}
+            plan = _three_pass_plan(plan.m, None, plan.smem_limit, plan.elem_bytes, base,
+                                    a=opts["row_size"])
         plan = dataclasses.replace(plan, **{a: opts[a] for a in opts
                                             if a not in PLAN_ARGS + EXEC_ARGS + ROW_ARGS})
         if "radices" in opts:

@@ -27,9 +27,9 @@ def next_smooth(n: int) -> int:
     return n
 
 
-def _split_bits(bits: int, stages: int) -> list[int]:
-    """Split 2**bits into `stages` radices of at most MAX_RADIX, as even as possible."""
-    max_bits = MAX_RADIX.bit_length() - 1
+def _split_bits(bits: int, stages: int, max_radix: int = MAX_RADIX) -> list[int]:
+    """Split 2**bits into `stages` radices of at most max_radix, as even as possible."""
+    max_bits = max_radix.bit_length() - 1
     if stages == 0:
         return [] if bits == 0 else None
     if bits < stages or bits > stages * max_bits:
@@ -38,42 +38,43 @@ def _split_bits(bits: int, stages: int) -> list[int]:
     return [1 << (base + (1 if i < extra else 0)) for i in range(stages)]
 
 
-def min_order(size: int) -> int:
+def min_order(size: int, max_radix: int = MAX_RADIX) -> int:
     exps = factor_smooth(size)
     if exps is None:
         raise UnsupportedPlanError(f"transform size {size} is not 7-smooth")
-    max_bits = MAX_RADIX.bit_length() - 1
+    max_bits = max_radix.bit_length() - 1
     return exps[3] + exps[5] + exps[7] + -(-exps[2] // max_bits)
 
 
-def radices(size: int, order: int | None = None) -> tuple[int, ...]:
+def radices(size: int, order: int | None = None, max_radix: int = MAX_RADIX) -> tuple[int, ...]:
     """Radix of each Stockham stage for a DFT of `size` points.
 
     `order` is the number of stages (the Monarch order p); None picks the fewest.
-    Odd radices are single stages; the power-of-two part is split evenly.
+    Odd radices are single stages; the power-of-two part is split evenly into radices of
+    at most max_radix.
     """
     exps = factor_smooth(size)
     if exps is None:
         raise UnsupportedPlanError(f"transform size {size} is not 7-smooth")
     odd = [3] * exps[3] + [5] * exps[5] + [7] * exps[7]
-    p = min_order(size) if order is None else order
-    pow2 = _split_bits(exps[2], p - len(odd))
+    p = min_order(size, max_radix) if order is None else order
+    pow2 = _split_bits(exps[2], p - len(odd), max_radix)
     if pow2 is None:
         raise UnsupportedPlanError(
             f"a {size}-point transform cannot be written as {order} stages of radix "
-            f"<= {MAX_RADIX} (orders {min_order(size)}..{exps[2] + len(odd)} work)"
+            f"<= {max_radix} (orders {min_order(size, max_radix)}..{exps[2] + len(odd)} work)"
         )
     return tuple(_matched_ends(pow2) + odd)
 
 
-def radix_orders(size: int) -> list[tuple[int, ...]]:
+def radix_orders(size: int, max_radix: int = MAX_RADIX) -> list[tuple[int, ...]]:
     """`radices(size)` (the fewest stages, even split) first, then the other splits of the
-    power of two over the same number of stages (each part <= MAX_RADIX, ends matched)."""
-    first = radices(size)
+    power of two over the same number of stages (each part <= max_radix, ends matched)."""
+    first = radices(size, None, max_radix)
     exps = factor_smooth(size)
     odd = first[len(first) - (exps[3] + exps[5] + exps[7]):] if len(first) else ()
     parts = len(first) - len(odd)
-    max_bits = MAX_RADIX.bit_length() - 1
+    max_bits = max_radix.bit_length() - 1
     out = [first]
 
     def splits(bits, k, hi):                  # non-increasing parts of at most hi bits

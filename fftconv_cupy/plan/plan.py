@@ -31,7 +31,7 @@ from ..errors import UnsupportedPlanError
 from . import banks, factorize
 from .sparsity import SparseMask
 from .support import (DEFAULT_SMEM_BYTES, IO_16BIT, MAX_TRANSFORM, MAX_RADIX, MMA_RADICES,
-                      PLANNED_PRECISIONS, PRECISIONS)
+                      PLANNED_PRECISIONS, PRECISIONS, WIDE_RADIX, WIDE_ROW_THREADS)
 
 PAD_SHIFT = 4                 # one padding element per 16 in shared memory: no bank conflicts
 ROW_THREADS_MAX = 512         # threads of one on-chip transform
@@ -44,6 +44,7 @@ SM_THREADS = 2048
 REGS_ROW = 80                 # fused fp32 rows above 8K points (one block per SM anyway)
 REGS_MIDDLE = 64              # middle pass: two 512-thread blocks per SM (measured best)
 REGS_COL = 64                 # column kernels fit in 64 without spills: two blocks per SM
+REGS_WIDE = 128               # radix-32 butterflies (ptxas: spills below this)
 REGS_TC = 128                 # kernels with tensor-core stages (ptxas: spills below this)
 STAGE_TABLE_MAX_BYTES = 128 << 10  # per-stage twiddle tables up to this size (H200: 16K 1.90 -> 1.79 ms at 128 KiB, 8K 1.77 -> 1.73 at 64 KiB)
 FULL_TABLE_BYTES = 32 << 10        # larger stage tables hold powers of two only (Plan.table_exponents)
@@ -90,18 +91,27 @@ def _threads_for(size: int, radix: int = MAX_RADIX) -> int:
     return max(1, -(-size // per))
 
 
-def _transform(size: int, order: int | None = None) -> Transform:
-    rad = factorize.radices(size, order)
+def _transform(size: int, order: int | None = None, max_radix: int = MAX_RADIX) -> Transform:
+    rad = factorize.radices(size, order, max_radix)
     return Transform(size, rad, _threads_for(size, max(rad, default=1)))
 
 
-def _fused_transform(size: int, order: int | None, elem_bytes: int) -> Transform:
+def _widened(t: Transform) -> Transform:
+    """`t` split into radices up to WIDE_RADIX when that takes fewer stages (support.py
+    says where the planner does this)."""
+    if factorize.min_order(t.size, WIDE_RADIX) < len(t.radices):
+        return _transform(t.size, None, WIDE_RADIX)
+    return t
+
+
+def _fused_transform(size: int, order: int | None, elem_bytes: int, wide: bool = False) -> Transform:
     """A fused row's radix order.  An explicit `order` is the even split (factorize.radices);
     the planner's own choice is, of the splits with the fewest stages, the one with the fewest
     modelled shared-memory bank conflicts (plan/banks.py), then equal ends (a fused middle),
     then the most even.  Powers of two only: mixed radices measured both ways, the model
     ignoring thread balance over odd stages (fp32 m = 3584: 1.80 -> 1.46 ms, but 4800:
-    1.60 -> 2.42, 7680: 1.97 -> 2.72)."""
+    1.60 -> 2.42, 7680: 1.97 -> 2.72).  wide: radices up to WIDE_RADIX where they take a
+    stage fewer and the row keeps WIDE_ROW_THREADS threads."""
     default = _transform(size, order)
     if order is not None or size & (size - 1) or size < 2:
         return default
@@ -111,6 +121,12 @@ def _fused_transform(size: int, order: int | None, elem_bytes: int) -> Transform
         return (round(cost, 6), t.radices[0] != t.radices[-1], max(t.radices) // min(t.radices))
     cands = [Transform(size, rad, _threads_for(size, max(rad)))
              for rad in factorize.radix_orders(size)]
+    if wide and _widened(default) != default:
+        fewer = [Transform(size, rad, _threads_for(size, max(rad)))
+                 for rad in factorize.radix_orders(size, WIDE_RADIX)]
+        fewer = [t for t in fewer if t.threads >= WIDE_ROW_THREADS]
+        if fewer:
+            cands, default = fewer, fewer[0]
     # whole warps only: narrower rows share a warp at a stride chosen later (row_stride)
     modelled = [t for t in cands if t.threads % 32 == 0
                 and banks.stage_cost(t.size, t.radices, t.threads, elem_bytes)]
@@ -571,11 +587,14 @@ def check_precision(precision: str) -> None:
     raise ValueError(f"precision must be one of {sorted(PRECISIONS) + ['auto']}, got {precision!r}")
 
 
-def _row_registers(m: int, ctype: str) -> int:
+def _row_registers(row: Transform, ctype: str) -> int:
     """Register floor of a fused CUDA-core row kernel (measured on the H200): fp32 rows up
     to 8K points in 64 (four 256-thread or two 512-thread blocks per SM beat fewer blocks
-    with more registers: 4K 1.30 -> 1.23 ms, 8K 2.06 -> 1.71 ms); fp64 rows need 128 to
-    hold a radix-16 butterfly of doubles without spilling."""
+    with more registers: 4K 1.30 -> 1.23 ms, 8K 2.06 -> 1.71 ms); fp64 rows, and radix-32
+    butterflies, need 128 to hold a butterfly without spilling."""
+    m = row.size
+    if max(row.radices, default=1) > MAX_RADIX:
+        return REGS_WIDE
     if ctype == "float":
         return 64 if m <= 8192 else REGS_ROW
     return 64 if m < 256 else 128
@@ -746,7 +765,8 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
         raise UnsupportedPlanError(f"{m} complex points do not fit on chip for one row")
     if fits and layout in (None, "fused"):
         tc = bool(PRECISIONS[precision].mma)
-        row = _transform(m, order) if tc else _fused_transform(m, order, ebytes)
+        wide = PRECISIONS[precision].ctype == "float"
+        row = _transform(m, order) if tc else _fused_transform(m, order, ebytes, wide)
         if tc and m >= 256:
             # tensor-core stages: 8 points per thread (two tiles per warp at radix 16);
             # the hoisted DFT matrix and split operands need more registers (measured
@@ -756,7 +776,7 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
         groups = max(1, min(BLOCK_THREADS_SMALL // row.threads, smem_limit // per_row))
         plan = Plan(layout="fused", row=row, col=None, groups=groups,
                     order=len(row.radices), **base)
-        regs = REGS_TC if tc else _row_registers(m, PRECISIONS[precision].ctype)
+        regs = REGS_TC if tc else _row_registers(row, PRECISIONS[precision].ctype)
         return replace(plan, regs_row=regs).with_alignment(0, 0)
 
     if layout == "cluster" or (layout is None and clusters):
@@ -766,12 +786,21 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
         if layout == "cluster":
             raise UnsupportedPlanError(f"no cluster split of {m} points fits on chip")
 
-    # three passes: the largest row size whose two rows fit, then the column size
+    return _three_pass_plan(m, order, smem_limit, ebytes, base)
+
+
+def _three_pass_plan(m, order, smem_limit, ebytes, base, a=None):
+    """Three passes: columns, row pairs (the middle pass), columns.  Rows of `a` points; None:
+    the largest row size whose two rows fit."""
     cands = _middle_row_sizes(m, smem_limit, ebytes)
-    if not cands or m // max(cands) > 16384:
-        raise UnsupportedPlanError(f"no two-level split of {m} points fits on chip")
-    a = max(cands)
+    if a is None:
+        if not cands or m // max(cands) > 16384:
+            raise UnsupportedPlanError(f"no two-level split of {m} points fits on chip")
+        a = max(cands)
+    elif a not in cands:
+        raise UnsupportedPlanError(f"rows of {a} points: not a middle-pass row size of {m} ({cands})")
     b = m // a
+    precision = PRECISIONS[base["precision"]]
     if order is not None:
         # distribute the requested stages: columns get theirs first
         cmin, rmin = factorize.min_order(b), factorize.min_order(a)
@@ -781,6 +810,8 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
         col, row = _transform(b, col_order), _transform(a, order - col_order)
     else:
         col, row = _transform(b), _transform(a)
+        if precision.ctype == "float" and not precision.mma:
+            col = _widened(col)
     per_col = padded(b) * ebytes
     cols = 1
     while (cols * 2 <= COLS_MAX and a % (cols * 2) == 0
@@ -791,6 +822,7 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
         raise UnsupportedPlanError(f"a {b}-point column does not fit on chip")
     plan = Plan(layout="three_pass", row=row, col=col, groups=cols,
                 order=len(row.radices) + len(col.radices), regs_row=REGS_MIDDLE, **base)
+    regs_col = REGS_WIDE if max(col.radices) > MAX_RADIX else REGS_COL
     plan = replace(plan, regs_row=REGS_TC if any(plan.tc_stages(row)) else REGS_MIDDLE,
-                   regs_col=REGS_TC if any(plan.tc_stages(col)) else REGS_COL)
+                   regs_col=REGS_TC if any(plan.tc_stages(col)) else regs_col)
     return plan.with_alignment(0, 0)

@@ -25,6 +25,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .support import MAX_RADIX
+
 PATTERNS = ("uniform", "block", "random")
 MAX_RUNS = 8        # runs of consecutive classes a kernel's class table may have (bounded specialization)
 
@@ -115,6 +117,11 @@ def reordered(plan):
     cheapest, and the grain (that radix) is the finest.  Other plans are returned as they are."""
     if plan.layout != "fused" or plan.sparse is not None or len(plan.row.radices) < 2:
         return plan
+    if max(plan.row.radices) > MAX_RADIX:
+        # skipping rows keep the radix-16 split their speed-ups were measured with
+        from .plan import _fused_transform, _row_registers
+        row = _fused_transform(plan.m, None, plan.elem_bytes)
+        plan = replace(plan, row=row, regs_row=_row_registers(row, plan.prec.ctype))
     rad = list(plan.row.radices)
     # the first radix r is the grain: the first inverse stage skips only if r * r divides m
     first = [r for r in sorted(set(rad)) if plan.m % (r * r) == 0]

@@ -59,10 +59,17 @@ IO_16BIT = {"float16": 2, "bfloat16": 2}
 IO_16BIT_RTOL = {"float16": 5e-4, "bfloat16": 3e-3}
 
 # Radices of the butterflies the planner uses.  Powers of two are split-radix
-# style straight-line code; odd radices are dense small DFTs.  The generator also
-# emits radix 32 (explicit radices only, until measured against these).
-RADICES = (16, 8, 4, 2, 3, 5, 7)
+# style straight-line code; odd radices are dense small DFTs.  Transforms are split
+# into radices of at most MAX_RADIX; WIDE_RADIX only where one stage fewer was
+# measured to pay for a 32-point butterfly's 128 registers (half the warps): fp32
+# CUDA-core rows of at least WIDE_ROW_THREADS threads with four radix-16 stages
+# (fused 8K: 1.52 -> 1.43 ms on the H200) and column transforms of three
+# (2M columns [8x8x8] -> [16x32]: 4.49 -> 4.26 ms; 4M [8x16x8] -> [32x32]: 4.49 -> 4.42).
+# Shorter rows lost with it (1K [32x32]: 0.29 -> 0.37 ms; 512 [16x32]: 0.158 -> 0.166).
+RADICES = (32, 16, 8, 4, 2, 3, 5, 7)
 MAX_RADIX = 16
+WIDE_RADIX = 32
+WIDE_ROW_THREADS = 256
 SMOOTH_PRIMES = (2, 3, 5, 7)
 
 MODES = ("full", "same", "valid")

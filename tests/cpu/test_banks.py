@@ -52,8 +52,12 @@ def test_planner_picks_conflict_free_orders():
     assert plan(512, order=3).row.radices == (8, 8, 8)
     assert plan(1024, "fp64").row.radices == (16, 4, 16)
     assert plan(8192, "fp64").row.radices == (16, 8, 4, 16)
-    for n in (1024, 4096, 8192, 16384):
+    for n in (1024, 4096):
         assert plan(n).row.radices == factorize.radices(n)
+    # fp32 rows of four radix-16 stages take three with radix 32, equal ends first
+    assert plan(8192).row.radices == (16, 32, 16) and plan(8192).fused_middle
+    assert plan(16384).row.radices == (32, 16, 32) and plan(16384).regs_row == 128
+    assert plan(8192, order=4).row.radices == factorize.radices(8192) == (8, 16, 8, 8)
     for n in (32, 64, 128, 256):        # rows narrower than a warp: not compared by the model
         assert plan(n, "fp64").row.radices == factorize.radices(n) == plan(n).row.radices
     assert plan(1536).row.radices == factorize.radices(1536)
@@ -66,10 +70,14 @@ def test_column_cost_and_swizzle():
     half-warp share banks (2M, 4M fp32: 1.25x); XORing the row's line bit with bit log2(R)
     removes every conflict; the row map is a permutation."""
     plan = lambda n: make_plan(n, n, 0, n, real=True, precision="fp32")
-    for n in (1 << 21, 1 << 22):
-        p = plan(n)
-        cost = lambda s: banks.column_cost(p.b, p.col.radices, p.col.threads, p.groups, 8, s)
-        assert cost(0) == pytest.approx(1.25) and cost(3) == 1.0
+    for b in (512, 1024):               # the radix-16 columns of 2M and 4M, 8 per block
+        rad = factorize.radices(b)
+        cost = lambda s: banks.column_cost(b, rad, b // max(rad), 8, 8, s)
+        assert rad in ((8, 8, 8), (8, 16, 8)) and cost(0) == pytest.approx(1.25) and cost(3) == 1.0
+    # the planner's radix-32 columns: 2M [32x16] in blocks of 16 columns meets no conflict
+    p = plan(1 << 21)
+    assert p.col.radices == (32, 16) and p.groups == 16 and p.regs_col == 128
+    assert banks.column_cost(p.b, p.col.radices, p.col.threads, p.groups, 8, 0) == 1.0
     p = plan(1 << 20)
     assert banks.column_cost(p.b, p.col.radices, p.col.threads, p.groups, 8, 0) == 1.0
     k = np.arange(4096)

@@ -167,11 +167,12 @@ def test_plan_reports_the_bank_model(runner):
 
 
 def test_plan_reports_row_ends_and_twiddle_tables(runner):
-    """8K fp32: direct row ends; of its three stage tables the 64 KiB one holds powers of two."""
+    """8K fp32 [16x32x16]: direct row ends; of its two stage tables the 64 KiB one holds
+    powers of two."""
     r = invoke(runner, "plan", "--len", "8192", "--json")
     p = json.loads(r.output)["plan"]
     assert p["direct_rows"] is True
-    assert [t["entries"] for t in p["stage_tables"]] == [list(range(16)), list(range(8)), [1, 2, 4]]
+    assert [t["entries"] for t in p["stage_tables"]] == [list(range(32)), [1, 2, 4, 8]]
     r = invoke(runner, "plan", "--len", "8192")
     assert r.exit_code == 0
     text = re.sub(r"[\s│]+", " ", r.output)          # the table wraps long cells

@@ -148,7 +148,10 @@ def test_column_swizzle_renders_and_compiles(n, precision):
     """col_swizzle (off by default): the direct column kernels index their exchange buffer
     through col_row with the model's bit; the default rendering does not mention it."""
     from dataclasses import replace
+    from fftconv_cupy.plan.plan import _transform
     plan = make_plan(n, n, 0, n, real=True, precision=precision)
+    # the radix-16 columns the swizzle was modelled for, 8 per block
+    plan = replace(plan, col=_transform(plan.b), groups=8, regs_col=64)
     assert plan.col_swizzle_bit == 0 and "col_row<" not in render_plan(plan).code
     variant = replace(plan, col_swizzle=True)
     src = render_plan(variant)
@@ -205,15 +208,16 @@ def test_direct_row_ends(args, direct):
 
 
 @pytest.mark.skipif(not nvrtc_available(), reason="NVRTC is not installed")
-@pytest.mark.parametrize("n, row, col", [(8192, (16, 32, 16), None), (16384, (32, 16, 32), None),
-                                          (1 << 21, None, (16, 32))])
+@pytest.mark.parametrize("n, row, col", [(8192, None, None), (16384, None, None),
+                                          (1 << 21, None, None), (1 << 22, None, None),
+                                          (1024, (32, 32), None), (1 << 21, None, (16, 32))])
 def test_radix32_renders_and_compiles(n, row, col):
-    """Radix 32 (rotations in 32nds of a turn) is generated for explicit radices, row or column;
-    the planner does not choose it yet."""
+    """Radix 32 (rotations in 32nds of a turn): the planner's fp32 8K / 16K rows and 2M / 4M
+    columns, and explicit radices elsewhere."""
     from dataclasses import replace
     from fftconv_cupy.plan.plan import _threads_for
     plan = make_plan(n, n, 0, n, real=True, precision="fp32")
-    assert 32 not in plan.row.radices + (plan.col.radices if plan.col else ())
+    assert (32 in plan.row.radices + (plan.col.radices if plan.col else ())) == (n >= 8192)
     if row:
         plan = replace(plan, row=replace(plan.row, radices=row, threads=_threads_for(n, 32)))
     if col:
