@@ -765,7 +765,9 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
         raise UnsupportedPlanError(f"{m} complex points do not fit on chip for one row")
     if fits and layout in (None, "fused"):
         tc = bool(PRECISIONS[precision].mma)
-        wide = PRECISIONS[precision].ctype == "float"
+        # radix 32 only where two blocks still share an SM: 8K 1.49 -> 1.40 ms, while
+        # 16K (one block per SM, every barrier drains it) went 1.65 -> 1.68 on the H200
+        wide = PRECISIONS[precision].ctype == "float" and 2 * padded(m) * ebytes <= smem_limit
         row = _transform(m, order) if tc else _fused_transform(m, order, ebytes, wide)
         if tc and m >= 256:
             # tensor-core stages: 8 points per thread (two tiles per warp at radix 16);
@@ -793,14 +795,21 @@ def _three_pass_plan(m, order, smem_limit, ebytes, base, a=None):
     """Three passes: columns, row pairs (the middle pass), columns.  Rows of `a` points; None:
     the largest row size whose two rows fit."""
     cands = _middle_row_sizes(m, smem_limit, ebytes)
+    precision = PRECISIONS[base["precision"]]
+    wide = precision.ctype == "float" and not precision.mma
     if a is None:
         if not cands or m // max(cands) > 16384:
             raise UnsupportedPlanError(f"no two-level split of {m} points fits on chip")
         a = max(cands)
+        # rows of half the size run the middle pass with twice the blocks per SM (64K:
+        # 0.705 -> 0.635 ms); worth it while the columns stay one stage (at 1M, 256-point
+        # columns becoming 512-point ones cost more than the rows gained: 3.77 -> 3.84 ms)
+        if (wide and order is None and a // 2 in cands
+                and factorize.min_order(2 * m // a, WIDE_RADIX) == 1):
+            a //= 2
     elif a not in cands:
         raise UnsupportedPlanError(f"rows of {a} points: not a middle-pass row size of {m} ({cands})")
     b = m // a
-    precision = PRECISIONS[base["precision"]]
     if order is not None:
         # distribute the requested stages: columns get theirs first
         cmin, rmin = factorize.min_order(b), factorize.min_order(a)
@@ -810,7 +819,7 @@ def _three_pass_plan(m, order, smem_limit, ebytes, base, a=None):
         col, row = _transform(b, col_order), _transform(a, order - col_order)
     else:
         col, row = _transform(b), _transform(a)
-        if precision.ctype == "float" and not precision.mma:
+        if wide:
             col = _widened(col)
     per_col = padded(b) * ebytes
     cols = 1

@@ -60,12 +60,13 @@ IO_16BIT_RTOL = {"float16": 5e-4, "bfloat16": 3e-3}
 
 # Radices of the butterflies the planner uses.  Powers of two are split-radix
 # style straight-line code; odd radices are dense small DFTs.  Transforms are split
-# into radices of at most MAX_RADIX; WIDE_RADIX only where one stage fewer was
-# measured to pay for a 32-point butterfly's 128 registers (half the warps): fp32
-# CUDA-core rows of at least WIDE_ROW_THREADS threads with four radix-16 stages
-# (fused 8K: 1.52 -> 1.43 ms on the H200) and column transforms of three
-# (2M columns [8x8x8] -> [16x32]: 4.49 -> 4.26 ms; 4M [8x16x8] -> [32x32]: 4.49 -> 4.42).
-# Shorter rows lost with it (1K [32x32]: 0.29 -> 0.37 ms; 512 [16x32]: 0.158 -> 0.166).
+# into radices of at most MAX_RADIX; fp32 CUDA-core plans use WIDE_RADIX where one
+# stage fewer was measured to pay for a 32-point butterfly's 128 registers (half the
+# warps): fused rows of at least WIDE_ROW_THREADS threads, two blocks per SM (8K
+# [8x16x8x8] -> [16x32x16]: 1.49 -> 1.40 ms on the H200; not 16K, one block per SM:
+# 1.65 -> 1.68) and three-pass columns (2M [8x8x8] -> [32x16]: 4.38 -> 3.94 ms; 4M
+# [8x16x8] -> [32x32]: 4.42 -> 4.33).  Shorter rows lost with it (1K [32x32]:
+# 0.29 -> 0.37 ms; 512 [16x32]: 0.158 -> 0.166).
 RADICES = (32, 16, 8, 4, 2, 3, 5, 7)
 MAX_RADIX = 16
 WIDE_RADIX = 32

@@ -54,9 +54,11 @@ def test_planner_picks_conflict_free_orders():
     assert plan(8192, "fp64").row.radices == (16, 8, 4, 16)
     for n in (1024, 4096):
         assert plan(n).row.radices == factorize.radices(n)
-    # fp32 rows of four radix-16 stages take three with radix 32, equal ends first
+    # fp32 rows of four radix-16 stages take three with radix 32, equal ends first, where
+    # two blocks share an SM (8K, not 16K)
     assert plan(8192).row.radices == (16, 32, 16) and plan(8192).fused_middle
-    assert plan(16384).row.radices == (32, 16, 32) and plan(16384).regs_row == 128
+    assert plan(8192).regs_row == 128 and plan(8192).min_blocks[0] == 2
+    assert plan(16384).row.radices == factorize.radices(16384) and plan(16384).regs_row == 80
     assert plan(8192, order=4).row.radices == factorize.radices(8192) == (8, 16, 8, 8)
     for n in (32, 64, 128, 256):        # rows narrower than a warp: not compared by the model
         assert plan(n, "fp64").row.radices == factorize.radices(n) == plan(n).row.radices

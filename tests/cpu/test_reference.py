@@ -61,6 +61,24 @@ def test_three_pass(n, real):
     check(n, n, real, layout="three_pass", rows=2, channels=2)
 
 
+@pytest.mark.parametrize("n, rows, cols", [(8192, (16, 32, 16), None),
+                                           (1 << 16, (16, 8, 16), (32,)),
+                                           (1 << 17, (16, 16, 16), (32,)),
+                                           (1 << 21, (16, 16, 16), (32, 16))])
+def test_planned_radix32(n, rows, cols):
+    """The planner's fp32 radix-32 choices (fused 8K rows; single-stage 32-point columns under
+    2K middle rows at 64K and 4K rows at 128K; 2M columns [32x16]), run by the executor."""
+    plan = make_plan(n, n, 0, n, real=True, precision="fp32")
+    assert plan.row.radices == rows and (plan.col.radices if plan.col else None) == cols
+    assert 32 not in make_plan(n, n, 0, n, real=True, precision="fp64").row.radices
+    if n <= 1 << 17:
+        x, k = RNG.standard_normal((2, n)), RNG.standard_normal((2, n))
+        ch = np.arange(2)
+        y = execute(plan, x, kernel_spectrum(plan, k, np), ch)
+        ref = ss.fftconvolve(x, k, axes=-1)[:, :n]
+        assert rel_error(y, ref) <= tolerance("fp32", plan.n), plan.describe()
+
+
 @pytest.mark.parametrize("real", [True, False])
 @pytest.mark.parametrize("n", [1 << 14, 3 << 13])
 def test_cluster(n, real):

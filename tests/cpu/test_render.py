@@ -208,16 +208,17 @@ def test_direct_row_ends(args, direct):
 
 
 @pytest.mark.skipif(not nvrtc_available(), reason="NVRTC is not installed")
-@pytest.mark.parametrize("n, row, col", [(8192, None, None), (16384, None, None),
+@pytest.mark.parametrize("n, row, col", [(8192, None, None), (1 << 16, None, None),
                                           (1 << 21, None, None), (1 << 22, None, None),
-                                          (1024, (32, 32), None), (1 << 21, None, (16, 32))])
+                                          (1024, (32, 32), None), (16384, (32, 16, 32), None),
+                                          (1 << 21, None, (16, 32))])
 def test_radix32_renders_and_compiles(n, row, col):
-    """Radix 32 (rotations in 32nds of a turn): the planner's fp32 8K / 16K rows and 2M / 4M
+    """Radix 32 (rotations in 32nds of a turn): the planner's fp32 8K rows and 64K / 2M / 4M
     columns, and explicit radices elsewhere."""
     from dataclasses import replace
     from fftconv_cupy.plan.plan import _threads_for
     plan = make_plan(n, n, 0, n, real=True, precision="fp32")
-    assert (32 in plan.row.radices + (plan.col.radices if plan.col else ())) == (n >= 8192)
+    assert (32 in plan.row.radices + (plan.col.radices if plan.col else ())) == (row is None)
     if row:
         plan = replace(plan, row=replace(plan.row, radices=row, threads=_threads_for(n, 32)))
     if col:

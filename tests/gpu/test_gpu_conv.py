@@ -106,12 +106,13 @@ def test_direct_and_staged_rows(case, direct):
     assert err <= tolerance(precision, plan.n), (plan.describe(), err)
 
 
-@pytest.mark.parametrize("n, row, col", [(8192, None, None), (16384, None, None),
-                                          (1 << 21, None, None), (1024, (32, 32), None),
+@pytest.mark.parametrize("n, row, col", [(8192, None, None), (1 << 16, None, None),
+                                          (1 << 17, None, None), (1 << 21, None, None),
+                                          (1024, (32, 32), None), (16384, (32, 16, 32), None),
                                           (1 << 21, None, (16, 32))])
 def test_radix32(n, row, col):
-    """Radix-32 stages on the device: the planner's (fp32 8K / 16K rows, 2M columns; 4M in
-    test_long_fp32) and explicit ones."""
+    """Radix-32 stages on the device: the planner's (fp32 8K rows, 64K / 128K / 2M columns;
+    4M in test_long_fp32) and explicit ones."""
     from dataclasses import replace
     from fftconv_cupy.plan.plan import _threads_for
 
