@@ -104,15 +104,23 @@ def _widened(t: Transform) -> Transform:
     return t
 
 
-def _fused_transform(size: int, order: int | None, elem_bytes: int, wide: bool = False) -> Transform:
+def _fused_transform(size: int, order: int | None, elem_bytes: int, wide: bool = False,
+                     wide_orders: bool = False) -> Transform:
     """A fused row's radix order.  An explicit `order` is the even split (factorize.radices);
     the planner's own choice is, of the splits with the fewest stages, the one with the fewest
     modelled shared-memory bank conflicts (plan/banks.py), then equal ends (a fused middle),
     then the most even.  Powers of two only: mixed radices measured both ways, the model
     ignoring thread balance over odd stages (fp32 m = 3584: 1.80 -> 1.46 ms, but 4800:
     1.60 -> 2.42, 7680: 1.97 -> 2.72).  wide: radices up to WIDE_RADIX where they take a
-    stage fewer and the row keeps WIDE_ROW_THREADS threads."""
-    default = _transform(size, order)
+    stage fewer and the row keeps WIDE_ROW_THREADS threads.  wide_orders: radices up to
+    WIDE_RADIX for an explicit `order` that radix-16 stages cannot reach (fp32 8K in three
+    stages, as the planner itself splits it)."""
+    try:
+        default = _transform(size, order)
+    except UnsupportedPlanError:
+        if not wide_orders or order is None:
+            raise
+        return _transform(size, order, WIDE_RADIX)
     if order is not None or size & (size - 1) or size < 2:
         return default
 
@@ -767,8 +775,9 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
         tc = bool(PRECISIONS[precision].mma)
         # radix 32 only where two blocks still share an SM: 8K 1.49 -> 1.40 ms, while
         # 16K (one block per SM, every barrier drains it) went 1.65 -> 1.68 on the H200
-        wide = PRECISIONS[precision].ctype == "float" and 2 * padded(m) * ebytes <= smem_limit
-        row = _transform(m, order) if tc else _fused_transform(m, order, ebytes, wide)
+        fp32 = PRECISIONS[precision].ctype == "float"
+        wide = fp32 and 2 * padded(m) * ebytes <= smem_limit
+        row = _transform(m, order) if tc else _fused_transform(m, order, ebytes, wide, fp32)
         if tc and m >= 256:
             # tensor-core stages: 8 points per thread (two tiles per warp at radix 16);
             # the hoisted DFT matrix and split operands need more registers (measured

@@ -4,6 +4,7 @@ import math
 import numpy as np
 import pytest
 
+from fftconv_cupy.errors import UnsupportedPlanError
 from fftconv_cupy.plan import banks, factorize
 from fftconv_cupy.plan.plan import make_plan
 
@@ -60,6 +61,14 @@ def test_planner_picks_conflict_free_orders():
     assert plan(8192).regs_row == 128 and plan(8192).min_blocks[0] == 2
     assert plan(16384).row.radices == factorize.radices(16384) and plan(16384).regs_row == 80
     assert plan(8192, order=4).row.radices == factorize.radices(8192) == (8, 16, 8, 8)
+    # explicit orders radix-16 stages cannot reach take radix 32 in fp32 (not in fp64)
+    assert plan(8192, order=3).row.radices == (16, 32, 16)
+    assert plan(16384, order=3).row.radices == (32, 16, 32)
+    assert plan(1024, order=2).row.radices == (32, 32)
+    with pytest.raises(UnsupportedPlanError, match="radix <= 16"):
+        plan(8192, "fp64", order=3)
+    with pytest.raises(UnsupportedPlanError, match=r"radix <= 32 \(orders 2\.\.10"):
+        plan(1024, order=1)
     for n in (32, 64, 128, 256):        # rows narrower than a warp: not compared by the model
         assert plan(n, "fp64").row.radices == factorize.radices(n) == plan(n).row.radices
     assert plan(1536).row.radices == factorize.radices(1536)
