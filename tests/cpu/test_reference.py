@@ -64,14 +64,17 @@ def test_three_pass(n, real):
 @pytest.mark.parametrize("n, rows, cols", [(8192, (16, 32, 16), None),
                                            (1 << 16, (16, 8, 16), (32,)),
                                            (1 << 17, (16, 16, 16), (32,)),
-                                           (1 << 21, (16, 16, 16), (32, 16))])
+                                           (1 << 21, (16, 16, 16), (32, 16)),
+                                           (373248, (16, 3, 3, 3, 3, 3), (32, 3)),
+                                           (125440, (16, 5, 7, 7), (32,))])
 def test_planned_radix32(n, rows, cols):
     """The planner's fp32 radix-32 choices (fused 8K rows; single-stage 32-point columns under
-    2K middle rows at 64K and 4K rows at 128K; 2M columns [32x16]), run by the executor."""
+    2K middle rows at 64K and 4K rows at 128K; 2M columns [32x16]; columns with an odd radix),
+    run by the executor."""
     plan = make_plan(n, n, 0, n, real=True, precision="fp32")
     assert plan.row.radices == rows and (plan.col.radices if plan.col else None) == cols
     assert 32 not in make_plan(n, n, 0, n, real=True, precision="fp64").row.radices
-    if n <= 1 << 17:
+    if n < 1 << 21:
         x, k = RNG.standard_normal((2, n)), RNG.standard_normal((2, n))
         ch = np.arange(2)
         y = execute(plan, x, kernel_spectrum(plan, k, np), ch)
