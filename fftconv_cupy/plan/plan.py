@@ -115,13 +115,10 @@ def _fused_transform(size: int, order: int | None, elem_bytes: int, wide: bool =
     stage fewer and the row keeps WIDE_ROW_THREADS threads.  wide_orders: radices up to
     WIDE_RADIX for an explicit `order` that radix-16 stages cannot reach (fp32 8K in three
     stages, as the planner itself splits it)."""
-    try:
-        default = _transform(size, order)
-    except UnsupportedPlanError:
-        if not wide_orders or order is None:
-            raise
-        return _transform(size, order, WIDE_RADIX)
-    if order is not None or size & (size - 1) or size < 2:
+    if order is not None:
+        return _ordered(size, order, wide_orders)
+    default = _transform(size)
+    if size & (size - 1) or size < 2:
         return default
 
     def key(t):
@@ -432,8 +429,9 @@ class Plan:
     def col_swizzle_bit(self) -> int:
         """With `col_swizzle`, the direct column kernels' exchange buffer XORs the row bits within
         a 128-byte line with the bits of the point index from this one up (columns.cuh col_row):
-        the bit with the fewest modelled bank conflicts (plan/banks.py column_cost; 2M / 4M fp32:
-        1.25x -> 1.0x); 0 for the plain layout.  Off by default until measured on a device."""
+        the bit with the fewest modelled bank conflicts (plan/banks.py column_cost; radix-16
+        2M / 4M columns: 1.25x -> 1.0x, the planned 4M [32x32]: 1.5x -> 1.0x); 0 for the plain
+        layout.  Off: measured slower or no faster (docs/performance.md)."""
         if not (self.col_swizzle and self.direct_columns):
             return 0
         cost = functools.partial(banks.column_cost, self.b, self.col.radices, self.col.threads,
@@ -800,6 +798,28 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
     return _three_pass_plan(m, order, smem_limit, ebytes, base)
 
 
+def _ordered(size: int, order: int, wide: bool) -> Transform:
+    """`order` stages of radix <= 16, or up to WIDE_RADIX where only they reach it (wide)."""
+    try:
+        return _transform(size, order)
+    except UnsupportedPlanError:
+        if not wide:
+            raise
+        return _transform(size, order, WIDE_RADIX)
+
+
+def _columns_per_block(a: int, b: int, col: Transform, ebytes: int) -> int:
+    """Columns a column-pass block takes: whole 128-byte row segments where the shared memory
+    (two blocks per SM) and the threads allow."""
+    per_col = padded(b) * ebytes
+    cols = 1
+    while (cols * 2 <= COLS_MAX and a % (cols * 2) == 0
+           and cols * 2 * per_col <= COL_SMEM_TARGET
+           and cols * 2 * col.threads <= COL_THREADS_MAX):
+        cols *= 2
+    return cols
+
+
 def _three_pass_plan(m, order, smem_limit, ebytes, base, a=None):
     """Three passes: columns, row pairs (the middle pass), columns.  Rows of `a` points; None:
     the largest row size whose two rows fit."""
@@ -814,28 +834,31 @@ def _three_pass_plan(m, order, smem_limit, ebytes, base, a=None):
         # 0.705 -> 0.635 ms); worth it while the columns stay one stage (at 1M, 256-point
         # columns becoming 512-point ones cost more than the rows gained: 3.77 -> 3.84 ms)
         if (wide and order is None and a // 2 in cands
-                and factorize.min_order(2 * m // a, WIDE_RADIX) == 1):
+                and factorize.min_order(2 * m // a, WIDE_RADIX) == 1
+                and factorize.min_order(2 * m // a) > 1):          # as measured: b 16 -> 32
             a //= 2
-    elif a not in cands:
+    elif a not in cands or m // a > 16384:
         raise UnsupportedPlanError(f"rows of {a} points: not a middle-pass row size of {m} ({cands})")
     b = m // a
     if order is not None:
         # distribute the requested stages: columns get theirs first
-        cmin, rmin = factorize.min_order(b), factorize.min_order(a)
+        most = WIDE_RADIX if wide else MAX_RADIX
+        cmin, rmin = factorize.min_order(b, most), factorize.min_order(a, most)
         if order < cmin + rmin:
             raise UnsupportedPlanError(f"order {order} < {cmin + rmin} for a {m}-point transform")
         col_order = max(cmin, min(order - rmin, order // 2))
-        col, row = _transform(b, col_order), _transform(a, order - col_order)
+        col, row = _ordered(b, col_order, wide), _ordered(a, order - col_order, wide)
     else:
         col, row = _transform(b), _transform(a)
         if wide:
-            col = _widened(col)
+            # fewer threads per column: keep blocks of 64 threads at least (columns of
+            # 2^k * odd points beside rows whose power of two caps the columns per block)
+            wider = _widened(col)
+            if _columns_per_block(a, b, wider, ebytes) * wider.threads >= min(
+                    64, _columns_per_block(a, b, col, ebytes) * col.threads):
+                col = wider
     per_col = padded(b) * ebytes
-    cols = 1
-    while (cols * 2 <= COLS_MAX and a % (cols * 2) == 0
-           and cols * 2 * per_col <= COL_SMEM_TARGET
-           and cols * 2 * col.threads <= COL_THREADS_MAX):
-        cols *= 2
+    cols = _columns_per_block(a, b, col, ebytes)
     if cols * per_col > smem_limit:
         raise UnsupportedPlanError(f"a {b}-point column does not fit on chip")
     plan = Plan(layout="three_pass", row=row, col=col, groups=cols,

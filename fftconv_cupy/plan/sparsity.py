@@ -118,10 +118,14 @@ def reordered(plan):
     if plan.layout != "fused" or plan.sparse is not None or len(plan.row.radices) < 2:
         return plan
     if max(plan.row.radices) > MAX_RADIX:
-        # skipping rows keep the radix-16 split their speed-ups were measured with
-        from .plan import _fused_transform, _row_registers
+        # skipping rows keep the radix-16 split their speed-ups were measured with (an
+        # explicit order that needs radix 32 included: the plan reports the stages it runs)
+        from .plan import BLOCK_THREADS_SMALL, _fused_transform, _row_registers, padded
         row = _fused_transform(plan.m, None, plan.elem_bytes)
-        plan = replace(plan, row=row, regs_row=_row_registers(row, plan.prec.ctype))
+        groups = max(1, min(BLOCK_THREADS_SMALL // row.threads,
+                            plan.smem_limit // (padded(row.size) * plan.elem_bytes)))
+        plan = replace(plan, row=row, order=len(row.radices), groups=groups,
+                       regs_row=_row_registers(row, plan.prec.ctype))
     rad = list(plan.row.radices)
     # the first radix r is the grain: the first inverse stage skips only if r * r divides m
     first = [r for r in sorted(set(rad)) if plan.m % (r * r) == 0]
@@ -225,12 +229,13 @@ def classes(kept: np.ndarray, grain: int) -> tuple[int, ...]:
     return tuple(int(c) for c in np.unique(np.flatnonzero(kept) % grain))
 
 
-def choose(plan, mask: np.ndarray) -> SparseMask | None:
-    """The grain whose skipped classes save the most work for this mask (None: nothing skips)."""
+def choose(plan, mask: np.ndarray, dense=None) -> SparseMask | None:
+    """The grain whose skipped classes save the most work for this mask (None: nothing skips)
+    against `dense` (default: `plan` itself), the plan that runs when nothing skips."""
     if plan.layout not in ("fused", "three_pass") or plan.seg is not None:
         return None
     kept = packed_kept(mask, plan.real, plan.m)
-    best, best_cost = None, _stage_cost(plan, 1, 1.0)
+    best, best_cost = None, _stage_cost(plan if dense is None else dense, 1, 1.0)
     for p in grains(plan):
         cls = classes(kept, p)
         cand = SparseMask(p, cls)
@@ -310,7 +315,7 @@ def sparsify(plan, mask: np.ndarray):
     """The plan that skips what `mask` (over the spectrum bins) allows; the same plan if nothing."""
     mask = check_mask(plan, mask)
     base = reordered(plan)
-    sm = choose(base, mask)
+    sm = choose(base, mask, dense=plan)      # a narrowed row must beat the dense one that runs
     if sm is None:
         return plan
     out = replace(base, sparse=sm)

@@ -85,8 +85,9 @@ DEFAULT_SMEM_BYTES = 227 * 1024
 MAX_THREADS = 1024
 
 # The Monarch order (number of radix stages) a user may ask for.  Which orders a
-# given size admits is narrower (between its fewest stages of radix <= 16 and one
-# stage per prime factor); the planner says so with UnsupportedPlanError.
+# given size admits is narrower (between its fewest stages of radix <= 16, or <= 32 for
+# fp32 CUDA-core plans, and one stage per prime factor); the planner says so with
+# UnsupportedPlanError.  Frequency-sparse rows run radix-16 splits whatever the order.
 ORDERS = (1, 2, 3, 4, 5, 6, 7, 8)
 
 # fp32 I/O for these input dtypes computes in fp32; everything else promotes to fp64

@@ -67,6 +67,10 @@ def test_planner_picks_conflict_free_orders():
     assert plan(1024, order=2).row.radices == (32, 32)
     with pytest.raises(UnsupportedPlanError, match="radix <= 16"):
         plan(8192, "fp64", order=3)
+    # three passes: the orders the planner picks on its own can be asked for
+    for n in (1 << 17, 1 << 21, 1 << 22):
+        auto = plan(n)
+        assert plan(n, order=auto.order).col.radices == auto.col.radices
     with pytest.raises(UnsupportedPlanError, match=r"radix <= 32 \(orders 2\.\.10"):
         plan(1024, order=1)
     for n in (32, 64, 128, 256):        # rows narrower than a warp: not compared by the model
@@ -94,3 +98,15 @@ def test_column_cost_and_swizzle():
     k = np.arange(4096)
     for cols, eb in ((8, 8), (4, 8), (4, 16), (1, 8)):
         assert sorted(banks.column_row(k, 3, cols, eb)) == k.tolist()
+
+
+def test_wide_radix_splits():
+    """Splits up to radix 32: the fewest stages, the power of two even, odd radices apart."""
+    assert factorize.min_order(8192, 32) == 3 and factorize.min_order(8192) == 4
+    assert factorize.radices(512, None, 32) == (32, 16)
+    assert factorize.radices(96, None, 32) == (32, 3)
+    assert factorize.radix_orders(8192, 32) == [(16, 32, 16), (32, 8, 32)]   # ends matched
+    for rad in factorize.radix_orders(16384, 32):
+        assert math.prod(rad) == 16384 and len(rad) == 3 and max(rad) <= 32
+    with pytest.raises(UnsupportedPlanError, match="radix <= 32"):
+        factorize.radices(1 << 11, 2, 32)

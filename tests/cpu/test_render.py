@@ -210,7 +210,7 @@ def test_direct_row_ends(args, direct):
 @pytest.mark.skipif(not nvrtc_available(), reason="NVRTC is not installed")
 @pytest.mark.parametrize("n, row, col", [(8192, None, None), (1 << 16, None, None),
                                           (1 << 21, None, None), (1 << 22, None, None),
-                                          (373248, None, None), (878080, None, None),
+                                          (878080, None, None),
                                           (1024, (32, 32), None), (16384, (32, 16, 32), None),
                                           (1 << 21, None, (16, 32))])
 def test_radix32_renders_and_compiles(n, row, col):

@@ -83,6 +83,38 @@ def test_block_pattern_skips_and_others_do_not():
     assert sp.hbm_bytes(1, 1) < big.hbm_bytes(1, 1)
 
 
+@pytest.mark.parametrize("L, order, density", [(8192, None, 0.25), (8192, 3, 0.25),
+                                               (1 << 16, None, 0.25), (1 << 21, None, 0.25)])
+def test_fp32_radix32_plans_sparse(L, order, density):
+    """fp32 plans with radix-32 stages: fused rows are narrowed to radix 16 (the order and
+    rows per block follow what runs), three-pass radix-32 columns skip as they are; the
+    executor equals the masked oracle (fp32 bound) where it is small enough to run here."""
+    plan = make_plan(L, L, 0, L, real=True, precision="fp32", segment=False, order=order)
+    assert 32 in plan.row.radices + (plan.col.radices if plan.col else ())
+    mask = S.pattern_mask(plan, fc.Sparsity("block", density))
+    sp = S.sparsify(plan, mask)
+    assert sp.sparse is not None and sp.order == len(sp.row.radices) + (
+        len(sp.col.radices) if sp.col else 0)
+    if sp.layout == "fused":
+        assert max(sp.row.radices) <= 16 and sp.groups * sp.row.threads <= 256
+    else:
+        assert sp.col == plan.col
+    if L <= 1 << 16:
+        x, k = rand((2, L), True), rand((2, L), True)
+        y = execute(sp, x, kernel_spectrum(sp, k, np, mask=mask), np.arange(2))
+        ref = masked_oracle(x, k, mask, plan.n, True)[:, :L]
+        assert np.linalg.norm(y - ref) / np.linalg.norm(ref) < 1e-6
+
+
+def test_sparse_beats_the_dense_plan_that_runs():
+    """A mask that skips little: the narrowed radix-16 row would do more work than the dense
+    radix-32 row, so the dense plan runs."""
+    plan = make_plan(8192, 8192, 0, 8192, real=True, precision="fp32", segment=False)
+    sp = S.sparsify(plan, S.pattern_mask(plan, fc.Sparsity("block", 0.875)))
+    assert sp is plan and sp.sparse is None
+    assert S.sparsify(plan, S.pattern_mask(plan, fc.Sparsity("block", 0.25))).sparse is not None
+
+
 def test_sparse_fft_size():
     assert S.fft_size(8095, True) == 8192 and S.fft_size(5000, True) == 5120
     assert S.fft_size(9000, False) == 10240 and S.fft_size(7, False) == 7

@@ -108,8 +108,7 @@ def test_direct_and_staged_rows(case, direct):
 
 @pytest.mark.parametrize("n, row, col", [(8192, None, None), (1 << 16, None, None),
                                           (1 << 17, None, None), (1 << 21, None, None),
-                                          (373248, None, None), (878080, None, None),
-                                          (125440, None, None),
+                                          (878080, None, None),
                                           (1024, (32, 32), None), (16384, (32, 16, 32), None),
                                           (1 << 21, None, (16, 32))])
 def test_radix32(n, row, col):
