@@ -781,8 +781,7 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
             # the hoisted DFT matrix and split operands need more registers (measured
             # with ptxas: no spills at 128)
             row = replace(row, threads=min(ROW_THREADS_MAX, m // 8))
-        per_row = padded(m) * ebytes
-        groups = max(1, min(BLOCK_THREADS_SMALL // row.threads, smem_limit // per_row))
+        groups = fused_groups(row.threads, m, ebytes, smem_limit)
         plan = Plan(layout="fused", row=row, col=None, groups=groups,
                     order=len(row.radices), **base)
         regs = REGS_TC if tc else _row_registers(row, PRECISIONS[precision].ctype)
@@ -796,6 +795,11 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
             raise UnsupportedPlanError(f"no cluster split of {m} points fits on chip")
 
     return _three_pass_plan(m, order, smem_limit, ebytes, base)
+
+
+def fused_groups(threads: int, size: int, elem_bytes: int, smem_limit: int) -> int:
+    """Rows per fused block: blocks of about BLOCK_THREADS_SMALL threads, within the shared memory."""
+    return max(1, min(BLOCK_THREADS_SMALL // threads, smem_limit // (padded(size) * elem_bytes)))
 
 
 def _ordered(size: int, order: int, wide: bool) -> Transform:

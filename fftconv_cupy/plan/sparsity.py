@@ -120,10 +120,9 @@ def reordered(plan):
     if max(plan.row.radices) > MAX_RADIX:
         # skipping rows keep the radix-16 split their speed-ups were measured with (an
         # explicit order that needs radix 32 included: the plan reports the stages it runs)
-        from .plan import BLOCK_THREADS_SMALL, _fused_transform, _row_registers, padded
+        from .plan import _fused_transform, _row_registers, fused_groups
         row = _fused_transform(plan.m, None, plan.elem_bytes)
-        groups = max(1, min(BLOCK_THREADS_SMALL // row.threads,
-                            plan.smem_limit // (padded(row.size) * plan.elem_bytes)))
+        groups = fused_groups(row.threads, row.size, plan.elem_bytes, plan.smem_limit)
         plan = replace(plan, row=row, order=len(row.radices), groups=groups,
                        regs_row=_row_registers(row, plan.prec.ctype))
     rad = list(plan.row.radices)
@@ -152,7 +151,7 @@ def balanced(plan):
     butterflies, and for the dense stages to hold at most 32 points per thread; rows per
     block as the dense planner groups them (256 threads), within the shared memory."""
 
-    from .plan import BLOCK_THREADS_SMALL, ROW_THREADS_MAX, padded
+    from .plan import ROW_THREADS_MAX, fused_groups
     sp, tf = plan.sparse, plan.row
     need = 1
     modes = zip(tf.radices, forward_modes(tf.radices, sp.grain),
@@ -163,8 +162,7 @@ def balanced(plan):
         for mode in (fwd, inv):
             need = max(need, kept if mode else -(-j * r // 32))
     threads = min(need, ROW_THREADS_MAX)    # m <= 16K: dense stages still <= 32 points a thread
-    per_row = padded(tf.size) * plan.elem_bytes
-    groups = max(1, min(BLOCK_THREADS_SMALL // threads, plan.smem_limit // per_row))
+    groups = fused_groups(threads, tf.size, plan.elem_bytes, plan.smem_limit)
     return replace(plan, row=replace(tf, threads=threads), groups=groups)
 
 
