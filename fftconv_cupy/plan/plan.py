@@ -35,6 +35,7 @@ from .support import (DEFAULT_SMEM_BYTES, IO_16BIT, MAX_TRANSFORM, MAX_RADIX, MM
 
 PAD_SHIFT = 4                 # one padding element per 16 in shared memory: no bank conflicts
 ROW_THREADS_MAX = 512         # threads of one on-chip transform
+ONE_BLOCK_ROW_THREADS = 1024  # fp32 fused rows whose shared memory leaves one block per SM
 BLOCK_THREADS_SMALL = 256     # target block size when several rows share a block
 COL_SMEM_TARGET = 100 * 1024  # column kernels: two blocks per SM
 ROW_SMEM_FRACTION = 0.62      # middle pass: leave room for L1 (twiddle tables, spectrum)
@@ -85,9 +86,9 @@ class Transform:
         return tuple(out)
 
 
-def _threads_for(size: int, radix: int = MAX_RADIX) -> int:
-    """One butterfly of the widest radix per thread (fewer threads only past ROW_THREADS_MAX)."""
-    per = max(radix, -(-size // ROW_THREADS_MAX))
+def _threads_for(size: int, radix: int = MAX_RADIX, max_threads: int = ROW_THREADS_MAX) -> int:
+    """One butterfly of the widest radix per thread (fewer threads only past max_threads)."""
+    per = max(radix, -(-size // max_threads))
     return max(1, -(-size // per))
 
 
@@ -602,7 +603,7 @@ def _row_registers(row: Transform, ctype: str) -> int:
     if max(row.radices, default=1) > MAX_RADIX:
         return REGS_WIDE
     if ctype == "float":
-        return 64 if m <= 8192 else REGS_ROW
+        return 64 if m <= 8192 or row.threads > ROW_THREADS_MAX else REGS_ROW
     return 64 if m < 256 else 128
 
 
@@ -776,6 +777,11 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
         fp32 = PRECISIONS[precision].ctype == "float"
         wide = fp32 and 2 * padded(m) * ebytes <= smem_limit
         row = _transform(m, order) if tc else _fused_transform(m, order, ebytes, wide, fp32)
+        if fp32 and not tc and not wide and m & (m - 1) == 0:
+            # one block per SM (its shared memory): up to 1024 threads at 64 registers, one
+            # butterfly each, so a barrier idles half as much of the SM (16K 1.640 -> 1.537
+            # ms); odd radices' dense DFTs spill at 64 registers (ptxas: 15360, 14000)
+            row = replace(row, threads=_threads_for(m, max(row.radices), ONE_BLOCK_ROW_THREADS))
         if tc and m >= 256:
             # tensor-core stages: 8 points per thread (two tiles per warp at radix 16);
             # the hoisted DFT matrix and split operands need more registers (measured

@@ -59,7 +59,12 @@ def test_planner_picks_conflict_free_orders():
     # two blocks share an SM (8K, not 16K)
     assert plan(8192).row.radices == (16, 32, 16) and plan(8192).fused_middle
     assert plan(8192).regs_row == 128 and plan(8192).min_blocks[0] == 2
-    assert plan(16384).row.radices == factorize.radices(16384) and plan(16384).regs_row == 80
+    assert plan(16384).row.radices == factorize.radices(16384)
+    # one block per SM: a butterfly per thread (1024 threads at 64 registers), powers of two
+    # only (odd radices spill at 64); fp64 rows keep 128 registers and at most 512 threads
+    assert (plan(16384).row.threads, plan(16384).regs_row, plan(16384).min_blocks[0]) == (1024, 64, 1)
+    assert plan(15360).row.threads <= 512 and plan(15360).regs_row >= 80
+    assert plan(8192, "fp64").row.threads <= 512
     assert plan(8192, order=4).row.radices == factorize.radices(8192) == (8, 16, 8, 8)
     # explicit orders radix-16 stages cannot reach take radix 32 in fp32 (not in fp64)
     assert plan(8192, order=3).row.radices == (16, 32, 16)
