@@ -45,10 +45,10 @@ def pass_times(plan, ex, x, hs, y, batch, heads):
     c = (np.int32(batch), np.int32(heads), np.int32(0))
     f1, f2, f3 = (ex.kernel.function(e) for e in ("fftconv_col_fwd", "fftconv_rows", "fftconv_col_inv"))
     cb = plan.a // plan.groups
-    null = np.uint64(0)                     # no gates
-    t1 = time_ms(lambda: launch(f1, (cb, n), (ct,), (x, tmp, lo, hi) + c + (null,), cs))[0]
-    t2 = time_ms(lambda: launch(f2, (n, plan.middle_blocks), (rt,), (tmp, hs, lo, hi) + c, rs))[0]
-    t3 = time_ms(lambda: launch(f3, (cb, n), (ct,), (tmp, y, lo, hi) + c + (null,), cs))[0]
+    null = np.uint64(0)                     # no gates, pointers as arguments
+    t1 = time_ms(lambda: launch(f1, (cb, n), (ct,), (x, tmp, lo, hi) + c + (null, null), cs))[0]
+    t2 = time_ms(lambda: launch(f2, (n, plan.middle_blocks), (rt,), (tmp, hs, lo, hi) + c + (null,), rs))[0]
+    t3 = time_ms(lambda: launch(f3, (cb, n), (ct,), (tmp, y, lo, hi) + c + (null, null), cs))[0]
     tb = n * plan.m * plan.elem_bytes           # intermediate bytes
     xb = n * plan.len_x * plan.elem_bytes // 2  # signal bytes
     gbs = lambda b, t: b / (t * 1e-3) / 1e9

@@ -238,3 +238,11 @@ def launch(func, grid, block, args, shared_mem: int = 0, *, plan: str = "", stre
             (stream if stream is not None else _cupy().cuda.get_current_stream()).synchronize()
         except errors as exc:
             raise fail("kernel failed (reported at synchronize)", exc) from exc
+
+
+def launch_graph(graph, stream, *, plan: str = "") -> None:
+    """Replay a captured ``cupy.cuda.Graph`` on ``stream``; CUDA errors become FFTConvLaunchError."""
+    try:
+        graph.launch(stream)
+    except _cuda_errors() as exc:
+        raise FFTConvLaunchError(f"graph launch failed for plan {plan or '<unnamed>'}: {exc}") from exc

@@ -16,7 +16,7 @@ def entries(plan: Plan) -> tuple[str, ...]:
         return ("fftconv_fused",)
     if plan.layout == "cluster":
         return ("fftconv_cluster",)
-    return ("fftconv_col_fwd", "fftconv_rows", "fftconv_col_inv")
+    return ("fftconv_col_fwd", "fftconv_rows", "fftconv_col_inv", "fftconv_args")
 
 
 def template_params(plan: Plan) -> dict:

@@ -418,3 +418,27 @@ def test_launch_wraps_cuda_errors():
     msg = str(info.value)
     for part in ("n=1024 fp32", "(8, 1)", "(256,)", "512", "CUDA_ERROR_INVALID_VALUE"):
         assert part in msg
+
+
+def test_launch_graph_wraps_cuda_errors():
+    class Graph:
+        def launch(self, stream):
+            raise _fake_driver_error("CUDA_ERROR_LAUNCH_FAILED")
+    with pytest.raises(FFTConvLaunchError, match="graph launch failed for plan n=1024 fp32.*LAUNCH_FAILED"):
+        compile_mod.launch_graph(Graph(), None, plan="n=1024 fp32")
+
+
+def test_graph_chunks():
+    """fp32 three-pass calls replay a graph where rows hold <= 1 MiB of intermediate and a
+    call has two chunks or more; fused plans, longer rows, fp64 and 16-bit I/O launch eagerly."""
+    from fftconv_cupy.plan.plan import make_plan
+    from fftconv_cupy.runtime.executor import graph_chunks
+    plan = lambda n, p="fp32", **kw: make_plan(n, n, 0, n, real=True, precision=p, **kw)
+    assert graph_chunks(plan(4096), 10**5) is None                       # fused
+    assert graph_chunks(plan(1 << 16), 3072) == (16, 3)                   # 512 KiB rows
+    assert graph_chunks(plan(1 << 16), 16) is None and graph_chunks(plan(1 << 16), 17) == (16, 2)
+    assert graph_chunks(plan(1 << 17), 1536) == (8, 3)                    # 1 MiB rows
+    assert graph_chunks(plan(1 << 18), 768) is None                       # 2 MiB rows
+    assert graph_chunks(plan(1 << 16, "fp64"), 3072) is None
+    assert graph_chunks(plan(1 << 16, io="bfloat16"), 3072) is None
+    assert graph_chunks(plan(4096, layout="three_pass"), 10**5) == (256, 3)

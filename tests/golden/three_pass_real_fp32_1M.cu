@@ -41,6 +41,19 @@ constexpr int VPY = 2;     // points per access of an output row (0: per sample)
 constexpr bool SPARSE = Cls::P > 1;
 constexpr int NKB = B / Cls::P * Cls::NK; // rows kb of kept classes (all B when dense)
 
+// A replayed CUDA graph keeps the arguments it was captured with, so its kernels take the
+// call's arrays from `args` (x, y, spectrum, pre-gate, post-gate), which fftconv_args writes
+// before each replay; direct launches pass them as arguments and args == nullptr.
+enum { ARG_X, ARG_Y, ARG_HS, ARG_GPRE, ARG_GPOST, NARGS };
+extern "C" __global__ void fftconv_args(void** args, void* x, void* y, void* hs, void* gpre,
+                                        void* gpost) {
+  args[ARG_X] = x; args[ARG_Y] = y; args[ARG_HS] = hs; args[ARG_GPRE] = gpre; args[ARG_GPOST] = gpost;
+}
+template <class P>
+__device__ __forceinline__ void call_arg(P& p, void* const* args, int i) {
+  if (args) p = reinterpret_cast<P>(args[i]);
+}
+
 // Move `n` rows x C columns of points between global memory (row stride A, VP points
 // per access) and the block's column buffers (column c at c * STRIDE_B, row kb at pad(kb)).
 // f(q, kb, p) maps the VP points starting at column q*VP of row kb.
@@ -61,7 +74,10 @@ constexpr int NOUTB = ((OUT_START + OUT_LEN + 1) / 2 + A - 1) / A;   // rows bb 
 extern "C" __global__ void __launch_bounds__(C * CT, 2)
 fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
                 const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
-                int batch, int channels, int v0, const XT* __restrict__ gpre) {
+                int batch, int channels, int v0, const XT* __restrict__ gpre,
+                void* const* __restrict__ args) {
+  call_arg(x, args, ARG_X);
+  call_arg(gpre, args, ARG_GPRE);
   extern __shared__ __align__(16) unsigned char smem_raw[];
   cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
   const int c = threadIdx.x % C, t = threadIdx.x / C;
@@ -100,7 +116,8 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
 extern "C" __global__ void __launch_bounds__(2 * RT, 2)
 fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
              const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
-             int batch, int channels, int v0) {
+             int batch, int channels, int v0, void* const* __restrict__ args) {
+  call_arg(hs, args, ARG_HS);
   extern __shared__ __align__(16) unsigned char smem_raw[];
   cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
   const int g = threadIdx.x / RT, tid = threadIdx.x % RT;
@@ -139,7 +156,10 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
 extern "C" __global__ void __launch_bounds__(C * CT, 2)
 fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
                 const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
-                int batch, int channels, int v0, const XT* __restrict__ gpost) {
+                int batch, int channels, int v0, const XT* __restrict__ gpost,
+                void* const* __restrict__ args) {
+  call_arg(y, args, ARG_Y);
+  call_arg(gpost, args, ARG_GPOST);
   extern __shared__ __align__(16) unsigned char smem_raw[];
   cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
   const int c = threadIdx.x % C, t = threadIdx.x / C;
