@@ -77,6 +77,12 @@ def default_cache_dir(env: Mapping[str, str]) -> Path:
     return Path.home() / ".cache" / "fftconv_cupy"
 
 
+def sync_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """FFTCONV_CUPY_SYNC alone: read on every launch, where get_config's path resolution
+    (~20 us) would be a measurable part of a small convolution."""
+    return parse_bool(os.environ if env is None else env, SYNC)
+
+
 def get_config(env: Mapping[str, str] | None = None) -> Config:
     """Parse the knobs from ``env`` (``os.environ`` by default)."""
     if env is None:

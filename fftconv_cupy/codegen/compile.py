@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from fftconv_cupy.codegen.cache import DiskCache
 from fftconv_cupy.codegen.key import compile_key
 from fftconv_cupy.codegen.nvrtc import compile_cubin, effective_options, supported_archs
-from fftconv_cupy.config import get_config
+from fftconv_cupy.config import get_config, sync_enabled
 from fftconv_cupy.errors import FFTConvLaunchError, NoDeviceError
 
 # Opt-in is required above this much dynamic shared memory per block.
@@ -233,7 +233,7 @@ def launch(func, grid, block, args, shared_mem: int = 0, *, plan: str = "", stre
         func(grid, block, args, shared_mem=int(shared_mem), stream=stream)
     except errors as exc:
         raise fail("kernel launch failed", exc) from exc
-    if get_config().sync:
+    if sync_enabled():
         try:
             (stream if stream is not None else _cupy().cuda.get_current_stream()).synchronize()
         except errors as exc:

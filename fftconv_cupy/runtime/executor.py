@@ -8,7 +8,7 @@ import numpy as np
 
 from ..codegen.compile import get_kernel, launch, launch_graph
 from ..codegen.source import render_plan
-from ..config import get_config
+from ..config import sync_enabled
 from ..errors import FFTConvLaunchError
 from ..plan.plan import Plan
 from ..plan.twiddles import device_tables
@@ -99,7 +99,7 @@ class GPUExecutor:
             launch(f, (grid,), (threads,), (x, y, hs, lo, hi, np.int32(vrows), np.int32(batch),
                                            np.int32(channels), gpre, gpost), smem, plan=desc)
             return y
-        if tmp_bytes is None and not get_config().sync:
+        if tmp_bytes is None and not sync_enabled():
             shape = graph_chunks(plan, rows)
             stream = cupy.cuda.get_current_stream()
             if shape is not None and not stream.is_capturing():
