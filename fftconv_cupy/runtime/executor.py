@@ -25,6 +25,7 @@ MIN_BLOCKS_PER_LAUNCH = 528   # four waves on 132 SMs
 # passes and one chunk's column pass runs beside another's middle pass.  H200, eager ->
 # graph: fp32 64K 2.47 -> 2.26 ms, 128K 2.58 -> 2.48; 256K / 512K within 2 %; 1M (8 MiB
 # rows) 3.73 -> 4.00; fp64 64K 3.48 -> 3.57 (there and for 16-bit I/O, unmeasured, eager).
+# A call shape is captured the second time it is met (a capture costs milliseconds).
 GRAPH_ROW_BYTES = 1 << 20
 GRAPH_CHUNK_BYTES = 8 << 20
 GRAPH_BRANCHES = 3
@@ -76,6 +77,7 @@ class GPUExecutor:
         self._row_block = plan.row_block
         self._col_blocks = plan.a // plan.groups if plan.layout == "three_pass" else 0
         self._graphs = collections.OrderedDict()    # three-pass graphs, least recently used first
+        self._seen = collections.OrderedDict()      # call shapes met once (captured the second time)
 
     def __call__(self, x, hs, y, *, batch: int, channels: int, tmp_bytes: int | None = None,
                  pre_gate=None, post_gate=None):
@@ -102,8 +104,11 @@ class GPUExecutor:
         if tmp_bytes is None and not sync_enabled():
             shape = graph_chunks(plan, rows)
             stream = cupy.cuda.get_current_stream()
+            entry = None
             if shape is not None and not stream.is_capturing():
-                graph, args = self._graph(shape, rows, batch, channels, stream, lo, hi)
+                entry = self._graph(shape, rows, batch, channels, stream, lo, hi)
+            if entry is not None:
+                graph, args = entry
                 launch(self.kernel.function("fftconv_args"), (1,), (1,), (args, x, y, hs, gpre, gpost),
                        plan=desc)
                 launch_graph(graph, stream, plan=desc)
@@ -142,13 +147,19 @@ class GPUExecutor:
     def _graph(self, shape, rows, batch, channels, stream, lo, hi):
         """The captured graph for this call shape on `stream`'s device and stream, with the
         device array its kernels read the call's pointers from (one per stream: a replay's
-        arguments are written in stream order before it)."""
+        arguments are written in stream order before it); None the first time a shape is
+        seen, so a one-off call does not pay for a capture."""
         import cupy
         key = (rows, batch, channels, cupy.cuda.runtime.getDevice(), stream.ptr)
         hit = self._graphs.get(key)
         if hit is not None:
             self._graphs.move_to_end(key)
             return hit[:2]
+        if key not in self._seen:
+            self._seen[key] = None
+            while len(self._seen) > 8 * GRAPH_CACHE:
+                self._seen.popitem(last=False)
+            return None
         chunk, branches = shape
         args = cupy.zeros(5, dtype=np.uint64)
         tmps = [cupy.empty((chunk, self.plan.m), dtype=self.plan.prec.complex_dtype)
