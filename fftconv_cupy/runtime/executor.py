@@ -29,7 +29,19 @@ MIN_BLOCKS_PER_LAUNCH = 528   # four waves on 132 SMs
 GRAPH_ROW_BYTES = 1 << 20
 GRAPH_CHUNK_BYTES = 8 << 20
 GRAPH_BRANCHES = 3
-GRAPH_CACHE = 4               # graphs kept per executor (each holds its branches' intermediates)
+GRAPH_CACHE = 6               # graphs kept by the process (each holds GRAPH_BRANCHES intermediates)
+
+# Process-wide, least recently used first: (plan, rows, batch, channels, device, stream) ->
+# (graph, pointer array, what the graph points into: intermediates, tables, the kernel's
+# modules).  _SEEN: call shapes met once.
+_GRAPHS: collections.OrderedDict = collections.OrderedDict()
+_SEEN: collections.OrderedDict = collections.OrderedDict()
+
+
+def clear_graphs() -> None:
+    """Drop every cached three-pass graph (their intermediates go back to CuPy's pool)."""
+    _GRAPHS.clear()
+    _SEEN.clear()
 
 
 def graph_chunks(plan: Plan, rows: int) -> tuple[int, int] | None:
@@ -76,8 +88,6 @@ class GPUExecutor:
         self._desc = plan.describe()
         self._row_block = plan.row_block
         self._col_blocks = plan.a // plan.groups if plan.layout == "three_pass" else 0
-        self._graphs = collections.OrderedDict()    # three-pass graphs, least recently used first
-        self._seen = collections.OrderedDict()      # call shapes met once (captured the second time)
 
     def __call__(self, x, hs, y, *, batch: int, channels: int, tmp_bytes: int | None = None,
                  pre_gate=None, post_gate=None):
@@ -150,15 +160,15 @@ class GPUExecutor:
         arguments are written in stream order before it); None the first time a shape is
         seen, so a one-off call does not pay for a capture."""
         import cupy
-        key = (rows, batch, channels, cupy.cuda.runtime.getDevice(), stream.ptr)
-        hit = self._graphs.get(key)
+        key = (self.plan, rows, batch, channels, cupy.cuda.runtime.getDevice(), stream.ptr)
+        hit = _GRAPHS.get(key)
         if hit is not None:
-            self._graphs.move_to_end(key)
+            _GRAPHS.move_to_end(key)
             return hit[:2]
-        if key not in self._seen:
-            self._seen[key] = None
-            while len(self._seen) > 8 * GRAPH_CACHE:
-                self._seen.popitem(last=False)
+        if key not in _SEEN:
+            _SEEN[key] = None
+            while len(_SEEN) > 8 * GRAPH_CACHE:
+                _SEEN.popitem(last=False)
             return None
         chunk, branches = shape
         args = cupy.zeros(5, dtype=np.uint64)
@@ -188,8 +198,9 @@ class GPUExecutor:
         except Exception as exc:
             raise FFTConvLaunchError(f"capturing the three passes of plan {self._desc} as a CUDA graph "
                                      f"failed: {exc}") from exc
-        # the graph holds raw pointers: its intermediates and tables live as long as it does
-        self._graphs[key] = (graph, args, tmps, lo, hi)
-        while len(self._graphs) > GRAPH_CACHE:
-            self._graphs.popitem(last=False)
+        # the graph holds raw pointers and functions: its intermediates, tables and modules
+        # live as long as it does
+        _GRAPHS[key] = (graph, args, tmps, lo, hi, self.kernel)
+        while len(_GRAPHS) > GRAPH_CACHE:
+            _GRAPHS.popitem(last=False)
         return graph, args

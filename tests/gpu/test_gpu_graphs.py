@@ -23,9 +23,17 @@ CASES = [(4096, "fp32", "three_pass", 69, 512 << 10), (65536, "fp32", None, 12, 
 
 @pytest.fixture
 def small_chunks(monkeypatch):
+    executor.clear_graphs()
+
     def use(chunk_bytes):
         monkeypatch.setattr(executor, "GRAPH_CHUNK_BYTES", chunk_bytes)
-    return use
+    yield use
+    executor.clear_graphs()
+
+
+def graphs(plan):
+    """Cached graphs of this plan (all call shapes and streams)."""
+    return sum(key[0] == plan for key in executor._GRAPHS)
 
 
 def setup(L, precision, layout, rows, channels=3):
@@ -51,9 +59,9 @@ def test_graph_matches_eager_and_scipy(small_chunks, L, precision, layout, rows,
     assert shape is not None and -(-rows // shape[0]) >= 3
     ex = executor.GPUExecutor(plan)
     eager = cupy.asnumpy(run(ex, x, hs, rows))       # first sight of the shape: eager
-    assert not ex._graphs
+    assert not graphs(plan)
     y = cupy.asnumpy(run(ex, x, hs, rows))
-    assert len(ex._graphs) == 1
+    assert graphs(plan) == 1
     assert not np.isnan(y).any()
     assert np.array_equal(y, eager)          # the same kernels over the same rows
     assert rel_error(y, full[:, :L], full) <= tolerance(precision, plan.n)
@@ -72,7 +80,7 @@ def test_graph_new_arrays_and_streams(small_chunks):
         second = cupy.asnumpy(run(ex, x2, hs, rows))    # another stream: its own graph
         again = cupy.asnumpy(run(ex, x, hs, rows))      # new arrays, the same graph
         s.synchronize()
-    assert len(ex._graphs) == 2
+    assert graphs(plan) == 2
     assert np.array_equal(first, again)
     eager2 = cupy.asnumpy(run(ex, x2, hs, rows, tmp_bytes=x2.nbytes))
     assert np.array_equal(second, eager2) and not np.array_equal(first, second)
@@ -93,7 +101,7 @@ def test_graph_gated(small_chunks):
         ex(cupy.asarray(u), hs, y, batch=rows // channels, channels=channels,
            pre_gate=cupy.asarray(g1), post_gate=cupy.asarray(g2), **kw)
         outs.append(cupy.asnumpy(y))
-    assert len(ex._graphs) == 1 and np.array_equal(outs[1], outs[2]) and np.array_equal(outs[0], outs[2])
+    assert graphs(plan) == 1 and np.array_equal(outs[1], outs[2]) and np.array_equal(outs[0], outs[2])
     full = ss.fftconvolve(g1.astype(np.float64) * u, k[np.arange(rows) % channels].astype(np.float64),
                           axes=-1)
     assert rel_error(outs[0], full[:, :L] * g2, full) <= tolerance("fp32", 2 * L)
@@ -113,7 +121,7 @@ def test_caller_capture_runs_eagerly_inside_it(small_chunks):
         s.begin_capture()
         ex(xg, hs, y, batch=rows // 3, channels=3)
         graph = s.end_capture()
-        assert not ex._graphs                # no graph of our own inside the caller's capture
+        assert not graphs(plan)              # no graph of our own inside the caller's capture
         graph.launch(s)
         s.synchronize()
     assert rel_error(cupy.asnumpy(y), full[:, :L], full) <= tolerance("fp32", plan.n)
@@ -127,7 +135,7 @@ def test_sync_mode_launches_eagerly(small_chunks, monkeypatch):
     ex = executor.GPUExecutor(plan)
     run(ex, x, hs, rows)
     y = cupy.asnumpy(run(ex, x, hs, rows))
-    assert not ex._graphs
+    assert not graphs(plan)
     assert rel_error(y, full[:, :L], full) <= tolerance("fp32", plan.n)
 
 
@@ -143,4 +151,17 @@ def test_graph_sparse_matches_eager(small_chunks):
     ex = executor.GPUExecutor(plan)
     eager = cupy.asnumpy(run(ex, x, hs, rows))
     y = cupy.asnumpy(run(ex, x, hs, rows))
-    assert len(ex._graphs) == 1 and not np.isnan(y).any() and np.array_equal(y, eager)
+    assert graphs(plan) == 1 and not np.isnan(y).any() and np.array_equal(y, eager)
+
+
+def test_graph_cache_is_bounded(small_chunks, monkeypatch):
+    small_chunks(512 << 10)
+    monkeypatch.setattr(executor, "GRAPH_CACHE", 2)
+    L = 4096
+    plan, x, hs, full = setup(L, "fp32", "three_pass", 69)
+    ex = executor.GPUExecutor(plan)
+    for rows in (69, 66, 63, 69):               # four shapes, the first again after its eviction
+        run(ex, x[:rows], hs, rows)
+        y = cupy.asnumpy(run(ex, x[:rows], hs, rows))
+        assert graphs(plan) <= 2
+        assert rel_error(y, full[:rows, :L], full[:rows]) <= tolerance("fp32", plan.n)
