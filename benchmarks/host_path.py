@@ -27,7 +27,8 @@ def main(argv=None):
         L = parse_len(arg)
         plan = make_plan(L, L, 0, L, real=True, precision="fp32")
         rows = rows_for(L)
-        batch, heads = 64, rows // 64
+        batch = min(64, rows)
+        heads = rows // batch
         x = cupy.random.standard_normal((rows, L), dtype=np.float32)
         k = cupy.random.standard_normal((heads, L), dtype=np.float32)
         y = cupy.empty_like(x)

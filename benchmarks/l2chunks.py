@@ -3,7 +3,8 @@
 python -m benchmarks.l2chunks 64K 1M 32K:three_pass --mb 8,16 --branches 2,3
 For each length (optionally :LAYOUT, and :fp64 for float64): the call as the executor makes
 it, the eager chunks (as large as the input), then graphs of chunks of about MB megabytes of
-intermediate round-robin over BRANCHES concurrent branches (runtime/executor.py).
+intermediate round-robin over BRANCHES concurrent branches (runtime/executor.py; fp32 only:
+graph_chunks keeps other precisions eager, shown as "graph None").
 """
 from __future__ import annotations
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import collections
 import functools
+import threading
 
 import numpy as np
 
-from ..codegen.compile import get_kernel, launch, launch_graph
+from ..codegen.compile import _cuda_errors, get_kernel, launch, launch_graph
 from ..codegen.source import render_plan
 from ..config import sync_enabled
 from ..errors import FFTConvLaunchError
@@ -30,18 +31,22 @@ GRAPH_ROW_BYTES = 1 << 20
 GRAPH_CHUNK_BYTES = 8 << 20
 GRAPH_BRANCHES = 3
 GRAPH_CACHE = 6               # graphs kept by the process (each holds GRAPH_BRANCHES intermediates)
+GRAPH_CAPTURES = 3            # a call shape captured this often (evicted between) runs eagerly
 
-# Process-wide, least recently used first: (plan, rows, batch, channels, device, stream) ->
-# (graph, pointer array, what the graph points into: intermediates, tables, the kernel's
-# modules).  _SEEN: call shapes met once.
+# Process-wide, least recently used first: (plan, rows, batch, channels, device, stream,
+# thread) -> (graph, pointer array, what the graph points into: intermediates, tables, the
+# kernel's modules).  _SEEN: the same keys -> captures made so far (GRAPH_CAPTURES: eager,
+# also after a failed capture).
 _GRAPHS: collections.OrderedDict = collections.OrderedDict()
 _SEEN: collections.OrderedDict = collections.OrderedDict()
+_LOCK = threading.Lock()
 
 
 def clear_graphs() -> None:
     """Drop every cached three-pass graph (their intermediates go back to CuPy's pool)."""
-    _GRAPHS.clear()
-    _SEEN.clear()
+    with _LOCK:
+        _GRAPHS.clear()
+        _SEEN.clear()
 
 
 def graph_chunks(plan: Plan, rows: int) -> tuple[int, int] | None:
@@ -158,18 +163,39 @@ class GPUExecutor:
         """The captured graph for this call shape on `stream`'s device and stream, with the
         device array its kernels read the call's pointers from (one per stream: a replay's
         arguments are written in stream order before it); None the first time a shape is
-        seen, so a one-off call does not pay for a capture."""
+        seen, so a one-off call does not pay for a capture, and for shapes that keep being
+        evicted and captured again."""
         import cupy
-        key = (self.plan, rows, batch, channels, cupy.cuda.runtime.getDevice(), stream.ptr)
-        hit = _GRAPHS.get(key)
-        if hit is not None:
-            _GRAPHS.move_to_end(key)
-            return hit[:2]
-        if key not in _SEEN:
-            _SEEN[key] = None
-            while len(_SEEN) > 8 * GRAPH_CACHE:
-                _SEEN.popitem(last=False)
-            return None
+        # the thread too: the per-thread default stream has one handle in every thread
+        key = (self.plan, rows, batch, channels, cupy.cuda.runtime.getDevice(), stream.ptr,
+               threading.get_ident())
+        with _LOCK:
+            hit = _GRAPHS.get(key)
+            if hit is not None:
+                _GRAPHS.move_to_end(key)
+                return hit[:2]
+            captures = _SEEN.get(key)
+            if captures is None:
+                _SEEN[key] = 0
+                while len(_SEEN) > 8 * GRAPH_CACHE:
+                    _SEEN.popitem(last=False)
+            if captures is None or captures >= GRAPH_CAPTURES:
+                return None
+            _SEEN[key] = GRAPH_CAPTURES         # eager from now on unless this capture succeeds
+            graph, args, keep = self._capture(shape, rows, batch, channels, lo, hi)
+            _SEEN[key] = captures + 1
+            # the graph holds raw pointers and functions: its intermediates, tables and
+            # modules live as long as it does
+            _GRAPHS[key] = (graph, args, keep)
+            while len(_GRAPHS) > GRAPH_CACHE:
+                _GRAPHS.popitem(last=False)
+        return graph, args
+
+    def _capture(self, shape, rows, batch, channels, lo, hi):
+        """Capture the chunks of one call shape on private streams: (graph, pointer array,
+        what the graph points into)."""
+        import cupy
+        errors = _cuda_errors()
         chunk, branches = shape
         args = cupy.zeros(5, dtype=np.uint64)
         tmps = [cupy.empty((chunk, self.plan.m), dtype=self.plan.prec.complex_dtype)
@@ -177,6 +203,10 @@ class GPUExecutor:
         null = np.uint64(0)             # every pointer comes from `args`
         origin = cupy.cuda.Stream(non_blocking=True)
         sides = [cupy.cuda.Stream(non_blocking=True) for _ in range(branches)]
+
+        def failed(exc):
+            return FFTConvLaunchError(f"capturing the three passes of plan {self._desc} as a CUDA "
+                                      f"graph failed: {exc}")
         origin.begin_capture()
         try:
             fork = cupy.cuda.Event(disable_timing=True)
@@ -190,17 +220,16 @@ class GPUExecutor:
                 join = cupy.cuda.Event(disable_timing=True)
                 join.record(s)
                 origin.wait_event(join)
-        except BaseException:
-            origin.end_capture()        # leave no stream capturing; the first error is the one raised
+        except BaseException as exc:
+            try:
+                origin.end_capture()    # leave no stream capturing
+            except errors:
+                pass                    # an invalidated capture: the first error is the one raised
+            if isinstance(exc, errors):
+                raise failed(exc) from exc
             raise
         try:
             graph = origin.end_capture()
-        except Exception as exc:
-            raise FFTConvLaunchError(f"capturing the three passes of plan {self._desc} as a CUDA graph "
-                                     f"failed: {exc}") from exc
-        # the graph holds raw pointers and functions: its intermediates, tables and modules
-        # live as long as it does
-        _GRAPHS[key] = (graph, args, tmps, lo, hi, self.kernel)
-        while len(_GRAPHS) > GRAPH_CACHE:
-            _GRAPHS.popitem(last=False)
-        return graph, args
+        except errors as exc:
+            raise failed(exc) from exc
+        return graph, args, (tmps, lo, hi, self.kernel)

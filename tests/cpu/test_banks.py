@@ -64,6 +64,11 @@ def test_planner_picks_conflict_free_orders():
     # only (odd radices spill at 64); fp64 rows keep 128 registers and at most 512 threads
     assert (plan(16384).row.threads, plan(16384).regs_row, plan(16384).min_blocks[0]) == (1024, 64, 1)
     assert plan(15360).row.threads <= 512 and plan(15360).regs_row >= 80
+    # ... and only whole real rows of the planner's own order (ptxas: spills elsewhere)
+    assert make_plan(8192, 8193, 0, 16384, real=False, precision="fp32").row.threads == 512
+    assert plan(16384, order=5).row.threads <= 512
+    seg = make_plan(1 << 20, 4000, 0, 1 << 20, real=True, precision="fp32")
+    assert seg.seg is not None and seg.m == 16384 and seg.row.threads == 512 and seg.regs_row == 80
     assert plan(8192, "fp64").row.threads <= 512
     assert plan(8192, order=4).row.radices == factorize.radices(8192) == (8, 16, 8, 8)
     # explicit orders radix-16 stages cannot reach take radix 32 in fp32 (not in fp64)

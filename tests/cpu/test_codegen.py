@@ -442,3 +442,43 @@ def test_graph_chunks():
     assert graph_chunks(plan(1 << 16, "fp64"), 3072) is None
     assert graph_chunks(plan(1 << 16, io="bfloat16"), 3072) is None
     assert graph_chunks(plan(4096, layout="three_pass"), 10**5) == (256, 3)
+
+
+def test_graph_cache_rules(monkeypatch):
+    """Second sight captures, hits are cached, a failed capture raises once and then runs
+    eagerly, a shape evicted and captured GRAPH_CAPTURES times stays eager (capture mocked)."""
+    import cupy
+    from fftconv_cupy.plan.plan import make_plan
+    from fftconv_cupy.runtime import executor
+    monkeypatch.setattr(cupy.cuda.runtime, "getDevice", lambda: 0)
+    ex = executor.GPUExecutor.__new__(executor.GPUExecutor)      # no kernel: capture is mocked
+    ex.plan = make_plan(1 << 16, 1 << 16, 0, 1 << 16, real=True, precision="fp32")
+    captured = []
+
+    def capture(shape, rows, batch, channels, lo, hi):
+        captured.append(rows)
+        if rows == 13:
+            raise FFTConvLaunchError("capture failed")
+        return f"graph{rows}", f"args{rows}", None
+    monkeypatch.setattr(ex, "_capture", capture)
+
+    class Stream:
+        ptr = 7
+    graph = lambda rows: ex._graph((16, 3), rows, rows, 1, Stream(), None, None)
+    executor.clear_graphs()
+    try:
+        assert graph(40) is None and captured == []                 # first sight: eager
+        assert graph(40) == ("graph40", "args40") and captured == [40]
+        assert graph(40) == ("graph40", "args40") and captured == [40]   # cached
+        assert graph(13) is None
+        with pytest.raises(FFTConvLaunchError, match="capture failed"):
+            graph(13)
+        assert graph(13) is None and captured == [40, 13]           # eager after the failure
+        monkeypatch.setattr(executor, "GRAPH_CACHE", 1)
+        captured.clear()
+        for _ in range(6):                                          # two shapes evicting each other
+            graph(50)
+            graph(60)
+        assert captured.count(50) == captured.count(60) == executor.GRAPH_CAPTURES
+    finally:
+        executor.clear_graphs()
