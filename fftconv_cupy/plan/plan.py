@@ -682,10 +682,6 @@ def _segmented_plan(len_x, len_k, out_start, out_len, *, real, precision, order,
     _, n_b, step, blocks = best
     inner = make_plan(n_b, len_k, lead, step, real=real, precision=precision, order=order,
                       n=n_b, smem_limit=smem_limit, layout="fused", segment=False)
-    if inner.row.threads > ROW_THREADS_MAX:     # whole rows only (see make_plan)
-        row = replace(inner.row, threads=_threads_for(inner.row.size, max(inner.row.radices)))
-        inner = replace(inner, row=row, regs_row=_row_registers(row, inner.prec.ctype),
-                        groups=fused_groups(row.threads, inner.m, inner.elem_bytes, smem_limit))
     seg = Segments(step=step, blocks=blocks, x_len=len_x, offset=out_start - lead, total=out_len)
     # vec_in / vec_out: points per vector access of the blocks inside the row (0: per sample)
     vec = width // 2 if aligned else (0 if real else 1)
@@ -781,12 +777,12 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
         fp32 = PRECISIONS[precision].ctype == "float"
         wide = fp32 and 2 * padded(m) * ebytes <= smem_limit
         row = _transform(m, order) if tc else _fused_transform(m, order, ebytes, wide, fp32)
-        if fp32 and real and order is None and not tc and not wide and m & (m - 1) == 0:
+        if fp32 and real and order is None and n is None and not tc and not wide and m & (m - 1) == 0:
             # one block per SM (its shared memory): up to 1024 threads at 64 registers, one
             # butterfly each, so a barrier idles half as much of the SM (real 16K 1.640 ->
-            # 1.537 ms). Not measured elsewhere, and ptxas reports spills at 64 registers for
-            # odd radices (15360, 14000: 300-500 bytes), complex rows (320), explicit orders
-            # (20-28) and overlap-save blocks (64; _segmented_plan undoes it)
+            # 1.537 ms). Whole rows of the planner's own size and order only: ptxas reports
+            # spills at 64 registers for odd radices (15360, 14000: 300-500 bytes), complex
+            # rows (320), explicit orders (20-28) and overlap-save blocks (64, planned with n)
             row = replace(row, threads=_threads_for(m, max(row.radices), ONE_BLOCK_ROW_THREADS))
         if tc and m >= 256:
             # tensor-core stages: 8 points per thread (two tiles per warp at radix 16);

@@ -54,7 +54,7 @@ constexpr int NKB = B / Cls::P * Cls::NK; // rows kb of kept classes (all B when
 // A replayed CUDA graph keeps the arguments it was captured with, so its kernels take the
 // call's arrays from `args` (x, y, spectrum, pre-gate, post-gate), which fftconv_args writes
 // before each replay; direct launches pass them as arguments and args == nullptr.
-enum { ARG_X, ARG_Y, ARG_HS, ARG_GPRE, ARG_GPOST, NARGS };
+enum { ARG_X, ARG_Y, ARG_HS, ARG_GPRE, ARG_GPOST };   // 5 pointers (executor.py)
 extern "C" __global__ void fftconv_args(void** args, void* x, void* y, void* hs, void* gpre,
                                         void* gpost) {
   args[ARG_X] = x; args[ARG_Y] = y; args[ARG_HS] = hs; args[ARG_GPRE] = gpre; args[ARG_GPOST] = gpost;
