@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from ..errors import UnsupportedPlanError
 from . import banks, factorize
@@ -221,8 +221,34 @@ class Plan:
         return tuple(ok and r in MMA_RADICES and (tf.size // r) % 8 == 0 and not mode
                      for r, mode in zip(tf.radices, modes))
 
+    # Plans key the caches on every call's path (executors, aligned variants): the
+    # generated field-by-field hash costs ~1 us a call, so it is computed once per object
+    # (and never pickled: string hashes differ between processes).
+    def __hash__(self) -> int:
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash(tuple(getattr(self, f.name) for f in fields(self)))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_hash", "_aligned")}
+
     def with_alignment(self, x_ptr: int, y_ptr: int) -> "Plan":
-        """The same plan with vector widths the actual row pointers allow."""
+        """The same plan with vector widths the actual row pointers allow (memoized per
+        pointer residue: `replace` validates a whole plan, ~16 us)."""
+        # the widths depend on the pointers modulo v * 2 * item (v <= 4, item <= 16): 768 is a multiple
+        key = (x_ptr % 768, y_ptr % 768)
+        memo = self.__dict__.get("_aligned")
+        if memo is None:
+            memo = {}
+            object.__setattr__(self, "_aligned", memo)
+        plan = memo.get(key)
+        if plan is None:
+            plan = memo[key] = self._with_alignment(*key)
+        return plan
+
+    def _with_alignment(self, x_ptr: int, y_ptr: int) -> "Plan":
         if self.seg is not None:
             # overlap-save blocks of real rows use vectors only from 16-byte aligned rows
             if self.real and self.vec_in and (x_ptr % 16 or y_ptr % 16):

@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 
-from ..codegen.compile import _cuda_errors, get_kernel, launch, launch_graph
+from ..codegen.compile import _cuda_errors, get_kernel, launch_graph
 from ..codegen.source import render_plan
 from ..config import sync_enabled
 from ..errors import FFTConvLaunchError
@@ -70,17 +70,32 @@ def _device_twiddles(plan: Plan, device: int):
     return cupy.asarray(lo), cupy.asarray(hi)
 
 
-def _gate(wanted: bool, gate, like, name: str):
+def _gate(wanted: bool, gate, like, name: str) -> int:
     """The gate array's pointer argument (a null pointer when the plan has no such gate)."""
     if not wanted:
         if gate is not None:
             raise ValueError(f"{name} given to a plan generated without it")
-        return np.uint64(0)
+        return 0
     if gate is None:
         raise ValueError(f"this plan fuses a {name}; pass one of the same shape as its rows")
     if gate.shape != like.shape or gate.dtype != like.dtype or not gate.flags.c_contiguous:
         raise ValueError(f"{name} must be a C-contiguous {like.dtype} array of shape {like.shape}")
-    return gate
+    return gate.data.ptr
+
+
+class _DeviceState:
+    """An executor's per-device launch state: twiddle tables and kernel launchers."""
+
+    def __init__(self, plan: Plan, kernel, device: int):
+        self.lo, self.hi = _device_twiddles(plan, device)
+        self.tables = (self.lo.data.ptr, self.hi.data.ptr)
+        if plan.layout in ("fused", "cluster"):
+            self.row = kernel.launcher(kernel.entries[0], *plan.row_block)
+            return
+        self.col_fwd = kernel.launcher("fftconv_col_fwd", *plan.col_block)
+        self.rows = kernel.launcher("fftconv_rows", *plan.row_block)
+        self.col_inv = kernel.launcher("fftconv_col_inv", *plan.col_block)
+        self.args = kernel.launcher("fftconv_args", 1)
 
 
 class GPUExecutor:
@@ -93,6 +108,19 @@ class GPUExecutor:
         self._desc = plan.describe()
         self._row_block = plan.row_block
         self._col_blocks = plan.a // plan.groups if plan.layout == "three_pass" else 0
+        self._devices: dict[int, _DeviceState] = {}
+        self._devices_lock = threading.Lock()
+
+    def _state(self) -> _DeviceState:
+        import cupy
+        device = cupy.cuda.runtime.getDevice()
+        state = self._devices.get(device)
+        if state is None:
+            with self._devices_lock:
+                state = self._devices.get(device)
+                if state is None:
+                    state = self._devices[device] = _DeviceState(self.plan, self.kernel, device)
+        return state
 
     def __call__(self, x, hs, y, *, batch: int, channels: int, tmp_bytes: int | None = None,
                  pre_gate=None, post_gate=None):
@@ -103,30 +131,27 @@ class GPUExecutor:
         rows = batch * channels
         if rows == 0:
             return y
-        lo, hi = _device_twiddles(plan, cupy.cuda.runtime.getDevice())
-        desc = self._desc
+        state = self._state()
         gpre = _gate(plan.gate_pre, pre_gate, x, "pre_gate")
         gpost = _gate(plan.gate_post, post_gate, y, "post_gate")
         if plan.layout in ("fused", "cluster"):
-            threads, smem = self._row_block
-            f = self.kernel.function(self.kernel.entries[0])
             # fused: `groups` rows per block; cluster: one row per cluster of `cluster` blocks
             vrows = rows * plan.virtual_rows_per_row       # overlap-save: one per block
             grid = vrows * plan.cluster if plan.layout == "cluster" else -(-vrows // plan.groups)
-            launch(f, (grid,), (threads,), (x, y, hs, lo, hi, np.int32(vrows), np.int32(batch),
-                                           np.int32(channels), gpre, gpost), smem, plan=desc)
+            state.row((grid,), x.data.ptr, y.data.ptr, hs.data.ptr, *state.tables, vrows, batch,
+                      channels, gpre, gpost)
             return y
         if tmp_bytes is None and not sync_enabled():
             shape = graph_chunks(plan, rows)
             stream = cupy.cuda.get_current_stream()
             entry = None
             if shape is not None and not stream.is_capturing():
-                entry = self._graph(shape, rows, batch, channels, stream, lo, hi)
+                entry = self._graph(shape, rows, batch, channels, stream, state)
             if entry is not None:
                 graph, args = entry
-                launch(self.kernel.function("fftconv_args"), (1,), (1,), (args, x, y, hs, gpre, gpost),
-                       plan=desc)
-                launch_graph(graph, stream, plan=desc)
+                state.args((1,), args.data.ptr, x.data.ptr, y.data.ptr, hs.data.ptr, gpre, gpost,
+                           stream=stream)
+                launch_graph(graph, stream, plan=self._desc)
                 return y
         per_row = plan.m * plan.elem_bytes
         if tmp_bytes is None:
@@ -140,26 +165,21 @@ class GPUExecutor:
         chunk = min(chunk, rows, 65535)
         tmp = cupy.empty((chunk, plan.m), dtype=plan.prec.complex_dtype)
         for v0 in range(0, rows, chunk):
-            self._chunk(x, tmp, y, hs, lo, hi, gpre, gpost, batch, channels, v0,
-                        min(chunk, rows - v0), np.uint64(0), None)
+            self._chunk(state, x.data.ptr, tmp.data.ptr, y.data.ptr, hs.data.ptr, gpre, gpost,
+                        batch, channels, v0, min(chunk, rows - v0), 0, None)
         return y
 
-    def _chunk(self, x, tmp, y, hs, lo, hi, gpre, gpost, batch, channels, v0, n, args, stream):
-        """The three passes over rows v0 .. v0 + n through `tmp` (args: see fftconv_args)."""
-        plan, desc = self.plan, self._desc
-        col_threads, col_smem = plan.col_block
-        row_threads, row_smem = plan.row_block
-        common = (np.int32(batch), np.int32(channels), np.int32(v0))
+    def _chunk(self, state, x, tmp, y, hs, gpre, gpost, batch, channels, v0, n, args, stream):
+        """The three passes over rows v0 .. v0 + n through `tmp` (pointers as ints; args:
+        the device array of pointers the graph's kernels read, see fftconv_args)."""
+        lo, hi = state.tables
         cb = self._col_blocks
-        k = self.kernel.function
-        launch(k("fftconv_col_fwd"), (cb, n), (col_threads,), (x, tmp, lo, hi) + common + (gpre, args),
-               col_smem, plan=desc, stream=stream)
-        launch(k("fftconv_rows"), (n, plan.middle_blocks), (row_threads,),
-               (tmp, hs, lo, hi) + common + (args,), row_smem, plan=desc, stream=stream)
-        launch(k("fftconv_col_inv"), (cb, n), (col_threads,), (tmp, y, lo, hi) + common + (gpost, args),
-               col_smem, plan=desc, stream=stream)
+        state.col_fwd((cb, n), x, tmp, lo, hi, batch, channels, v0, gpre, args, stream=stream)
+        state.rows((n, self.plan.middle_blocks), tmp, hs, lo, hi, batch, channels, v0, args,
+                   stream=stream)
+        state.col_inv((cb, n), tmp, y, lo, hi, batch, channels, v0, gpost, args, stream=stream)
 
-    def _graph(self, shape, rows, batch, channels, stream, lo, hi):
+    def _graph(self, shape, rows, batch, channels, stream, state):
         """The captured graph for this call shape on `stream`'s device and stream, with the
         device array its kernels read the call's pointers from (one per stream: a replay's
         arguments are written in stream order before it); None the first time a shape is
@@ -182,7 +202,7 @@ class GPUExecutor:
             if captures is None or captures >= GRAPH_CAPTURES:
                 return None
             _SEEN[key] = GRAPH_CAPTURES         # eager from now on unless this capture succeeds
-            graph, args, keep = self._capture(shape, rows, batch, channels, lo, hi)
+            graph, args, keep = self._capture(shape, rows, batch, channels, state)
             _SEEN[key] = captures + 1
             # the graph holds raw pointers and functions: its intermediates, tables and
             # modules live as long as it does
@@ -191,7 +211,7 @@ class GPUExecutor:
                 _GRAPHS.popitem(last=False)
         return graph, args
 
-    def _capture(self, shape, rows, batch, channels, lo, hi):
+    def _capture(self, shape, rows, batch, channels, state):
         """Capture the chunks of one call shape on private streams: (graph, pointer array,
         what the graph points into)."""
         import cupy
@@ -200,7 +220,7 @@ class GPUExecutor:
         args = cupy.zeros(5, dtype=np.uint64)
         tmps = [cupy.empty((chunk, self.plan.m), dtype=self.plan.prec.complex_dtype)
                 for _ in range(branches)]
-        null = np.uint64(0)             # every pointer comes from `args`
+        null = 0                        # every pointer comes from `args`
         origin = cupy.cuda.Stream(non_blocking=True)
         sides = [cupy.cuda.Stream(non_blocking=True) for _ in range(branches)]
 
@@ -214,8 +234,8 @@ class GPUExecutor:
             for s in sides:
                 s.wait_event(fork)
             for i, v0 in enumerate(range(0, rows, chunk)):
-                self._chunk(null, tmps[i % branches], null, null, lo, hi, null, null, batch, channels,
-                            v0, min(chunk, rows - v0), args, sides[i % branches])
+                self._chunk(state, null, tmps[i % branches].data.ptr, null, null, null, null, batch,
+                            channels, v0, min(chunk, rows - v0), args.data.ptr, sides[i % branches])
             for s in sides:
                 join = cupy.cuda.Event(disable_timing=True)
                 join.record(s)
@@ -232,4 +252,4 @@ class GPUExecutor:
             graph = origin.end_capture()
         except errors as exc:
             raise failed(exc) from exc
-        return graph, args, (tmps, lo, hi, self.kernel)
+        return graph, args, (tmps, state, self.kernel)

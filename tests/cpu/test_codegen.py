@@ -420,6 +420,83 @@ def test_launch_wraps_cuda_errors():
         assert part in msg
 
 
+def test_parameter_kinds():
+    from fftconv_cupy.codegen.compile import parameter_kinds
+    code = ('extern "C" __global__ void __launch_bounds__(256, 2)\n'
+            'k(const float2* __restrict__ x, int n, const int m, void* const* args) {}\n')
+    assert parameter_kinds(code, "k") == "PiiP"
+    assert parameter_kinds(TINY, "scale") == "P?i"          # a float: no launcher
+    assert parameter_kinds(TINY, "missing") == "?"
+    assert _src().signatures == ("P?i",)
+
+
+class _LaunchRecorder:
+    """Stands in for driver.launchKernel: decodes the parameter buffer the way the driver
+    reads it (one address per parameter)."""
+
+    def __init__(self, signature, error=None):
+        self.signature, self.error, self.calls = signature, error, []
+
+    def __call__(self, f, gx, gy, gz, bx, by, bz, smem, stream, params, extra):
+        import ctypes
+        addrs = (ctypes.c_void_p * len(self.signature)).from_address(params)
+        values = tuple(ctypes.c_uint64.from_address(a).value if k == "P" else
+                       ctypes.c_int32.from_address(a).value for k, a in zip(self.signature, addrs))
+        self.calls.append((f, (gx, gy, gz), (bx, by, bz), smem, stream, values, extra))
+        if self.error is not None:
+            raise self.error
+
+
+class _Stream:
+    ptr = 77
+
+
+def _launcher(monkeypatch, signature, error=None, shared_mem=0):
+    from cupy.cuda import driver
+    rec = _LaunchRecorder(signature, error)
+    set_calls = []
+    monkeypatch.setattr(driver, "launchKernel", rec)
+    monkeypatch.setattr(driver, "funcSetAttribute", lambda *a: set_calls.append(a))
+    launcher = compile_mod.Launcher(_FakeFunction(), signature, 256, shared_mem, plan="n=1024 fp32")
+    return launcher, rec, set_calls
+
+
+def test_launcher_packs_pointers_and_ints(monkeypatch):
+    launcher, rec, set_calls = _launcher(monkeypatch, "PPiiP", shared_mem=100_000)
+    launcher((5, 3), 2**40 + 8, 0, -7, 2**31 - 1, 2**64 - 1, stream=_Stream())
+    launcher((9,), 16, 32, 1, 2, 3, stream=_Stream())
+    assert rec.calls == [
+        (1234, (5, 3, 1), (256, 1, 1), 100_000, 77, (2**40 + 8, 0, -7, 2**31 - 1, 2**64 - 1), 0),
+        (1234, (9, 1, 1), (256, 1, 1), 100_000, 77, (16, 32, 1, 2, 3), 0),
+    ]
+    # the opt-in above 48 KiB of dynamic shared memory is made once, when the launcher is made
+    from cupy.cuda import driver
+    assert set_calls == [(1234, driver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, 100_000)]
+
+
+def test_launcher_rejects_bad_arguments(monkeypatch):
+    launcher, rec, _ = _launcher(monkeypatch, "Pi")
+    with pytest.raises(TypeError, match="bad launch arguments for plan n=1024 fp32"):
+        launcher((1,), 8, stream=_Stream())                 # one argument short
+    with pytest.raises(TypeError, match="bad launch arguments"):
+        launcher((1,), 8, 2**31, stream=_Stream())          # not an int32
+    assert rec.calls == []
+
+
+def test_launcher_wraps_cuda_errors(monkeypatch):
+    launcher, _, _ = _launcher(monkeypatch, "P", error=_fake_driver_error("CUDA_ERROR_INVALID_VALUE"))
+    with pytest.raises(FFTConvLaunchError) as info:
+        launcher((8, 2), 16, stream=_Stream())
+    for part in ("n=1024 fp32", "(8, 2)", "(256,)", "CUDA_ERROR_INVALID_VALUE"):
+        assert part in str(info.value)
+
+
+def test_launcher_needs_pointer_and_int_parameters():
+    kernel = CompiledKernel("k", b"\x7fELF", ("scale",), "tiny", False, 0.0, ARCH, ("P?i",))
+    with pytest.raises(ValueError, match="other than pointers and ints"):
+        kernel.launcher("scale", 128)
+
+
 def test_launch_graph_wraps_cuda_errors():
     class Graph:
         def launch(self, stream):
@@ -455,7 +532,7 @@ def test_graph_cache_rules(monkeypatch):
     ex.plan = make_plan(1 << 16, 1 << 16, 0, 1 << 16, real=True, precision="fp32")
     captured = []
 
-    def capture(shape, rows, batch, channels, lo, hi):
+    def capture(shape, rows, batch, channels, state):
         captured.append(rows)
         if rows == 13:
             raise FFTConvLaunchError("capture failed")
@@ -464,7 +541,7 @@ def test_graph_cache_rules(monkeypatch):
 
     class Stream:
         ptr = 7
-    graph = lambda rows: ex._graph((16, 3), rows, rows, 1, Stream(), None, None)
+    graph = lambda rows: ex._graph((16, 3), rows, rows, 1, Stream(), None)
     executor.clear_graphs()
     try:
         assert graph(40) is None and captured == []                 # first sight: eager

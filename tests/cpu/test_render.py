@@ -106,6 +106,22 @@ def test_compiles_sm90(args):
         assert entry.encode() in cubin
 
 
+# the executor's launch arguments per entry: 'P' a pointer, 'i' an int (runtime/executor.py)
+EXECUTOR_SIGNATURES = {
+    "fftconv_fused": "PPPPPiiiPP", "fftconv_cluster": "PPPPPiiiPP",
+    "fftconv_col_fwd": "PPPPiiiPP", "fftconv_rows": "PPPPiiiP", "fftconv_col_inv": "PPPPiiiPP",
+    "fftconv_args": "PPPPPP",
+}
+
+
+@pytest.mark.parametrize("args", VARIANTS, ids=lambda a: f"{a.get('layout', 'auto')}-{'r' if a['real'] else 'c'}-{a['precision']}-{a['len_x']}")
+def test_entry_signatures_match_the_executor(args):
+    # the launcher packs plain ints by these kinds: a template parameter added, removed or
+    # retyped without the executor following would pass garbage to the kernel
+    src = render_plan(make_plan(**args))
+    assert dict(zip(src.entries, src.signatures)) == {e: EXECUTOR_SIGNATURES[e] for e in src.entries}
+
+
 def test_package_data_ships_every_template_and_header():
     # a non-editable install must carry every file the renderer and NVRTC read
     import re
