@@ -173,6 +173,33 @@ def test_plan_reuse():
         assert rel(cupy.asnumpy(y), ss.fftconvolve(x, k, mode="same", axes=-1)) < 1e-6
 
 
+@pytest.mark.parametrize("mode", ["full", "same", "valid", "causal", "circular"])
+@pytest.mark.parametrize("dtype", ["float32", "complex64", "float64"])
+def test_plan_call_direct_path(mode, dtype):
+    """A C-contiguous CuPy signal of the plan's dtype goes straight to the kernel: the same
+    values as the general path (a strided view of the same data), SciPy's shape and dtype."""
+    cplx = dtype.startswith("complex")
+    big = rand((3, 4, 2 * 3000), cplx).astype(dtype)
+    x = np.ascontiguousarray(big[..., ::2])
+    k = rand((4, 500), cplx).astype(dtype)
+    conv = fc.FFTConv(x.shape, cupy.asarray(k)[None], mode=mode)
+    assert conv._direct
+    xd = cupy.asarray(x)
+    before = xd.copy()
+    y = conv(xd)
+    y_general = conv(cupy.asarray(big)[..., ::2])       # not contiguous: the general path
+    assert cupy.array_equal(xd, before)
+    assert y.dtype == dtype and y.flags.c_contiguous and cupy.array_equal(y, y_general)
+    if mode in ("causal", "circular"):
+        n = 3000 if mode == "circular" else 3500
+        ref = np.fft.ifft(np.fft.fft(x.astype(np.complex128), n) * np.fft.fft(k[None], n), n)[..., :3000]
+        ref = ref if cplx else ref.real
+    else:
+        ref = ss.fftconvolve(x.astype(np.complex128 if cplx else np.float64), k[None], mode=mode, axes=-1)
+    assert y.shape == ref.shape
+    assert rel(cupy.asnumpy(y), ref) < (1e-6 if dtype != "float64" else 1e-13)
+
+
 def test_torch_zero_copy():
     torch = pytest.importorskip("torch")
     x = torch.randn(2, 3, 1000, device="cuda")
