@@ -301,3 +301,20 @@ def test_radix32_rows_match_scipy(n, radices):
     want = ss.fftconvolve(x, k, axes=-1)[:, :n]
     y = execute(plan, x, kernel_spectrum(plan, k, np), emulate=True)
     assert 1e-8 < rel_error(y, want) <= tolerance("fp32", plan.n)
+
+
+def test_plans_are_memoized_and_hash_once():
+    """Planning (~80 us) happens once per problem; the aligned variants and the hash are
+    cached on the plan and never pickled (string hashes differ between processes)."""
+    import pickle
+    a = make_plan(4096, 300, 0, 4096, real=True, precision="fp32", gates=[True, False])
+    b = make_plan(4096, 300, 0, 4096, real=True, precision="fp32", gates=(True, False))
+    assert a is b and a.gate_pre and not a.gate_post
+    assert make_plan(4096, 301, 0, 4096, real=True, precision="fp32") is not a
+    assert a.with_alignment(4, 4) is a.with_alignment(4 + 768, 4)
+    assert a.with_alignment(4, 4).vec_in == 0 and a.with_alignment(0, 0) == a
+    hash(a)
+    state = a.__getstate__()
+    assert "_hash" not in state and "_aligned" not in state
+    c = pickle.loads(pickle.dumps(a))
+    assert c == a and hash(c) == hash(a) and c is not a
