@@ -106,7 +106,6 @@ class GPUExecutor:
         self.kernel = get_kernel(render_plan(plan))
         # read on every call: small convolutions are bound by the host's launch path
         self._desc = plan.describe()
-        self._row_block = plan.row_block
         self._col_blocks = plan.a // plan.groups if plan.layout == "three_pass" else 0
         self._devices: dict[int, _DeviceState] = {}
         self._devices_lock = threading.Lock()
