@@ -96,12 +96,12 @@ class CompiledKernel:
             return fn
         with self._lock:
             try:
-                module = self._modules.get(device)
-                if module is None:
-                    module = cupy.cuda.Module()
-                    module.load(self.cubin)
-                    self._modules[device] = module
-                fn = module.get_function(name)
+                try:
+                    fn = self._load(device, name)
+                except errors as exc:
+                    if not bind_context(exc):
+                        raise
+                    fn = self._load(device, name)
             except errors as exc:
                 raise FFTConvLaunchError(
                     f"could not load {name!r} ({self.arch or 'unknown arch'}) on device {device} "
@@ -109,6 +109,14 @@ class CompiledKernel:
                 ) from exc
             self._functions[(device, name)] = fn
         return fn
+
+    def _load(self, device: int, name: str):
+        module = self._modules.get(device)
+        if module is None:
+            module = _cupy().cuda.Module()
+            module.load(self.cubin)
+            self._modules[device] = module
+        return module.get_function(name)
 
     def launcher(self, name: str, block: int, shared_mem: int = 0) -> "Launcher":
         """A `Launcher` of entry `name` on the current device with this block size and
@@ -133,6 +141,30 @@ def _cuda_errors() -> tuple[type[BaseException], ...]:
     from cupy_backends.cuda.api.runtime import CUDARuntimeError
 
     return (CUDADriverError, CUDARuntimeError)
+
+
+_INVALID_CONTEXT = 201      # CUDA_ERROR_INVALID_CONTEXT
+
+
+def bind_context(exc) -> bool:
+    """After a driver call failed with `exc`: True when it failed because this host thread
+    has no current CUDA context and one has now been made current (worth one retry).
+
+    Kernels are loaded and launched through the driver API, which needs a current context;
+    the runtime makes the current device's primary context current only on its first call
+    in a thread.  A worker thread whose arrays all came from CuPy's memory pool (a thread
+    pool, dask's threaded scheduler) may not have made one yet.
+    """
+    if getattr(exc, "status", None) != _INVALID_CONTEXT:
+        return False
+    from cupy.cuda import driver, runtime
+    try:
+        if driver.ctxGetCurrent() != 0:
+            return False            # a context is current: the error is something else
+        runtime.free(0)             # a harmless runtime call binds the device's primary context
+        return driver.ctxGetCurrent() != 0
+    except _cuda_errors():
+        return False
 
 
 def _dump(directory, key: str, code: str) -> None:
@@ -261,7 +293,12 @@ def launch(func, grid, block, args, shared_mem: int = 0, *, plan: str = "", stre
                     func.ptr, driver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(shared_mem)
                 )
                 _SMEM_LIMITS[id(func)] = (func, int(shared_mem))
-        func(grid, block, args, shared_mem=int(shared_mem), stream=stream)
+        try:
+            func(grid, block, args, shared_mem=int(shared_mem), stream=stream)
+        except errors as exc:
+            if not bind_context(exc):
+                raise
+            func(grid, block, args, shared_mem=int(shared_mem), stream=stream)
     except errors as exc:
         raise fail("kernel launch failed", exc) from exc
     if sync_enabled():
@@ -298,10 +335,17 @@ class Launcher:
         self._params_ptr = ctypes.addressof(self._params)
         self._lock = threading.Lock()
         self._errors = _cuda_errors()
+        def opt_in():
+            driver.funcSetAttribute(self._fptr, driver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                    self.shared_mem)
         try:
             if self.shared_mem > _DEFAULT_SMEM_LIMIT:
-                driver.funcSetAttribute(self._fptr, driver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                        self.shared_mem)
+                try:
+                    opt_in()
+                except self._errors as exc:
+                    if not bind_context(exc):
+                        raise
+                    opt_in()
         except self._errors as exc:
             raise self._fail("setting the shared memory limit failed", (0,), exc) from exc
 
@@ -321,6 +365,8 @@ class Launcher:
                 self._launch(self._fptr, grid[0], gy, 1, self.block, 1, 1, self.shared_mem,
                              stream.ptr, self._params_ptr, 0)
         except self._errors as exc:
+            if bind_context(exc):   # a fresh thread: once more, now that it has a context
+                return self(grid, *args, stream=stream)
             raise self._fail("kernel launch failed", grid, exc) from exc
         except struct.error as exc:
             raise TypeError(f"bad launch arguments for plan {self.plan}: {exc}") from exc

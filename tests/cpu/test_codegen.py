@@ -491,6 +491,79 @@ def test_launcher_wraps_cuda_errors(monkeypatch):
         assert part in str(info.value)
 
 
+class _Context:
+    """Stands in for the driver's current context of this thread and the runtime call that
+    binds one."""
+
+    def __init__(self, monkeypatch, current=0):
+        from cupy.cuda import driver, runtime
+        self.current, self.frees = current, []
+        monkeypatch.setattr(driver, "ctxGetCurrent", lambda: self.current)
+        monkeypatch.setattr(runtime, "free", self.free)
+
+    def free(self, ptr):
+        self.frees.append(ptr)
+        self.current = 0xC0
+
+
+def _no_context_error():
+    err = _fake_driver_error("CUDA_ERROR_INVALID_CONTEXT: invalid device context")
+    err.status = 201
+    return err
+
+
+class _FailOnce(_LaunchRecorder):
+    """A launch that fails with its error the first time only (recorded either way)."""
+
+    def __call__(self, *args):
+        error, self.error = self.error, None
+        super().__call__(*args)
+        if error is not None:
+            raise error
+
+
+def test_launcher_binds_a_context_in_a_fresh_thread(monkeypatch):
+    # a worker thread that has made no runtime call has no current context: the launch
+    # binds the device's primary context and goes through, once
+    launcher, _, _ = _launcher(monkeypatch, "Pi")
+    once = _FailOnce("Pi", _no_context_error())
+    monkeypatch.setattr(launcher, "_launch", once)
+    ctx = _Context(monkeypatch)
+    launcher((3,), 16, 5, stream=_Stream())
+    assert [c[5] for c in once.calls] == [(16, 5), (16, 5)] and ctx.frees == [0]
+    launcher((3,), 16, 6, stream=_Stream())                 # bound now: one launch
+    assert len(once.calls) == 3 and ctx.frees == [0]
+
+
+def test_launcher_invalid_context_is_raised_where_binding_does_not_help(monkeypatch):
+    for current in (0xC0, 0):       # a context was current already / binding did not cure it
+        launcher, rec, _ = _launcher(monkeypatch, "P", error=_no_context_error())
+        ctx = _Context(monkeypatch, current)
+        with pytest.raises(FFTConvLaunchError, match="CUDA_ERROR_INVALID_CONTEXT"):
+            launcher((1,), 8, stream=_Stream())
+        assert len(rec.calls) == (1 if current else 2) and ctx.frees == ([] if current else [0])
+
+
+def test_launch_binds_a_context_in_a_fresh_thread(monkeypatch):
+    ctx = _Context(monkeypatch)
+    fn = _FakeFunction(error=_no_context_error())
+    with pytest.raises(FFTConvLaunchError, match="INVALID_CONTEXT"):   # fails again after binding
+        compile_mod.launch(fn, 1, (32,), ())
+    assert len(fn.calls) == 2 and ctx.frees == [0]
+
+    class FailOnce(_FakeFunction):
+        def __call__(self, *args, **kwargs):
+            error, self.error = self.error, None
+            super().__call__(*args, **kwargs)
+            if error is not None:
+                raise error
+
+    ctx.current, ctx.frees = 0, []
+    fn = FailOnce(error=_no_context_error())
+    compile_mod.launch(fn, 1, (32,), ())
+    assert len(fn.calls) == 2 and ctx.frees == [0]
+
+
 def test_launcher_needs_pointer_and_int_parameters():
     kernel = CompiledKernel("k", b"\x7fELF", ("scale",), "tiny", False, 0.0, ARCH, ("P?i",))
     with pytest.raises(ValueError, match="other than pointers and ints"):
