@@ -278,16 +278,9 @@ def correlate(in1, in2, mode="full", axes=None, *, precision="auto", order=None)
     return _run(spec, in1, in2, precision, order)
 
 
-def causal_conv(u, k, *, pre_gate=None, post_gate=None, precision="auto", order=None):
-    """FlashFFTConv's long convolution: y = post_gate * causal_conv(pre_gate * u, k).
-
-    u (..., H, L), k (H, K) or (K,) with K <= L; y (..., H, L) = the first L samples of
-    the linear convolution of each row with its channel's kernel.  The gates (shape of
-    u) are multiplied on chip while loading and storing; the zero padding is implicit.
-    Dtypes follow SciPy's promotion (float32 stays float32).
-    """
-    s_u, d_u = _shape_dtype(u)
-    s_k, d_k = _shape_dtype(k)
+def causal_shapes(s_u, s_k) -> tuple[int, int, int, tuple[int, int]]:
+    """causal_conv's shape rules: (H, L, K, the kernel's (H or 1, K) shape)."""
+    s_u, s_k = tuple(s_u), tuple(s_k)
     if len(s_u) < 2:
         raise ValueError(f"u must have shape (..., H, L), got {s_u}")
     H, L = s_u[-2], s_u[-1]
@@ -302,17 +295,45 @@ def causal_conv(u, k, *, pre_gate=None, post_gate=None, precision="auto", order=
     K = s_k2[1]
     if not 1 <= K <= L:
         raise ValueError(f"kernel length K = {K} must be between 1 and the sequence length L = {L}")
+    return H, L, K, s_k2
+
+
+def check_gate(name: str, s_g, d_g, s_u, d_u, d_k) -> None:
+    """A gate of a causal_conv with float32/64 or complex u: u's shape, real unless u or k is complex."""
+    if tuple(s_g) != tuple(s_u):
+        raise ValueError(f"{name} must have u's shape {tuple(s_u)}, got {tuple(s_g)}")
+    if np.dtype(d_g).kind == "c" and np.dtype(d_u).kind != "c" and np.dtype(d_k).kind != "c":
+        raise TypeError(f"{name} is complex but u and k are real; pass complex u or k")
+
+
+def check_kernel16(io: str, d_k) -> None:
+    if np.dtype(d_k).kind == "c":
+        raise TypeError(f"{io} signals need a real kernel")
+
+
+def check_gate16(name: str, s_g, io_g, s_u, io: str) -> None:
+    """A gate of a 16-bit causal_conv: u's shape and dtype."""
+    if tuple(s_g) != tuple(s_u) or io_g != io:
+        raise ValueError(f"{name} must be a {io} array of u's shape {tuple(s_u)}")
+
+
+def causal_conv(u, k, *, pre_gate=None, post_gate=None, precision="auto", order=None):
+    """FlashFFTConv's long convolution: y = post_gate * causal_conv(pre_gate * u, k).
+
+    u (..., H, L), k (H, K) or (K,) with K <= L; y (..., H, L) = the first L samples of
+    the linear convolution of each row with its channel's kernel.  The gates (shape of
+    u) are multiplied on chip while loading and storing; the zero padding is implicit.
+    Dtypes follow SciPy's promotion (float32 stays float32).
+    """
+    s_u, d_u = _shape_dtype(u)
+    s_k, d_k = _shape_dtype(k)
+    H, L, K, s_k2 = causal_shapes(s_u, s_k)
     io16 = arrays.dtype_name(u)
     if io16 in IO_16BIT:
         return _causal_conv16(u, k, s_u, s_k2, io16, pre_gate, post_gate, precision, order)
     for name, g in (("pre_gate", pre_gate), ("post_gate", post_gate)):
-        if g is None:
-            continue
-        s_g, d_g = _shape_dtype(g)
-        if tuple(s_g) != tuple(s_u):
-            raise ValueError(f"{name} must have u's shape {tuple(s_u)}, got {tuple(s_g)}")
-        if d_g.kind == "c" and np.dtype(d_u).kind != "c" and np.dtype(d_k).kind != "c":
-            raise TypeError(f"{name} is complex but u and k are real; pass complex u or k")
+        if g is not None:
+            check_gate(name, *_shape_dtype(g), s_u, d_u, d_k)
     spec = conv_spec((H, L), d_u, s_k2, d_k, "full", -1)
     dtype = spec.dtype
     prec = _precision_for(spec.fft_dtype, precision)
@@ -348,15 +369,11 @@ def _precision16(io: str, precision: str) -> str:
 def _causal_conv16(u, k, s_u, s_k2, io, pre_gate, post_gate, precision, order):
     """causal_conv of 16-bit rows: read and written as 16-bit, computed at `precision`."""
     H, L = s_u[-2], s_u[-1]
-    if np.dtype(_shape_dtype(k)[1]).kind == "c":
-        raise TypeError(f"{io} signals need a real kernel")
+    check_kernel16(io, _shape_dtype(k)[1])
     gates = []
     for name, g in (("pre_gate", pre_gate), ("post_gate", post_gate)):
-        if g is None:
-            gates.append(None)
-            continue
-        if tuple(_shape_dtype(g)[0]) != tuple(s_u) or arrays.dtype_name(g) != io:
-            raise ValueError(f"{name} must be a {io} array of u's shape {tuple(s_u)}")
+        if g is not None:
+            check_gate16(name, _shape_dtype(g)[0], arrays.dtype_name(g), s_u, io)
         gates.append(g)
     prec = _precision16(io, precision)
     xp, kind, conv = _namespace(u, k, *(g for g in gates if g is not None))

@@ -20,6 +20,10 @@ the result has the chunks' array type.
 """
 from __future__ import annotations
 
+import functools
+import math
+import operator
+
 import numpy as np
 
 from . import api
@@ -67,21 +71,13 @@ class _BlockConv:
     def __getstate__(self):
         return {**self.__dict__, "_plans": {}}
 
-    def _kernel_slice(self, location) -> tuple:
-        """Non-convolved axes where the kernel has one entry per signal index: this chunk's."""
-        return tuple(slice(None) if d == self.axis or n == 1 else slice(*location[d])
-                     for d, n in enumerate(self.kernel.shape))
-
     def plan(self, block, mode: str, location):
-        ks = self._kernel_slice(location)
+        ks = _kernel_index(self.kernel.shape, self.axis, location)
         key = (block.shape, block.dtype.str, mode, tuple((s.start, s.stop) for s in ks),
                arrays.kind_of(block))
         conv = self._plans.get(key)
         if conv is None:
-            k = self.kernel[ks]
-            if arrays.is_cupy(block):
-                import cupy
-                k = cupy.asarray(k)
+            k = _xp(block).asarray(self.kernel[ks])
             conv = api.FFTConv(block.shape, k, mode=mode, axes=self.axis, precision=self.precision,
                                order=self.order, dtype=block.dtype)
             self._plans[key] = conv
@@ -89,14 +85,17 @@ class _BlockConv:
 
     def whole(self, block, mode: str, block_info=None):
         """The convolved axis in one chunk: the plan's own mode."""
+        if block.size == 0:
+            return _empty_chunk(block, block_info)
         if not self.keep16 and block.dtype == np.float16:
             block = block.astype(np.float32)    # SciPy's promotion (keep16: causal_conv's 16-bit rows)
-        location = block_info[0]["array-location"] if block_info else [(0, n) for n in block.shape]
-        return self.plan(block, mode, location)(block)
+        return self.plan(block, mode, _location(block, block_info))(block)
 
     def causal_part(self, block, block_info=None):
         """One chunk of a chunked axis, extended by the K - 1 samples before it (none for the
         first chunk): its outputs of the causal convolution."""
+        if block.size == 0:
+            return _empty_chunk(block, block_info)
         if not self.keep16 and block.dtype == np.float16:
             block = block.astype(np.float32)
         info = block_info[0]
@@ -107,27 +106,74 @@ class _BlockConv:
         return self.plan(block, "valid", location)(block)
 
 
-def _check(x, k: np.ndarray, axis: int):
+def _signal(x, name: str = "in1"):
     if not _is_dask(x):
         raise TypeError(f"fftconv_cupy.dask takes a dask array signal, got {type(x).__name__}; "
-                        "use fftconv_cupy.fftconvolve for in-memory arrays")
-    if k.ndim != x.ndim:
-        raise ValueError("in1 and in2 should have the same dimensionality")
-    for d, (n, m) in enumerate(zip(x.shape, k.shape)):
-        if d != axis and m not in (1, n):
-            raise ValueError(f"the kernel's axis {d} has length {m}; on axes that are not convolved "
-                             f"it must be 1 or the signal's length ({n})")
+                        "use the fftconv_cupy function of the same name for in-memory arrays")
+    if any(math.isnan(c) for cs in x.chunks for c in cs):
+        raise ValueError(f"{name} has unknown chunk sizes; call {name}.compute_chunk_sizes() first")
+    return x
 
 
-def _axis(axes, ndim: int) -> int:
-    if isinstance(axes, (list, tuple)):
-        if len(axes) != 1:
-            raise ValueError("fftconv_cupy.dask convolves along one axis")
-        axes = axes[0]
-    axes = int(axes)
-    if not -ndim <= axes < ndim:
+def _axis(axes, k_shape: tuple, ndim: int) -> int:
+    """The one convolved axis. axes=None (SciPy: every axis) is the kernel's one axis longer
+    than 1: along the others the convolution is a product."""
+    if axes is None:
+        longer = [d for d, m in enumerate(k_shape) if m > 1]
+        if len(longer) > 1:
+            raise ValueError("fftconv_cupy.dask convolves along one axis; pass axes")
+        return longer[0] if longer else ndim - 1
+    try:
+        axes = [operator.index(a) for a in (axes if isinstance(axes, (list, tuple)) else [axes])]
+    except TypeError:
+        raise ValueError("axes must be a scalar or iterable of integers") from None
+    if len(axes) != 1:
+        raise ValueError("fftconv_cupy.dask convolves along one axis")
+    if not -ndim <= axes[0] < ndim:
         raise ValueError("axes exceeds dimensionality of input")
-    return axes % ndim
+    return axes[0] % ndim
+
+
+def _broadcast(da, x, k: np.ndarray, axis: int):
+    """x broadcast against the kernel on the axes that are not convolved (SciPy's rule)."""
+    shape = tuple(n if d == axis or m == 1 or n != 1 else m
+                  for d, (n, m) in enumerate(zip(x.shape, k.shape)))
+    return x if shape == tuple(x.shape) else da.broadcast_to(x, shape)
+
+
+def _xp(block):
+    if arrays.is_cupy(block):
+        import cupy
+        return cupy
+    return np
+
+
+def _empty_chunk(block, block_info):
+    """The output of an empty chunk: its shape from dask's description of the output."""
+    out = (block_info or {}).get(None, {})
+    return _xp(block).empty(out.get("chunk-shape", block.shape), out.get("dtype", block.dtype))
+
+
+def _kernel_index(k_shape: tuple, axis: int, location) -> tuple:
+    """The kernel's slice for a chunk at `location`: on axes where it has one entry per
+    signal index, the chunk's."""
+    return tuple(slice(None) if d == axis or n == 1 else slice(*location[d])
+                 for d, n in enumerate(k_shape))
+
+
+def _kernel_for(block, k: np.ndarray, axis: int, location):
+    """The kernel's slice for a chunk at `location`, as the chunk's array type."""
+    return _xp(block).asarray(k[_kernel_index(k.shape, axis, location)])
+
+
+def _location(block, block_info):
+    return block_info[0]["array-location"] if block_info else [(0, n) for n in block.shape]
+
+
+def _product(block, k, axis, dtype, block_info=None):
+    """A kernel of length 1: the convolution is the product (SciPy's dtype)."""
+    kk = _kernel_for(block, k, axis, _location(block, block_info))
+    return (block.astype(dtype, copy=False) * kk.astype(dtype, copy=False)).astype(dtype, copy=False)
 
 
 def _meta(x, dtype):
@@ -168,26 +214,34 @@ def _causal_chunked(da, x, fn: _BlockConv, K: int, dtype):
 def fftconvolve(in1, in2, mode="full", axes=-1, *, precision="auto", order=None):
     """`fftconv_cupy.fftconvolve` of a dask array `in1` with an in-memory kernel `in2`
     along one axis; returns a dask array. `mode`: "full", "same", "valid" (SciPy's) or
-    "causal" (the first L samples of the full convolution). The kernel's other axes are 1
-    or the signal's length (one kernel per channel: each chunk gets its slice)."""
+    "causal" (the first L samples of the full convolution). The kernel has the signal's
+    number of dimensions; on the other axes its length is 1 or the signal's (one kernel
+    per channel: each chunk gets its slice), and a signal of length 1 there broadcasts."""
     da = _da()
     if mode not in MODES:
         raise ValueError("acceptable mode flags are 'valid', 'same', 'full' or 'causal'")
+    in1 = _signal(in1)
     k = _host(in2)
-    if k.ndim == 1 and getattr(in1, "ndim", 1) > 1:
-        k = np.moveaxis(k.reshape((1,) * (in1.ndim - 1) + k.shape), -1, _axis(axes, in1.ndim))
-    axis = _axis(axes, getattr(in1, "ndim", 1))
-    _check(in1, k, axis)
-    L, K = in1.shape[axis], k.shape[axis]
+    if k.ndim != in1.ndim:
+        raise ValueError("in1 and in2 should have the same dimensionality")
+    if in1.ndim == 0:           # SciPy: in1 * in2
+        return in1.map_blocks(lambda b: b * _xp(b).asarray(k), dtype=np.result_type(in1.dtype, k.dtype))
+    axis = _axis(axes, k.shape, in1.ndim)
     spec = conv_spec(in1.shape, in1.dtype, k.shape, k.dtype,
                      "full" if mode == "causal" else mode, axis)
     dtype = spec.dtype
+    if spec.trivial == "empty":             # SciPy returns an empty 1-D array
+        return da.from_array(_meta(in1, dtype).reshape(spec.out_shape), asarray=False)
+    in1 = _broadcast(da, in1, k, axis)
+    L, K = in1.shape[axis], k.shape[axis]
+    if mode == "causal" and K > L:
+        raise ValueError(f"a causal convolution needs the kernel ({K}) no longer than the signal ({L})")
+    if K == 1:                  # every mode keeps the signal's length: a product, chunk by chunk
+        return in1.map_blocks(_product, k, axis, dtype, dtype=dtype, meta=_meta(in1, dtype))
     fn = _BlockConv(k, axis, precision, order, keep16=False)
-    if spec.trivial or spec.swapped or len(spec.axes) != 1 or (mode == "causal" and K > L):
-        # an empty input, a length-1 axis, SciPy's 'valid' swap, a kernel longer than the
-        # signal: the in-memory function on the whole convolved axis of each chunk
-        if mode == "causal" and K > L:
-            raise ValueError(f"a causal convolution needs the kernel ({K}) no longer than the signal ({L})")
+    if spec.swapped:
+        # SciPy's 'valid' swap (the kernel longer than the signal): the in-memory function
+        # on the whole convolved axis of each chunk
         x = in1.rechunk({axis: -1})
         chunks = tuple(c if d != axis else (spec.out_shape[axis],) for d, c in enumerate(x.chunks))
         return x.map_blocks(_whole_fallback, k, mode, axis, precision, order, chunks=chunks,
@@ -209,31 +263,71 @@ def fftconvolve(in1, in2, mode="full", axes=-1, *, precision="auto", order=None)
 
 
 def _whole_fallback(block, k, mode, axis, precision, order, block_info=None):
-    location = block_info[0]["array-location"] if block_info else [(0, n) for n in block.shape]
-    ks = tuple(slice(None) if d == axis or n == 1 else slice(*location[d])
-               for d, n in enumerate(k.shape))
-    kk = k[ks]
-    if arrays.is_cupy(block):
-        import cupy
-        kk = cupy.asarray(kk)
+    if block.size == 0:
+        return _empty_chunk(block, block_info)
+    kk = _kernel_for(block, k, axis, _location(block, block_info))
     return api.fftconvolve(block, kk, mode=mode, axes=axis, precision=precision, order=order)
 
 
-def causal_conv(u, k, *, precision="auto", order=None):
-    """`fftconv_cupy.causal_conv` of a dask array u (..., H, L) with k (H, K), K <= L: the
-    first L samples of each channel's linear convolution, chunks along any axis (the L axis
-    through overlap-save). 16-bit signals stay 16-bit, as in `causal_conv`."""
-    _da()
-    if not _is_dask(u):
-        raise TypeError(f"fftconv_cupy.dask takes a dask array signal, got {type(u).__name__}; "
-                        "use fftconv_cupy.causal_conv for in-memory arrays")
+def _gate(da, g, name: str, u, d_k, io16: str | None):
+    """A gate as a dask array chunked like u, checked as `causal_conv` checks it."""
+    if g is None:
+        return None
+    s_g, d_g = tuple(g.shape), np.dtype(g.dtype)
+    if io16:
+        api.check_gate16(name, s_g, d_g.name, u.shape, io16)
+    else:
+        api.check_gate(name, s_g, d_g, u.shape, u.dtype, d_k)
+    if not _is_dask(g):
+        return da.from_array(g, chunks=u.chunks, asarray=False)
+    return _signal(g, name).rechunk(u.chunks)
+
+
+def _gated_part(block, *gates, k, K, which, precision, order, block_info=None):
+    """`api.causal_conv` of one chunk (extended by the K - 1 samples before it, except the
+    first), gates fused on chip, the extension's outputs dropped."""
+    if block.size == 0:
+        return _empty_chunk(block, block_info)
+    pre, post = (gates[0] if which[0] else None), (gates[-1] if which[1] else None)
+    location = _location(block, block_info)
+    kk = _xp(block).asarray(k[slice(*location[-2])])      # k is (H, K): the chunk's channels
+    y = api.causal_conv(block, kk, pre_gate=pre, post_gate=post, precision=precision, order=order)
+    first = not block_info or block_info[0]["chunk-location"][-1] == 0
+    return y if first else y[..., K - 1:]
+
+
+def causal_conv(u, k, *, pre_gate=None, post_gate=None, precision="auto", order=None):
+    """`fftconv_cupy.causal_conv` of a dask array u (..., H, L) with k (H, K) or (K,),
+    K <= L: the first L samples of each channel's linear convolution, chunks along any
+    axis (the L axis through overlap-save). Gates (u's shape; dask or in-memory) are
+    multiplied on chip in each chunk. 16-bit signals stay 16-bit, as in `causal_conv`."""
+    da = _da()
+    u = _signal(u, "u")
     kh = _host(k)
-    if u.ndim < 2 or kh.ndim != 2 or kh.shape[0] != u.shape[-2] or kh.shape[1] > u.shape[-1]:
-        raise ValueError(f"causal_conv needs u (..., H, L) and k (H, K) with K <= L; "
-                         f"got u {tuple(u.shape)} and k {tuple(kh.shape)}")
-    kh = kh.reshape((1,) * (u.ndim - 2) + kh.shape)
-    keep16 = u.dtype == np.float16
-    spec = conv_spec(u.shape, np.float32 if keep16 else u.dtype, kh.shape, kh.dtype, "full", -1)
-    dtype = u.dtype if keep16 else spec.dtype
-    fn = _BlockConv(kh, u.ndim - 1, precision, order, keep16=keep16)
-    return _causal_chunked(_da(), u, fn, kh.shape[-1], dtype)
+    H, L, K, s_k2 = api.causal_shapes(u.shape, kh.shape)
+    kh = np.ascontiguousarray(np.broadcast_to(kh.reshape(s_k2), (H, K)))
+    io16 = "float16" if u.dtype == np.float16 else None
+    if io16:
+        api.check_kernel16(io16, kh.dtype)
+    gates = [_gate(da, g, name, u, kh.dtype, io16)
+             for name, g in (("pre_gate", pre_gate), ("post_gate", post_gate))]
+    spec = conv_spec(u.shape, np.float32 if io16 else u.dtype, (1,) * (u.ndim - 2) + (H, K), kh.dtype,
+                     "full", -1)
+    dtype = u.dtype if io16 else spec.dtype
+    if all(g is None for g in gates) and K > 1:
+        fn = _BlockConv(kh.reshape((1,) * (u.ndim - 2) + (H, K)), u.ndim - 1, precision, order,
+                        keep16=bool(io16))
+        return _causal_chunked(da, u, fn, K, dtype)
+    # gated (or K == 1): causal_conv itself on each chunk
+    axis = u.ndim - 1
+    args = [u] + [g for g in gates if g is not None]
+    if min(u.chunks[axis]) < K:
+        chunks = {axis: _merged(u.chunks[axis], K)}
+        args = [a.rechunk(chunks) for a in args]
+    part = functools.partial(_gated_part, k=kh, K=K, which=tuple(g is not None for g in gates),
+                             precision=precision, order=order)
+    meta = _meta(u, dtype)
+    if args[0].numblocks[axis] == 1 or K == 1:
+        return da.map_blocks(part, *args, dtype=dtype, meta=meta)
+    return da.map_overlap(part, *args, depth={axis: (K - 1, 0)}, boundary="none", trim=False,
+                          chunks=args[0].chunks, dtype=dtype, meta=meta)

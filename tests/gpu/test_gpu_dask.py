@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 import scipy.signal as ss
 
+import fftconv_cupy as fc
+
 pytestmark = pytest.mark.gpu
 cupy = pytest.importorskip("cupy")
 da = pytest.importorskip("dask.array")
@@ -56,3 +58,19 @@ def test_numpy_chunks_computed_on_the_gpu():
     out = y.compute()
     assert isinstance(out, np.ndarray)
     assert rel(out, ss.fftconvolve(x, k, mode="same", axes=-1)) < 1e-13
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_gated_causal_conv_on_cupy_chunks(dtype):
+    u = cupy.asarray(RNG.standard_normal((2, 4, 1 << 16))).astype(dtype)
+    k = cupy.asarray(RNG.standard_normal((4, 1000)).astype(np.float32))
+    g1 = cupy.asarray(RNG.standard_normal(u.shape)).astype(dtype)
+    g2 = cupy.asarray(RNG.standard_normal(u.shape)).astype(dtype)
+    ref = fc.causal_conv(u, k, pre_gate=g1, post_gate=g2)
+    for chunks in [(1, 4, 1 << 16), (2, 2, 1 << 14)]:
+        y = fcd.causal_conv(on_gpu(u, chunks), k, pre_gate=on_gpu(g1, chunks), post_gate=g2)
+        out = y.compute()
+        assert isinstance(out, cupy.ndarray) and out.dtype == ref.dtype == dtype
+        err = float(cupy.linalg.norm((out - ref).astype(np.float64)) /
+                    cupy.linalg.norm(ref.astype(np.float64)))
+        assert err < (1e-6 if dtype == np.float32 else 1e-3)
