@@ -483,6 +483,8 @@ class FFTConv:
         self.plan: Plan = plan
         self.fft_size = plan.n
         self.spectrum = kernel_spectrum(plan, prob.kernel_rows(k), xp, mask=self.mask)
+        # the spectrum per device: a plan made on one GPU runs on any (copied on first use there)
+        self._spectra = {} if xp is np else {self.spectrum.data.device_id: self.spectrum}
         self._io = (arrays.BITS16[io16] if io16 else
                     PRECISIONS[prec].real_dtype if real else PRECISIONS[prec].complex_dtype)
         self._length = length
@@ -512,10 +514,23 @@ class FFTConv:
             raise TypeError("this plan lives on the host (no GPU); pass a NumPy array")
         a = arrays.as_cupy(x) if xp is not np else np.asarray(x)
         rows = xp.ascontiguousarray(prob.signal_rows(a), dtype=self._io)
-        y = _execute_rows(self.plan, rows, self.spectrum, prob.channels, self._length, xp,
+        y = _execute_rows(self.plan, rows, self._spectrum_here(), prob.channels, self._length, xp,
                           self._io)
         out = xp.ascontiguousarray(prob.finish(y).astype(self.spec.dtype, copy=False))
         return _deliver(out, arrays.kind_of(x), x)
+
+    def _spectrum_here(self):
+        """The kernel spectrum on the current device (the NumPy one without a GPU)."""
+        if self.xp is np:
+            return self.spectrum
+        cupy = self.xp
+        device = cupy.cuda.runtime.getDevice()
+        hs = self._spectra.get(device)
+        if hs is None:
+            home = self.spectrum.data.device_id
+            cupy.cuda.Device(home).synchronize()    # the spectrum is complete on its own device
+            hs = self._spectra.setdefault(device, cupy.copy(self.spectrum))   # onto the current device
+        return hs
 
     def _call_direct(self, x):
         """C-contiguous CuPy signal of the plan's shape and dtype, rows along the last axis."""
@@ -525,7 +540,7 @@ class FFTConv:
         y = self.xp.empty(self._out_shape, dtype=self.dtype)
         plan = self.plan.with_alignment(rows.data.ptr, y.data.ptr)
         channels = self._prob.channels
-        _executor(plan)(rows, self.spectrum, y.reshape(-1, self._length), batch=rows.shape[0] // channels,
+        _executor(plan)(rows, self._spectrum_here(), y.reshape(-1, self._length), batch=rows.shape[0] // channels,
                         channels=channels)
         return y
 
@@ -537,7 +552,7 @@ class FFTConv:
         if xp is np and arrays.kind_of(x) == "cupy":
             raise TypeError("this plan lives on the host (no GPU); pass a NumPy array")
         rows = xp.ascontiguousarray(prob.signal_rows(xp.asarray(arrays.bits16(x, self.io16))))
-        y = _execute_rows(self.plan, rows, self.spectrum, prob.channels, self._length, xp, self._io)
+        y = _execute_rows(self.plan, rows, self._spectrum_here(), prob.channels, self._length, xp, self._io)
         out = xp.ascontiguousarray(prob.finish(y))
         if arrays.kind_of(x) == "numpy" and not isinstance(out, np.ndarray):
             out = out.get()

@@ -83,10 +83,20 @@ def _gate(wanted: bool, gate, like, name: str) -> int:
     return gate.data.ptr
 
 
+def _wrong_device(device: int, **arrays) -> None:
+    """Kernels run on the current device and read their arrays there: raise for one that is not."""
+    for name, a in arrays.items():
+        if a is not None and a.data.device_id != device:
+            raise ValueError(
+                f"the {name.replace('_', ' ')} is on device {a.data.device_id} but the current "
+                f"device is {device}; call under `with cupy.cuda.Device({a.data.device_id}):`")
+
+
 class _DeviceState:
     """An executor's per-device launch state: twiddle tables and kernel launchers."""
 
     def __init__(self, plan: Plan, kernel, device: int):
+        self.device = device
         self.lo, self.hi = _device_twiddles(plan, device)
         self.tables = (self.lo.data.ptr, self.hi.data.ptr)
         if plan.layout in ("fused", "cluster"):
@@ -131,6 +141,12 @@ class GPUExecutor:
         if rows == 0:
             return y
         state = self._state()
+        dev = state.device
+        if x.data.device_id != dev or y.data.device_id != dev or hs.data.device_id != dev or \
+                (pre_gate is not None and pre_gate.data.device_id != dev) or \
+                (post_gate is not None and post_gate.data.device_id != dev):
+            _wrong_device(dev, signal=x, output=y, kernel_spectrum=hs, pre_gate=pre_gate,
+                          post_gate=post_gate)
         gpre = _gate(plan.gate_pre, pre_gate, x, "pre_gate")
         gpost = _gate(plan.gate_post, post_gate, y, "post_gate")
         if plan.layout in ("fused", "cluster"):

@@ -632,3 +632,16 @@ def test_graph_cache_rules(monkeypatch):
         assert captured.count(50) == captured.count(60) == executor.GRAPH_CAPTURES
     finally:
         executor.clear_graphs()
+
+
+def test_arrays_on_another_device_are_named():
+    from types import SimpleNamespace
+    from fftconv_cupy.runtime.executor import _wrong_device
+
+    def on(device):
+        return SimpleNamespace(data=SimpleNamespace(device_id=device))
+
+    _wrong_device(1, signal=on(1), output=on(1), pre_gate=None)          # all on the device: fine
+    with pytest.raises(ValueError, match=r"the kernel spectrum is on device 0 but the current device "
+                                         r"is 1; call under `with cupy.cuda.Device\(0\):`"):
+        _wrong_device(1, signal=on(1), kernel_spectrum=on(0), post_gate=None)
