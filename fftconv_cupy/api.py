@@ -143,7 +143,7 @@ def _execute_rows(plan: Plan, x, hs, channels: int, length: int, xp, io, *,
     plan = plan.with_alignment(_ptr(x) | (0 if pre_gate is None else _ptr(pre_gate)),
                                _ptr(y) | (0 if post_gate is None else _ptr(post_gate)))
     ex = _executor(plan)
-    ex(x, hs, y, batch=rows // channels, channels=channels, pre_gate=pre_gate, post_gate=post_gate)
+    ex(x, hs, y, batch=rows // channels if channels else 0, channels=channels, pre_gate=pre_gate, post_gate=post_gate)
     return y
 
 
@@ -237,7 +237,10 @@ def _run(spec: ConvSpec, in1, in2, precision, order):
         out = xp.round(out.real if out.dtype.kind == "c" and spec.dtype.kind != "c" else out)
     if spec.dtype.kind == "b":
         out = out != 0
-    return _deliver(xp.ascontiguousarray(out.astype(spec.dtype, copy=False)), kind, template)
+    out = xp.ascontiguousarray(out.astype(spec.dtype, copy=False))
+    if not getattr(out.flags, "writeable", True):
+        out = out.copy()        # a broadcast view: SciPy returns an array of its own
+    return _deliver(out, kind, template)
 
 
 def _shape_dtype(a):
@@ -420,7 +423,7 @@ class FFTConv:
             if len(axes) != 1:
                 raise ValueError("FFTConv convolves along one axis; use fftconvolve for several")
             axes = axes[0]
-        shape = tuple(int(s) for s in shape)
+        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
         xp, _, conv = _namespace(kernel)
         k = _kernel_values(kernel, xp, conv)
         # 16-bit signals: rows read and written as 16-bit, results in the same dtype
@@ -429,6 +432,11 @@ class FFTConv:
         if io16 is not None:
             dtype = np.float32
         if k.ndim == 1 and len(shape) > 1:
+            # SciPy's wording (conv_spec's, for an N-D kernel)
+            if not isinstance(axes, (int, np.integer)):
+                raise ValueError("axes must be a scalar or iterable of integers")
+            if not -len(shape) <= axes < len(shape):
+                raise ValueError("axes exceeds dimensionality of input")
             k = k.reshape((1,) * (len(shape) - 1) + k.shape)
             k = xp.moveaxis(k, -1, axes)
         dtype = np.dtype(dtype) if dtype is not None else _np_dtype(k.dtype)

@@ -286,6 +286,8 @@ def pattern_mask(plan, sparsity: Sparsity) -> np.ndarray:
     if sparsity.pattern == "uniform":
         if plan.real:
             return f < max(1, round(d * nb))
+        if round(d * n) >= n:
+            return np.ones(nb, dtype=bool)                   # density 1: dense, Nyquist included
         dist = np.minimum(f, n - f)                          # |frequency| of a complex bin
         return dist < max(1, round(d * n / 2))
     if sparsity.pattern == "block":

@@ -46,7 +46,7 @@ def kernel_spectrum(plan, k_rows, xp, mask=None):
     lead, c = hs.shape[:-2], hs.shape[-1]
     if plan.layout in ("three_pass", "cluster"):
         hs = hs.reshape(lead + (plan.a, plan.b, c)).swapaxes(-2, -3)
-    return xp.ascontiguousarray(hs.astype(plan.prec.complex_dtype)).reshape(lead + (-1,))
+    return xp.ascontiguousarray(hs.astype(plan.prec.complex_dtype)).reshape(lead + (plan.m * c,))
 
 
 def natural_coefficients(plan, hs):

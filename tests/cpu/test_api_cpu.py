@@ -191,3 +191,37 @@ def test_overlap_save_fits_smaller_shared_memory():
     for K in (5000, 9000, 20000):
         plan = make_plan(1 << 20, K, 0, 1 << 20, real=True, precision="fp32", smem_limit=99 * 1024)
         assert plan.row_block[1] <= 99 * 1024
+
+
+@pytest.mark.parametrize("shapes", [((5, 6), (3, 4)), ((1,), (1,)), ((4, 1), (1, 3))], ids=str)
+def test_results_are_writeable_like_scipy(shapes):
+    # several convolved axes, or none (a product): broadcast views are not handed back
+    a, b = np.random.rand(*shapes[0]), np.random.rand(*shapes[1])
+    for f in (fc.fftconvolve, fc.correlate):
+        y = f(a, b)
+        assert y.flags.writeable
+        y[(0,) * y.ndim] = 1.0
+
+
+def test_causal_conv_without_channels():
+    for u, k in [((0, 50), (0, 7)), ((2, 0, 50), (0, 7)), ((0, 50), (7,))]:
+        assert fc.causal_conv(np.zeros(u), np.zeros(k)).shape == u
+    assert fc.causal_conv(np.zeros((0, 50), np.float16), np.zeros((0, 7))).dtype == np.float16
+
+
+def test_dense_uniform_sparsity_keeps_every_bin():
+    k = np.ones(37) + 1j
+    x = np.random.rand(1000) + 0j
+    for kk, xx in ((k, x), (k.real, x.real)):
+        conv = fc.FFTConv(xx.shape, kk, sparsity=fc.Sparsity("uniform", 1.0))
+        assert conv.mask.all()
+        assert rel_error(conv(xx), ss.fftconvolve(xx, kk)) < 1e-13
+
+
+def test_fftconv_shapes_and_axes_like_scipy():
+    conv = fc.FFTConv(100, np.ones(5))                    # a bare int is a 1-D shape
+    assert conv(np.ones(100)).shape == (104,)
+    with pytest.raises(ValueError, match="axes exceeds dimensionality of input"):
+        fc.FFTConv((4, 100), np.ones(5), axes=2)
+    with pytest.raises(ValueError, match="axes must be a scalar or iterable of integers"):
+        fc.FFTConv((4, 100), np.ones(5), axes=1.5)

@@ -247,3 +247,18 @@ def test_broadcast_swap_on_gpu(mode):
                          mode=mode, axes=-1)
     assert y.shape == ref.shape
     assert rel(y, ref) <= tolerance("fp32", 8192)
+
+
+def test_edge_shapes_on_the_device():
+    for u, k in [((0, 50), (0, 7)), ((2, 0, 50), (0, 7))]:
+        y = fc.causal_conv(cupy.zeros(u, np.float32), cupy.zeros(k, np.float32))
+        assert isinstance(y, cupy.ndarray) and y.shape == u
+    a, b = cupy.asarray(RNG.standard_normal((5, 6))), cupy.asarray(RNG.standard_normal((3, 4)))
+    y = fc.fftconvolve(a, b)            # two convolved axes: cuFFT, a result of its own
+    y[0, 0] = 1.0
+    assert rel(cupy.asnumpy(fc.fftconvolve(a, b)), ss.fftconvolve(cupy.asnumpy(a), cupy.asnumpy(b))) < 1e-13
+    x = cupy.asarray(RNG.standard_normal(1000) + 1j * RNG.standard_normal(1000))
+    kk = cupy.asarray(RNG.standard_normal(37) + 1j)
+    conv = fc.FFTConv(x.shape, kk, sparsity=fc.Sparsity("uniform", 1.0))
+    ref = ss.fftconvolve(cupy.asnumpy(x), cupy.asnumpy(kk))
+    assert conv.mask.all() and rel(cupy.asnumpy(conv(x)), ref) < 1e-13
