@@ -14,6 +14,24 @@ PRECISION_CHOICES = ("auto", *PRECISIONS)
 LAYOUTS = ("fused", "three_pass")
 
 
+class OutputPath(click.Path):
+    """A file a command writes: its directory must exist and be writable, checked before any
+    work is done (a benchmark should not run for minutes and then fail to save)."""
+
+    def __init__(self):
+        super().__init__(dir_okay=False, writable=True)
+
+    def convert(self, value, param, ctx):
+        import os
+        path = super().convert(value, param, ctx)
+        parent = os.path.dirname(os.path.abspath(os.fspath(path)))
+        if not os.path.isdir(parent):
+            self.fail(f"directory {parent!r} does not exist", param, ctx)
+        if not os.access(parent, os.W_OK):
+            self.fail(f"directory {parent!r} is not writable", param, ctx)
+        return path
+
+
 class LengthType(click.ParamType):
     """A positive length: 4096, 64K, 1M (K = 1024, M = 1024**2)."""
     name = "N"

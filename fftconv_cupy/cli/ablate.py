@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import LENGTH, console, precision_option
+from ._common import LENGTH, OutputPath, console, precision_option
 from .bench import _dtype_for
 
 NO_DEVICE = "fftconv-cli ablate: no CUDA device found"
@@ -81,9 +81,9 @@ def _check_orders(length, orders, dtype, precision) -> dict:
               help="Signal rows (default: from L, about 1 GiB of signal at L >= 64K).")
 @click.option("--repeat", type=click.IntRange(min=1), default=20, show_default=True,
               help="Timed calls per order and for cupyx (after 3 warm-up calls).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("--json", "json_path", type=OutputPath(), default=None,
               help="Write the configuration, GPU, stated peak and every row to this JSON file.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("--plot", "plot_path", type=OutputPath(), default=None,
               help="Bars of time and FLOP utilization per order, to this PNG (needs matplotlib).")
 @click.pass_context
 def order_cmd(ctx, length, orders, dtype, precision, rows, repeat, json_path, plot_path):
@@ -272,10 +272,10 @@ def _length(s):
               help="Timed signal rows (default: from L, at most 4096).")
 @click.option("--repeat", type=click.IntRange(min=1), default=20, show_default=True,
               help="Timed calls per plan (after 3 warm-up calls).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random masks and data.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random masks and data.")
+@click.option("--json", "json_path", type=OutputPath(), default=None,
               help="Write the configuration, GPU and every row to this JSON file.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("--plot", "plot_path", type=OutputPath(), default=None,
               help="Speedup and SNR vs dense per pattern and density, to this PNG.")
 @click.pass_context
 def sparsity_cmd(ctx, lengths, patterns, densities, rows, repeat, seed, json_path, plot_path):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import LENGTH, MODES, console, order_option, precision_option
+from ._common import LENGTH, MODES, OutputPath, console, order_option, precision_option
 
 NO_DEVICE = "fftconv-cli bench: no CUDA device found"
 
@@ -69,11 +69,11 @@ def _check_plans(lengths, kernel_len, mode, dtype, precision, order, layout):
 @click.option("--peers/--no-peers", default=True, show_default=True,
               help="Also time cupyx.scipy.signal.fftconvolve, cupy rfft-mul-irfft and, when torch "
                    "is importable, torch.fft rfft-mul-irfft.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("--json", "json_path", type=OutputPath(), default=None,
               help="Write every measurement to this JSON file.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("--csv", "csv_path", type=OutputPath(), default=None,
               help="Write every measurement to this CSV file.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("--plot", "plot_path", type=OutputPath(), default=None,
               help="Plot time / floor vs L to this PNG (needs matplotlib).")
 @click.pass_context
 def bench(ctx, length, sweep, kernel_len, mode, dtype, precision, order, layout, rows, repeat, peers,

@@ -6,7 +6,8 @@ import time
 
 import click
 
-from ._common import build_plan, console, echo_json, fmt_bytes, fmt_count, fmt_seconds, plan_options
+from ._common import (OutputPath, build_plan, config_or_usage_error, console, echo_json, fmt_bytes,
+                      fmt_count, fmt_seconds, plan_options)
 
 _ARCH_RE = re.compile(r"sm_(\d+)[af]?")
 
@@ -42,6 +43,7 @@ def plan_report(plan, problem: dict, rows: int, channels: int, bandwidth_tbs: fl
 def plan_cmd(length, kernel_len, dtype, precision, order, mode, layout, rows, channels, bandwidth,
              as_json):
     """Show the plan chosen for one 1-D convolution: layout, factors, launch shape, costs."""
+    config_or_usage_error()
     if rows % channels:
         raise click.BadParameter(f"--rows {rows} is not a multiple of --channels {channels}",
                                  param_hint="--rows")
@@ -118,18 +120,19 @@ def _check_arch(ctx, param, value):
 
 @click.command()
 @plan_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("-o", "--output", type=OutputPath(), default=None,
               help="Write the CUDA source to FILE instead of printing it.")
 @click.option("--compile", "do_compile", is_flag=True,
               help="Also compile the source with NVRTC and report cubin size and compile time.")
 @click.option("--arch", default="sm_90", show_default=True, callback=_check_arch,
               help="Target of --compile.")
-@click.option("--cubin", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("--cubin", type=OutputPath(), default=None,
               help="With --compile: write the cubin to FILE.")
 def render(length, kernel_len, dtype, precision, order, mode, layout, output, do_compile, arch,
            cubin):
     """Print (or write) the generated CUDA for a plan; optionally compile it."""
     from ..codegen.source import render_plan
+    config_or_usage_error()             # the renderer reads the environment's knobs
     if cubin and not do_compile:
         raise click.UsageError("--cubin needs --compile")
     if do_compile:

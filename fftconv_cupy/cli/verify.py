@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import click
 import numpy as np
 
-from ._common import console
+from ._common import config_or_usage_error, console
 
 VERIFY_DTYPES = ("float32", "float64", "complex64", "complex128", "int32", "int64")
 SCIPY_MODES = ("full", "same", "valid")
@@ -139,7 +139,7 @@ def _executor_name() -> str:
 @click.command()
 @click.option("--cases", type=click.IntRange(min=1), default=50, show_default=True,
               help="Number of random problems.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed.")
 @click.option("--failures-only", is_flag=True, help="List only the failed cases.")
 @click.pass_context
 def verify(ctx, cases, seed, failures_only):
@@ -151,6 +151,7 @@ def verify(ctx, cases, seed, failures_only):
     """
     from rich.progress import Progress
     from rich.table import Table
+    config_or_usage_error()
     rng = np.random.default_rng(seed)
     done = []
     with Progress(console=console(stderr=True), transient=True) as progress:

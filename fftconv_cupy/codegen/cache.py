@@ -10,6 +10,7 @@ The cache is an optimisation only: failing to write it never fails a compile.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -46,6 +47,22 @@ def decode_entry(blob: bytes) -> bytes | None:
     return payload
 
 
+@functools.cache
+def _umask() -> int:
+    """The process's umask, read without changing it where /proc tells it (os.umask would
+    set it for a moment under other threads' feet)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 class DiskCache:
     def __init__(self, directory: str | os.PathLike):
         self.path = Path(directory)
@@ -57,10 +74,9 @@ class DiskCache:
         path = self._entry(key)
         try:
             blob = path.read_bytes()
-        except FileNotFoundError:
-            return None
         except OSError:
-            self._discard(path)
+            # missing, unreadable or a transient error: a miss; the entry may be another
+            # user's good one, so it is left in place
             return None
         payload = decode_entry(blob)
         if payload is None:
@@ -77,6 +93,9 @@ class DiskCache:
                 f.write(encode_entry(bytes(data)))
                 f.flush()
                 os.fsync(f.fileno())
+            # mkstemp makes the file private (0600): give entries the umask's permissions,
+            # so that a shared cache directory is readable by the users who share it
+            os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, final)
             tmp = None
         except OSError:

@@ -68,8 +68,18 @@ def supported_archs() -> tuple[int, ...]:
 
 
 def effective_options(options: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """DEFAULT_OPTIONS followed by ``options``, duplicates dropped (first kept)."""
-    return tuple(dict.fromkeys((*DEFAULT_OPTIONS, *options)))
+    """DEFAULT_OPTIONS followed by ``options``, duplicates dropped (first kept).
+
+    The compile key sorts the options, so none may depend on its order: a macro defined
+    twice with different values is refused."""
+    opts = tuple(dict.fromkeys((*DEFAULT_OPTIONS, *options)))
+    defined: dict[str, str] = {}
+    for o in opts:
+        if o.startswith("-D"):
+            first = defined.setdefault(o[2:].split("=", 1)[0], o)
+            if first != o:
+                raise ValueError(f"conflicting NVRTC options {first!r} and {o!r}")
+    return opts
 
 
 def source_excerpt(source: str, line: int, context: int = _EXCERPT_CONTEXT) -> str:

@@ -280,6 +280,38 @@ def test_cache_bad_env_is_usage_error(runner, monkeypatch):
     assert r.exit_code == 2 and "FFTCONV_CUPY_SYNC" in r.output
 
 
+@pytest.mark.parametrize("cmd", [("render",), ("plan",), ("verify", "--cases", "1")], ids=str)
+def test_bad_env_is_usage_error_everywhere(runner, monkeypatch, cmd):
+    monkeypatch.setenv("FFTCONV_CUPY_FORCE_COMPILE", "2")
+    args = list(cmd) + (["--len", "4096"] if cmd[0] != "verify" else [])
+    r = runner.invoke(main, args)
+    assert r.exit_code == 2 and "bad environment" in r.output and "FORCE_COMPILE" in r.output
+
+
+@pytest.mark.parametrize("args", [
+    ("bench", "--len", "4K", "--json", "{missing}/b.json"),
+    ("bench", "--len", "4K", "--csv", "{missing}/b.csv"),
+    ("bench", "--len", "4K", "--plot", "{missing}/b.png"),
+    ("ablate", "order", "--len", "4K", "--json", "{missing}/a.json"),
+    ("ablate", "sparsity", "--len", "4K", "--json", "{missing}/a.json"),
+    ("render", "--len", "4096", "-o", "{missing}/k.cu"),
+    ("render", "--len", "4096", "--compile", "--cubin", "{missing}/k.cubin"),
+], ids=lambda a: " ".join(a[:2]) + " " + a[-2])
+def test_output_paths_checked_before_any_work(runner, monkeypatch, tmp_path, args):
+    # a benchmark must not run for minutes and then fail to save: the directory is checked
+    # while the options are parsed (before the GPU check, so this runs without one)
+    calls = []
+    monkeypatch.setattr(device, "gpu_available", lambda: calls.append(1) or True)
+    r = runner.invoke(main, [a.format(missing=tmp_path / "no" / "such") for a in args])
+    assert r.exit_code == 2 and "does not exist" in r.output and calls == []
+
+
+def test_negative_seed_is_a_usage_error(runner):
+    for cmd in (["verify", "--cases", "1"], ["ablate", "sparsity", "--len", "4K"]):
+        r = runner.invoke(main, cmd + ["--seed", "-1"])
+        assert r.exit_code == 2 and "--seed" in r.output
+
+
 # --- bench ------------------------------------------------------------------
 
 

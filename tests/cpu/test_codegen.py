@@ -645,3 +645,41 @@ def test_arrays_on_another_device_are_named():
     with pytest.raises(ValueError, match=r"the kernel spectrum is on device 0 but the current device "
                                          r"is 1; call under `with cupy.cuda.Device\(0\):`"):
         _wrong_device(1, signal=on(1), kernel_spectrum=on(0), post_gate=None)
+
+
+def test_cache_read_errors_keep_the_entry(tmp_path, monkeypatch):
+    # an entry another user cannot read (or a transient I/O error) is a miss, not a deletion
+    cache = DiskCache(tmp_path)
+    cache.put("abc123", b"cubin")
+    path = tmp_path / "abc123.cubin"
+    assert path.exists()
+    from pathlib import Path
+
+    def refuse(self):
+        raise PermissionError("denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    assert cache.get("abc123") is None and path.exists()
+    monkeypatch.undo()
+    assert cache.get("abc123") == b"cubin"
+
+
+def test_cache_entries_follow_the_umask(tmp_path):
+    import os
+    import stat
+    old = os.umask(0o027)
+    try:
+        from fftconv_cupy.codegen import cache as cache_mod
+        cache_mod._umask.cache_clear()
+        DiskCache(tmp_path).put("abc123", b"cubin")
+    finally:
+        os.umask(old)
+        cache_mod._umask.cache_clear()
+    assert stat.S_IMODE((tmp_path / "abc123.cubin").stat().st_mode) == 0o640
+
+
+def test_conflicting_macro_options_are_refused():
+    from fftconv_cupy.codegen.nvrtc import effective_options
+    assert effective_options(("-DX=1", "-DX=1")).count("-DX=1") == 1
+    with pytest.raises(ValueError, match="conflicting NVRTC options '-DX=1' and '-DX=2'"):
+        effective_options(("-DX=1", "-DX=2"))
