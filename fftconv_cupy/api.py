@@ -491,8 +491,12 @@ class FFTConv:
         self.plan: Plan = plan
         self.fft_size = plan.n
         self.spectrum = kernel_spectrum(plan, prob.kernel_rows(k), xp, mask=self.mask)
-        # the spectrum per device: a plan made on one GPU runs on any (copied on first use there)
-        self._spectra = {} if xp is np else {self.spectrum.data.device_id: self.spectrum}
+        # the spectrum per device: a plan made on one GPU runs on any (copied on first use
+        # there); complete before any other stream or device reads it
+        self._spectra = None
+        if xp is not np:
+            xp.cuda.get_current_stream().synchronize()
+            self._spectra = {self.spectrum.data.device_id: self.spectrum}
         self._io = (arrays.BITS16[io16] if io16 else
                     PRECISIONS[prec].real_dtype if real else PRECISIONS[prec].complex_dtype)
         self._length = length
@@ -535,9 +539,9 @@ class FFTConv:
         device = cupy.cuda.runtime.getDevice()
         hs = self._spectra.get(device)
         if hs is None:
-            home = self.spectrum.data.device_id
-            cupy.cuda.Device(home).synchronize()    # the spectrum is complete on its own device
-            hs = self._spectra.setdefault(device, cupy.copy(self.spectrum))   # onto the current device
+            hs = cupy.copy(self.spectrum)               # onto the current device
+            cupy.cuda.get_current_stream().synchronize()   # before another stream reads it
+            hs = self._spectra.setdefault(device, hs)
         return hs
 
     def _call_direct(self, x):

@@ -5,8 +5,9 @@ kernel spectrum is computed once per worker process and chunk shape, then reused
 signal chunked along the convolved axis runs as overlap-save across its chunks: each chunk
 receives the K - 1 samples before it from its neighbour (``dask.array.map_overlap``) and
 yields the 'valid' convolution of the extended chunk, which is exactly its share of the
-causal convolution; 'full', 'same' and 'valid' are windows of that. No chunk ever holds
-more than its own samples plus K - 1.
+causal convolution; 'full', 'same' and 'valid' are windows of that (of the signal followed
+by as many zeros as the window reaches past it). A chunk holds its own samples (chunks
+shorter than K merged with a neighbour first) plus K - 1.
 
 Chunks may be NumPy arrays (computed on the GPU when one is present, otherwise by the
 NumPy executor of the same plan) or CuPy arrays (e.g. dask-cuda workers, one GPU each);
@@ -16,18 +17,21 @@ the result has the chunks' array type.
     from fftconv_cupy import dask as fcd
 
     x = da.from_array(signal, chunks=(8, 1 << 20))      # (channels, samples), long rows
-    y = fcd.fftconvolve(x, taps, mode="same", axes=-1)   # lazy; y.compute() runs it
+    y = fcd.fftconvolve(x, taps[None, :], mode="same", axes=-1)   # lazy; y.compute() runs it
 """
 from __future__ import annotations
 
 import functools
 import math
 import operator
+import threading
+from collections import OrderedDict
 
 import numpy as np
 
 from . import api
 from .plan.spec import conv_spec
+from .plan.support import IO_16BIT
 from .runtime import arrays
 
 MODES = ("full", "same", "valid", "causal")
@@ -56,54 +60,61 @@ def _host(a) -> np.ndarray:
     return np.asarray(a)
 
 
+# FFTConv plans of the chunk functions, per process: (kernel token, chunk key) -> plan.  Module
+# level, so that a process-pool worker reuses them across tasks (each task unpickles its own
+# copy of the chunk function); bounded, since every plan holds its spectrum on the device.
+_PLANS: OrderedDict = OrderedDict()
+_PLANS_LOCK = threading.Lock()
+_PLANS_KEPT = 64
+
+
 class _BlockConv:
     """The per-chunk function: `mode` along `axis` with the kernel's slice for the chunk.
 
-    Plans (`FFTConv`) are memoized per chunk shape, dtype, kernel slice and array type;
-    the memo is per process and never pickled, so each worker builds its own.
-    """
+    Plans (`FFTConv`) are memoized per process by the kernel's token (dask's hash of the
+    kernel and options, made when the graph is built) and the chunk's shape, dtype,
+    kernel slice and array type."""
 
     def __init__(self, kernel: np.ndarray, axis: int, precision, order, keep16: bool):
+        from dask.base import tokenize
         self.kernel, self.axis = kernel, axis
         self.precision, self.order, self.keep16 = precision, order, keep16
-        self._plans: dict = {}
-
-    def __getstate__(self):
-        return {**self.__dict__, "_plans": {}}
+        self.token = tokenize(kernel, axis, precision, order, keep16)
 
     def plan(self, block, mode: str, location):
         ks = _kernel_index(self.kernel.shape, self.axis, location)
-        key = (block.shape, block.dtype.str, mode, tuple((s.start, s.stop) for s in ks),
+        key = (self.token, block.shape, block.dtype.str, mode, tuple((s.start, s.stop) for s in ks),
                arrays.kind_of(block))
-        conv = self._plans.get(key)
+        with _PLANS_LOCK:
+            conv = _PLANS.get(key)
+            if conv is not None:
+                _PLANS.move_to_end(key)
         if conv is None:
-            k = _xp(block).asarray(self.kernel[ks])
-            conv = api.FFTConv(block.shape, k, mode=mode, axes=self.axis, precision=self.precision,
-                               order=self.order, dtype=block.dtype)
-            self._plans[key] = conv
+            conv = api.FFTConv(block.shape, _xp(block).asarray(self.kernel[ks]), mode=mode,
+                               axes=self.axis, precision=self.precision, order=self.order,
+                               dtype=block.dtype)
+            with _PLANS_LOCK:
+                conv = _PLANS.setdefault(key, conv)
+                while len(_PLANS) > _PLANS_KEPT:
+                    _PLANS.popitem(last=False)
         return conv
 
-    def whole(self, block, mode: str, block_info=None):
-        """The convolved axis in one chunk: the plan's own mode."""
+    def _run(self, block, mode: str, block_info):
         if block.size == 0:
             return _empty_chunk(block, block_info)
         if not self.keep16 and block.dtype == np.float16:
             block = block.astype(np.float32)    # SciPy's promotion (keep16: causal_conv's 16-bit rows)
         return self.plan(block, mode, _location(block, block_info))(block)
 
+    def whole(self, block, mode: str, block_info=None):
+        """The convolved axis in one chunk: the plan's own mode."""
+        return self._run(block, mode, block_info)
+
     def causal_part(self, block, block_info=None):
         """One chunk of a chunked axis, extended by the K - 1 samples before it (none for the
         first chunk): its outputs of the causal convolution."""
-        if block.size == 0:
-            return _empty_chunk(block, block_info)
-        if not self.keep16 and block.dtype == np.float16:
-            block = block.astype(np.float32)
-        info = block_info[0]
-        first = info["chunk-location"][self.axis] == 0
-        location = info["array-location"]
-        if first:
-            return self.plan(block, "causal", location)(block)
-        return self.plan(block, "valid", location)(block)
+        first = block_info[0]["chunk-location"][self.axis] == 0
+        return self._run(block, "causal" if first else "valid", block_info)
 
 
 def _signal(x, name: str = "in1"):
@@ -252,14 +263,18 @@ def fftconvolve(in1, in2, mode="full", axes=-1, *, precision="auto", order=None)
         return in1.map_blocks(fn.whole, mode, chunks=chunks, dtype=dtype, meta=_meta(in1, dtype))
     if mode == "causal":
         return _causal_chunked(da, in1, fn, K, dtype)
-    # full = the causal convolution of the signal followed by K - 1 zeros; same / valid are windows
-    pad = [(0, 0)] * in1.ndim
-    pad[axis] = (0, K - 1)
-    full = _causal_chunked(da, da.pad(in1, pad), fn, K, dtype)
+    # the window [start, start + length) of the full convolution is one of the causal
+    # convolution of the signal followed by the zeros the window reaches past it
+    # (full: K - 1, same: (K - 1) // 2, valid: none)
     start, length = spec.windows[0]
+    x = in1
+    if start + length > L:
+        pad = [(0, 0)] * in1.ndim
+        pad[axis] = (0, start + length - L)
+        x = da.pad(in1, pad)
     index = [slice(None)] * in1.ndim
     index[axis] = slice(start, start + length)
-    return full[tuple(index)]
+    return _causal_chunked(da, x, fn, K, dtype)[tuple(index)]
 
 
 def _whole_fallback(block, k, mode, axis, precision, order, block_info=None):
@@ -273,6 +288,8 @@ def _gate(da, g, name: str, u, d_k, io16: str | None):
     """A gate as a dask array chunked like u, checked as `causal_conv` checks it."""
     if g is None:
         return None
+    if _is_dask(g):
+        _signal(g, name)
     s_g, d_g = tuple(g.shape), np.dtype(g.dtype)
     if io16:
         api.check_gate16(name, s_g, d_g.name, u.shape, io16)
@@ -280,7 +297,7 @@ def _gate(da, g, name: str, u, d_k, io16: str | None):
         api.check_gate(name, s_g, d_g, u.shape, u.dtype, d_k)
     if not _is_dask(g):
         return da.from_array(g, chunks=u.chunks, asarray=False)
-    return _signal(g, name).rechunk(u.chunks)
+    return g.rechunk(u.chunks)
 
 
 def _gated_part(block, *gates, k, K, which, precision, order, block_info=None):
@@ -290,7 +307,7 @@ def _gated_part(block, *gates, k, K, which, precision, order, block_info=None):
         return _empty_chunk(block, block_info)
     pre, post = (gates[0] if which[0] else None), (gates[-1] if which[1] else None)
     location = _location(block, block_info)
-    kk = _xp(block).asarray(k[slice(*location[-2])])      # k is (H, K): the chunk's channels
+    kk = _xp(block).asarray(k if len(k) == 1 else k[slice(*location[-2])])   # the chunk's channels
     y = api.causal_conv(block, kk, pre_gate=pre, post_gate=post, precision=precision, order=order)
     first = not block_info or block_info[0]["chunk-location"][-1] == 0
     return y if first else y[..., K - 1:]
@@ -305,17 +322,18 @@ def causal_conv(u, k, *, pre_gate=None, post_gate=None, precision="auto", order=
     u = _signal(u, "u")
     kh = _host(k)
     H, L, K, s_k2 = api.causal_shapes(u.shape, kh.shape)
-    kh = np.ascontiguousarray(np.broadcast_to(kh.reshape(s_k2), (H, K)))
-    io16 = "float16" if u.dtype == np.float16 else None
+    kh = kh.reshape(s_k2)               # (1, K) is one kernel for every channel: one plan
+    io16 = arrays.dtype_name(u._meta)
+    io16 = io16 if io16 in IO_16BIT else None
     if io16:
         api.check_kernel16(io16, kh.dtype)
     gates = [_gate(da, g, name, u, kh.dtype, io16)
              for name, g in (("pre_gate", pre_gate), ("post_gate", post_gate))]
-    spec = conv_spec(u.shape, np.float32 if io16 else u.dtype, (1,) * (u.ndim - 2) + (H, K), kh.dtype,
+    spec = conv_spec(u.shape, np.float32 if io16 else u.dtype, (1,) * (u.ndim - 2) + s_k2, kh.dtype,
                      "full", -1)
     dtype = u.dtype if io16 else spec.dtype
     if all(g is None for g in gates) and K > 1:
-        fn = _BlockConv(kh.reshape((1,) * (u.ndim - 2) + (H, K)), u.ndim - 1, precision, order,
+        fn = _BlockConv(kh.reshape((1,) * (u.ndim - 2) + s_k2), u.ndim - 1, precision, order,
                         keep16=bool(io16))
         return _causal_chunked(da, u, fn, K, dtype)
     # gated (or K == 1): causal_conv itself on each chunk

@@ -96,12 +96,7 @@ class CompiledKernel:
             return fn
         with self._lock:
             try:
-                try:
-                    fn = self._load(device, name)
-                except errors as exc:
-                    if not bind_context(exc):
-                        raise
-                    fn = self._load(device, name)
+                fn = with_context(self._load, device, name)
             except errors as exc:
                 raise FFTConvLaunchError(
                     f"could not load {name!r} ({self.arch or 'unknown arch'}) on device {device} "
@@ -165,6 +160,17 @@ def bind_context(exc) -> bool:
         return driver.ctxGetCurrent() != 0
     except _cuda_errors():
         return False
+
+
+def with_context(call, *args):
+    """call(*args); where it fails for want of a context in this thread, once more after
+    binding one (see bind_context)."""
+    try:
+        return call(*args)
+    except _cuda_errors() as exc:
+        if not bind_context(exc):
+            raise
+    return call(*args)
 
 
 def _dump(directory, key: str, code: str) -> None:
@@ -289,16 +295,10 @@ def launch(func, grid, block, args, shared_mem: int = 0, *, plan: str = "", stre
                 # (only RawKernel does); set the attribute through the driver.
                 from cupy.cuda import driver
 
-                driver.funcSetAttribute(
-                    func.ptr, driver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(shared_mem)
-                )
+                with_context(driver.funcSetAttribute, func.ptr,
+                             driver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(shared_mem))
                 _SMEM_LIMITS[id(func)] = (func, int(shared_mem))
-        try:
-            func(grid, block, args, shared_mem=int(shared_mem), stream=stream)
-        except errors as exc:
-            if not bind_context(exc):
-                raise
-            func(grid, block, args, shared_mem=int(shared_mem), stream=stream)
+        with_context(functools.partial(func, shared_mem=int(shared_mem), stream=stream), grid, block, args)
     except errors as exc:
         raise fail("kernel launch failed", exc) from exc
     if sync_enabled():
@@ -335,17 +335,10 @@ class Launcher:
         self._params_ptr = ctypes.addressof(self._params)
         self._lock = threading.Lock()
         self._errors = _cuda_errors()
-        def opt_in():
-            driver.funcSetAttribute(self._fptr, driver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                    self.shared_mem)
         try:
             if self.shared_mem > _DEFAULT_SMEM_LIMIT:
-                try:
-                    opt_in()
-                except self._errors as exc:
-                    if not bind_context(exc):
-                        raise
-                    opt_in()
+                with_context(driver.funcSetAttribute, self._fptr,
+                             driver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, self.shared_mem)
         except self._errors as exc:
             raise self._fail("setting the shared memory limit failed", (0,), exc) from exc
 
@@ -354,19 +347,20 @@ class Launcher:
             f"{what} for plan {self.plan or '<unnamed>'}: grid={tuple(grid)}, block=({self.block},), "
             f"shared_mem={self.shared_mem} bytes: {exc}")
 
+    def _go(self, gx: int, gy: int, stream_ptr: int, args: tuple) -> None:
+        with self._lock:
+            self._struct.pack_into(self._buf, 0, *args)
+            self._launch(self._fptr, gx, gy, 1, self.block, 1, 1, self.shared_mem,
+                         stream_ptr, self._params_ptr, 0)
+
     def __call__(self, grid: tuple, *args: int, stream=None) -> None:
         """Launch on `grid` ((x,) or (x, y)) with `args` on `stream` (None: the current one)."""
         if stream is None:
             stream = _cupy().cuda.get_current_stream()
         gy = grid[1] if len(grid) > 1 else 1
         try:
-            with self._lock:
-                self._struct.pack_into(self._buf, 0, *args)
-                self._launch(self._fptr, grid[0], gy, 1, self.block, 1, 1, self.shared_mem,
-                             stream.ptr, self._params_ptr, 0)
+            with_context(self._go, grid[0], gy, stream.ptr, args)
         except self._errors as exc:
-            if bind_context(exc):   # a fresh thread: once more, now that it has a context
-                return self(grid, *args, stream=stream)
             raise self._fail("kernel launch failed", grid, exc) from exc
         except struct.error as exc:
             raise TypeError(f"bad launch arguments for plan {self.plan}: {exc}") from exc

@@ -683,3 +683,23 @@ def test_conflicting_macro_options_are_refused():
     assert effective_options(("-DX=1", "-DX=1")).count("-DX=1") == 1
     with pytest.raises(ValueError, match="conflicting NVRTC options '-DX=1' and '-DX=2'"):
         effective_options(("-DX=1", "-DX=2"))
+
+
+def test_executor_refuses_arrays_on_another_device(monkeypatch):
+    # the check runs before anything is launched: a kernel would read a foreign address
+    from types import SimpleNamespace
+    from fftconv_cupy.plan.plan import make_plan
+    from fftconv_cupy.runtime import executor
+    monkeypatch.setattr(executor, "get_kernel", lambda src: None)      # no device to compile for
+    ex = executor.GPUExecutor(make_plan(128, 16, 0, 128, real=True, precision="fp32"))
+    monkeypatch.setattr(ex, "_state", lambda: SimpleNamespace(device=1))
+
+    def on(device):
+        return SimpleNamespace(data=SimpleNamespace(device_id=device))
+
+    for arrays, name in [((on(0), on(1), on(1)), "signal"), ((on(1), on(0), on(1)), "kernel spectrum"),
+                         ((on(1), on(1), on(0)), "output")]:
+        with pytest.raises(ValueError, match=f"the {name} is on device 0 but the current device is 1"):
+            ex(*arrays, batch=2, channels=1)
+    with pytest.raises(ValueError, match="the pre gate is on device 0"):
+        ex(on(1), on(1), on(1), batch=2, channels=1, pre_gate=on(0))

@@ -92,10 +92,46 @@ def test_plans_are_built_once_per_chunk_shape():
     y = da.from_array(x, chunks=(2, 512)).map_blocks(fn.whole, "full", chunks=((2,) * 4, (544,)),
                                                      dtype=np.float64)
     out = y.compute(scheduler="synchronous")
-    assert len(fn._plans) == 1
+    assert sum(key[0] == fn.token for key in fcd._PLANS) == 1
     assert rel(out, ss.fftconvolve(x, k, axes=-1)) < 1e-13
+    # a task's unpickled copy (what a process-pool worker runs) finds the same plan
     import pickle
-    assert pickle.loads(pickle.dumps(fn))._plans == {}   # workers build their own
+    copy = pickle.loads(pickle.dumps(fn))
+    block = x[:2]
+    assert copy.token == fn.token and copy.plan(block, "full", [(0, 2), (0, 512)]) is \
+        fn.plan(block, "full", [(0, 2), (0, 512)])
+    other = fcd._BlockConv(k * 2, 1, "auto", None, keep16=False)     # another kernel: its own
+    assert other.plan(block, "full", [(0, 2), (0, 512)]) is not fn.plan(block, "full", [(0, 2), (0, 512)])
+
+
+def test_one_kernel_for_every_channel_is_one_plan():
+    u = RNG.standard_normal((2, 64, 400))
+    k = RNG.standard_normal(30)
+    fcd._PLANS.clear()
+    y = fcd.causal_conv(da.from_array(u, chunks=(2, 8, 400)), k)
+    assert rel(y.compute(scheduler="synchronous"), reference(u, k[None, None], "causal")) < 1e-13
+    assert len(fcd._PLANS) == 1                          # 8 channel chunks, one plan
+
+
+def test_processes_scheduler():
+    x = RNG.standard_normal((4, 600))
+    k = RNG.standard_normal((4, 50))
+    for mode in ("full", "causal"):
+        y = fcd.fftconvolve(da.from_array(x, chunks=(2, 150)), k, mode=mode)
+        assert rel(y.compute(scheduler="processes", num_workers=2), reference(x, k, mode)) < 1e-13
+
+
+def test_causal_conv_bfloat16_stays_bfloat16():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    import fftconv_cupy as fc
+    u = RNG.standard_normal((2, 3, 500)).astype(ml_dtypes.bfloat16)
+    k = RNG.standard_normal((3, 40)).astype(np.float32)
+    ref = fc.causal_conv(u, k)
+    for chunks in [(1, 3, 500), (2, 1, 128)]:
+        y = fcd.causal_conv(da.from_array(u, chunks=chunks), k)
+        out = y.compute()
+        assert y.dtype == out.dtype == ref.dtype
+        assert rel(out.astype(np.float64), ref.astype(np.float64)) < 2e-2
 
 
 def test_errors():

@@ -22,6 +22,8 @@ def in_fresh_threads(fn, n=1):
 
     def run(i):
         try:
+            # the case under test: a thread with no current context
+            assert cupy.cuda.driver.ctxGetCurrent() == 0
             results[i] = fn()
             cupy.cuda.get_current_stream().synchronize()
         except BaseException as exc:      # handed to the main thread
