@@ -66,7 +66,8 @@ def parse_path(env: Mapping[str, str], name: str) -> Path | None:
         return None
     if "\x00" in value:
         raise ValueError(f"{name} contains a NUL byte")
-    return Path(value).expanduser()
+    # absolute: a relative directory would move with the working directory
+    return Path(value).expanduser().absolute()
 
 
 def default_cache_dir(env: Mapping[str, str]) -> Path:

@@ -16,6 +16,7 @@ import os
 import re
 import struct
 import tempfile
+import warnings
 from pathlib import Path
 
 MAGIC = b"FFTCUBN1"
@@ -63,6 +64,18 @@ def _umask() -> int:
     return mask
 
 
+_WARNED: set = set()
+
+
+def _warn_unwritable(path: Path, exc: OSError) -> None:
+    if path in _WARNED:
+        return
+    _WARNED.add(path)
+    warnings.warn(f"cannot write the kernel cache in {path} ({exc}); kernels are compiled in "
+                  "every process (set FFTCONV_CUPY_CACHE_DIR to a writable directory)",
+                  RuntimeWarning, stacklevel=4)
+
+
 class DiskCache:
     def __init__(self, directory: str | os.PathLike):
         self.path = Path(directory)
@@ -98,8 +111,10 @@ class DiskCache:
             os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, final)
             tmp = None
-        except OSError:
-            pass  # Read-only or full disk: the kernel still works, it just is not cached.
+        except OSError as exc:
+            # read-only or full disk: the kernel still works, it just is not cached; said
+            # once per directory, or every process would recompile without a word
+            _warn_unwritable(self.path, exc)
         finally:
             if tmp is not None:
                 self._discard(Path(tmp))

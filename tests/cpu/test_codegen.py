@@ -185,7 +185,12 @@ def test_unwritable_cache_dir_does_not_raise(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     cache = DiskCache(blocker / "cache")  # mkdir fails even as root
-    cache.put("k", b"data")
+    with pytest.warns(RuntimeWarning, match="cannot write the kernel cache"):
+        cache.put("k", b"data")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # said once per directory
+        cache.put("k2", b"data")
     assert cache.get("k") is None
     assert cache.entries() == [] and cache.clear() == 0
 
@@ -703,3 +708,10 @@ def test_executor_refuses_arrays_on_another_device(monkeypatch):
             ex(*arrays, batch=2, channels=1)
     with pytest.raises(ValueError, match="the pre gate is on device 0"):
         ex(on(1), on(1), on(1), batch=2, channels=1, pre_gate=on(0))
+
+
+def test_relative_cache_dir_is_made_absolute(monkeypatch, tmp_path):
+    from fftconv_cupy.config import get_config
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FFTCONV_CUPY_CACHE_DIR", "rel/cache")
+    assert get_config().cache_dir == tmp_path / "rel" / "cache"
