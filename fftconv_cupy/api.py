@@ -143,7 +143,8 @@ def _execute_rows(plan: Plan, x, hs, channels: int, length: int, xp, io, *,
     plan = plan.with_alignment(_ptr(x) | (0 if pre_gate is None else _ptr(pre_gate)),
                                _ptr(y) | (0 if post_gate is None else _ptr(post_gate)))
     ex = _executor(plan)
-    ex(x, hs, y, batch=rows // channels if channels else 0, channels=channels, pre_gate=pre_gate, post_gate=post_gate)
+    ex(x, hs, y, batch=rows // channels if channels else 0, channels=channels, pre_gate=pre_gate,
+       post_gate=post_gate)
     return y
 
 

@@ -298,7 +298,8 @@ def launch(func, grid, block, args, shared_mem: int = 0, *, plan: str = "", stre
                 with_context(driver.funcSetAttribute, func.ptr,
                              driver.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(shared_mem))
                 _SMEM_LIMITS[id(func)] = (func, int(shared_mem))
-        with_context(functools.partial(func, shared_mem=int(shared_mem), stream=stream), grid, block, args)
+        call = functools.partial(func, shared_mem=int(shared_mem), stream=stream)
+        with_context(call, grid, block, args)
     except errors as exc:
         raise fail("kernel launch failed", exc) from exc
     if sync_enabled():
