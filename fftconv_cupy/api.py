@@ -395,6 +395,13 @@ def _causal_conv16(u, k, s_u, s_k2, io, pre_gate, post_gate, precision, order):
     return arrays.wrap_bits16(y, u, io)
 
 
+def _settle(stream) -> None:
+    """Wait for `stream`'s work, unless it is being captured into a graph (where waiting is
+    not allowed, and the graph orders the work itself)."""
+    if not stream.is_capturing():
+        stream.synchronize()
+
+
 class FFTConv:
     """A convolution plan for signals of one shape with one kernel, along one axis.
 
@@ -496,7 +503,7 @@ class FFTConv:
         # there); complete before any other stream or device reads it
         self._spectra = None
         if xp is not np:
-            xp.cuda.get_current_stream().synchronize()
+            _settle(xp.cuda.get_current_stream())
             self._spectra = {self.spectrum.data.device_id: self.spectrum}
         self._io = (arrays.BITS16[io16] if io16 else
                     PRECISIONS[prec].real_dtype if real else PRECISIONS[prec].complex_dtype)
@@ -541,7 +548,7 @@ class FFTConv:
         hs = self._spectra.get(device)
         if hs is None:
             hs = cupy.copy(self.spectrum)               # onto the current device
-            cupy.cuda.get_current_stream().synchronize()   # before another stream reads it
+            _settle(cupy.cuda.get_current_stream())     # before another stream reads it
             hs = self._spectra.setdefault(device, hs)
         return hs
 
