@@ -560,8 +560,8 @@ class FFTConv:
         y = self.xp.empty(self._out_shape, dtype=self.dtype)
         plan = self.plan.with_alignment(rows.data.ptr, y.data.ptr)
         channels = self._prob.channels
-        _executor(plan)(rows, self._spectrum_here(), y.reshape(-1, self._length), batch=rows.shape[0] // channels,
-                        channels=channels)
+        _executor(plan)(rows, self._spectrum_here(), y.reshape(-1, self._length),
+                        batch=rows.shape[0] // channels, channels=channels)
         return y
 
     def _call16(self, x):
@@ -572,7 +572,8 @@ class FFTConv:
         if xp is np and arrays.kind_of(x) == "cupy":
             raise TypeError("this plan lives on the host (no GPU); pass a NumPy array")
         rows = xp.ascontiguousarray(prob.signal_rows(xp.asarray(arrays.bits16(x, self.io16))))
-        y = _execute_rows(self.plan, rows, self._spectrum_here(), prob.channels, self._length, xp, self._io)
+        y = _execute_rows(self.plan, rows, self._spectrum_here(), prob.channels, self._length, xp,
+                          self._io)
         out = xp.ascontiguousarray(prob.finish(y))
         if arrays.kind_of(x) == "numpy" and not isinstance(out, np.ndarray):
             out = out.get()
