@@ -79,15 +79,16 @@ fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restri
   //    written straight into the shared memory of row kb's owner
   for (int a = rank * CW + threadIdx.x; a < (rank + 1) * CW; a += 2 * RT) {
   // in(i): point A * i + a of the transform's input, zero outside the signal
+  const XT* const xb = xr + 2 * (long long)(0);   // sample of point 0
   auto in = [&](int i) {
-    const long long e = (long long)A * i + a;
+    const long long d = (long long)A * i + a, e = 0 + d;
     cx<T> p = zero<T>();
     const long long s = 2 * e;     // its first sample
     if (VPX && s + 1 < LEN_X) {
-      load_row_pts<T, IO, 1>(&p, xr, e);   // s is even here
+      load_row_pts<T, IO, 1>(&p, xb, d);   // s is even here
     } else {
-      if (s < LEN_X) p.re = IO::ld(xr + s);
-      if (s + 1 < LEN_X) p.im = IO::ld(xr + s + 1);
+      if (s < LEN_X) p.re = IO::ld(xb + 2 * d);
+      if (s + 1 < LEN_X) p.im = IO::ld(xb + 2 * d + 1);
     }
     return p;
   };
@@ -123,14 +124,15 @@ fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restri
   // 3. columns back from the row owners: conjugate twiddles, inverse b-point DFTs, store y
   for (int a = rank * CW + threadIdx.x; a < (rank + 1) * CW; a += 2 * RT) {
   // out(i, p): point A * i + a of the transform's output (samples from OUT_START on)
+  XT* const yb = yr + (2 * (long long)(0) - OUT_START);   // output sample of point 0
   auto out = [&](int i, cx<T> p) {
-    const long long e = (long long)A * i + a;
+    const long long d = (long long)A * i + a, e = 0 + d;
     const long long s = 2 * e - OUT_START;
     if (VPY && s >= 0 && s + 1 < OUT_LEN) {
-      store_row_pts<T, IO, 1>(yr, &p, s / 2);
+      store_row_pts<T, IO, 1>(yb, &p, d);   // s is even here
     } else {
-      if (s >= 0 && s < OUT_LEN) IO::st(yr + s, p.re);
-      if (s + 1 >= 0 && s + 1 < OUT_LEN) IO::st(yr + s + 1, p.im);
+      if (s >= 0 && s < OUT_LEN) IO::st(yb + 2 * d, p.re);
+      if (s + 1 >= 0 && s + 1 < OUT_LEN) IO::st(yb + 2 * d + 1, p.im);
     }
   };
     cx<T> v[B];

@@ -47,20 +47,22 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict
   constexpr int VPX = 1, VPY = 1;   // whole points per access (0: per sample)
   const XT* xr = x + row * LEN_X;
   XT* yr = y + row * OUT_LEN;
-  // in(i): point i of the transform's input, zero outside the signal
+  // in(i): point tid + i - tid of the transform's input, zero outside the signal
+  const XT* const xb = xr + (long long)(tid);   // sample of point tid
   auto in = [&](int i) {
-    const long long e = i;
+    const long long d = i - tid, e = tid + d;
     cx<T> p = zero<T>();
     const long long s = e;
-    if (s < LEN_X) p = ldg(xr + s);
+    if (s < LEN_X) p = ldg(xb + d);
     return p;
   };
-  // out(i, p): point i of the transform's output (samples from OUT_START on)
+  // out(i, p): point tid + i - tid of the transform's output (samples from OUT_START on)
+  XT* const yb = yr + ((long long)(tid) - OUT_START);   // output sample of point tid
   auto out = [&](int i, cx<T> p) {
     if (!(active)) return;
-    const long long e = i;
+    const long long d = i - tid, e = tid + d;
     const long long o = e - OUT_START;
-    if (o >= 0 && o < OUT_LEN) yr[o] = p;
+    if (o >= 0 && o < OUT_LEN) yb[d] = p;
   };
   first_stage_in<T, 420, 4, THREADS, -1, NZ>(buf, tid, in);
   stage<T, 420, 3, 4, THREADS, -1, 420, Q, LO_BITS, 0, Dense, 32>(buf, tid, twlo, twhi);

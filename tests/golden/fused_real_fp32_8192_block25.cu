@@ -58,29 +58,31 @@ fftconv_fused(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restrict
   constexpr int VPX = 2, VPY = 2;   // whole points per access (0: per sample)
   const XT* xr = x + row * LEN_X;
   XT* yr = y + row * OUT_LEN;
-  // in(i): point i of the transform's input, zero outside the signal
+  // in(i): point tid + i - tid of the transform's input, zero outside the signal
+  const XT* const xb = xr + 2 * (long long)(tid);   // sample of point tid
   auto in = [&](int i) {
-    const long long e = i;
+    const long long d = i - tid, e = tid + d;
     cx<T> p = zero<T>();
     const long long s = 2 * e;     // its first sample
     if (VPX && s + 1 < LEN_X) {
-      load_row_pts<T, IO, 1>(&p, xr, e);   // s is even here
+      load_row_pts<T, IO, 1>(&p, xb, d);   // s is even here
     } else {
-      if (s < LEN_X) p.re = IO::ld(xr + s);
-      if (s + 1 < LEN_X) p.im = IO::ld(xr + s + 1);
+      if (s < LEN_X) p.re = IO::ld(xb + 2 * d);
+      if (s + 1 < LEN_X) p.im = IO::ld(xb + 2 * d + 1);
     }
     return p;
   };
-  // out(i, p): point i of the transform's output (samples from OUT_START on)
+  // out(i, p): point tid + i - tid of the transform's output (samples from OUT_START on)
+  XT* const yb = yr + (2 * (long long)(tid) - OUT_START);   // output sample of point tid
   auto out = [&](int i, cx<T> p) {
     if (!(active)) return;
-    const long long e = i;
+    const long long d = i - tid, e = tid + d;
     const long long s = 2 * e - OUT_START;
     if (VPY && s >= 0 && s + 1 < OUT_LEN) {
-      store_row_pts<T, IO, 1>(yr, &p, s / 2);
+      store_row_pts<T, IO, 1>(yb, &p, d);   // s is even here
     } else {
-      if (s >= 0 && s < OUT_LEN) IO::st(yr + s, p.re);
-      if (s + 1 >= 0 && s + 1 < OUT_LEN) IO::st(yr + s + 1, p.im);
+      if (s >= 0 && s < OUT_LEN) IO::st(yb + 2 * d, p.re);
+      if (s + 1 >= 0 && s + 1 < OUT_LEN) IO::st(yb + 2 * d + 1, p.im);
     }
   };
   first_stage_in<T, 8192, 8, THREADS, -1, NZ>(buf, tid, in);

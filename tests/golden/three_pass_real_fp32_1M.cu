@@ -81,29 +81,39 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
   extern __shared__ __align__(16) unsigned char smem_raw[];
   cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
   const int c = threadIdx.x % C, t = threadIdx.x / C;
+  __builtin_assume(t < CT);            // blocks of C * CT threads: lets j % NS fold in the stages
   const int a = blockIdx.x * C + c;
   int h;
   const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
   const XT* xr = x + row * LEN_X;
-  // in(i): point A * i + a of the transform's input, zero outside the signal
+  const long long at = (long long)A * t + a;      // the thread's own point (t, c)
+  // in(i): point at + A * (i - t) of the transform's input, zero outside the signal
+  const XT* const xb = xr + 2 * (long long)(at);   // sample of point at
   auto in = [&](int i) {
-    const long long e = (long long)A * i + a;
+    const long long d = (long long)A * (i - t), e = at + d;
     cx<T> p = zero<T>();
     const long long s = 2 * e;     // its first sample
     if (VPX && s + 1 < LEN_X) {
-      load_row_pts<T, IO, 1>(&p, xr, e);   // s is even here
+      load_row_pts<T, IO, 1>(&p, xb, d);   // s is even here
     } else {
-      if (s < LEN_X) p.re = IO::ld(xr + s);
-      if (s + 1 < LEN_X) p.im = IO::ld(xr + s + 1);
+      if (s < LEN_X) p.re = IO::ld(xb + 2 * d);
+      if (s + 1 < LEN_X) p.im = IO::ld(xb + 2 * d + 1);
     }
     return p;
   };
-  auto ld_smem = [&](int k) { return smem[k * C + c]; };
-  auto st_smem = [&](int k, cx<T> v) { smem[k * C + c] = v; };
-  const cx<T>* t1 = twlo + 6400 + c;
-  const cx<T>* t2 = twlo + 14592 + blockIdx.x * B;
-  cx<T>* out = tmp + (long long)blockIdx.y * M + a;
-  auto st_tmp = [&](int kb, cx<T> v) { out[(long long)kb * A] = v * column_twiddle<C, -1>(t1, t2, kb); };
+  // point k of column c relative to the thread's own point (t, c): k - t folds to a constant
+  // in the unrolled stages, so every access is one base register plus an immediate offset
+  cx<T>* const smem_t = smem + t * C + c;
+  auto ld_smem = [&](int k) { return smem_t[(k - t) * C]; };
+  auto st_smem = [&](int k, cx<T> v) { smem_t[(k - t) * C] = v; };
+
+  const cx<T>* t1 = twlo + 6400 + c + t * C;
+  const cx<T>* t2 = twlo + 14592 + blockIdx.x * B + t;
+  cx<T>* out = tmp + (long long)blockIdx.y * M + at;
+  auto st_tmp = [&](int kb, cx<T> v) {
+    const int d = kb - t;
+    out[(long long)d * A] = v * column_twiddle<C, -1>(t1, t2, d);
+  };
   col_stage<T, B, 16, 1, CT, -1, NZB, B, false, Q, LO_BITS, -1>(t, twlo, twhi, in, st_smem);
   __syncthreads();
 
@@ -135,8 +145,10 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   const bool stores = g == 0 || kb != kb1;
   // the first stage reads the row and the last one writes it back (no staging); the read-only
   // path is safe: a row belongs to one block, and every read precedes the first stage's barrier
-  auto in = [&](int e) { return ldg(rowp + e); };
-  auto out = [&](int e, cx<T> p) { if (stores) rowp[e] = p; };
+  // point e relative to the thread's first point tid: e - tid folds to an immediate offset
+  cx<T>* const rowt = rowp + tid;
+  auto in = [&](int e) { return ldg(rowt + (e - tid)); };
+  auto out = [&](int e, cx<T> p) { if (stores) rowt[e - tid] = p; };
   // Rows kb (smem) and kb1 (smem + STRIDE_A) of channel h, group g of RT threads each: forward
   // a-point DFTs, the product with the spectrum, the inverse DFTs, in place.
   const HS* hrow = hs + (long long)h * M;
@@ -163,25 +175,36 @@ fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
   extern __shared__ __align__(16) unsigned char smem_raw[];
   cx<T>* smem = reinterpret_cast<cx<T>*>(smem_raw);
   const int c = threadIdx.x % C, t = threadIdx.x / C;
+  __builtin_assume(t < CT);            // blocks of C * CT threads: lets j % NS fold in the stages
   const int a = blockIdx.x * C + c;
   int h;
   const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
-  const cx<T>* t1 = twlo + 6400 + c;
-  const cx<T>* t2 = twlo + 14592 + blockIdx.x * B;
-  const cx<T>* src = tmp + (long long)blockIdx.y * M + a;
-  auto in = [&](int kb) { return ldg(src + (long long)kb * A) * column_twiddle<C, 1>(t1, t2, kb); };
-  auto ld_smem = [&](int k) { return smem[k * C + c]; };
-  auto st_smem = [&](int k, cx<T> v) { smem[k * C + c] = v; };
+  // pointers of this thread's first point t: kb - t is a compile-time offset in the unrolled stage
+  const cx<T>* t1 = twlo + 6400 + c + t * C;
+  const cx<T>* t2 = twlo + 14592 + blockIdx.x * B + t;
+  const long long at = (long long)A * t + a;      // the thread's own point (t, c)
+  const cx<T>* src = tmp + (long long)blockIdx.y * M + at;
+  auto in = [&](int kb) {
+    const int d = kb - t;
+    return ldg(src + (long long)d * A) * column_twiddle<C, 1>(t1, t2, d);
+  };
+  // point k of column c relative to the thread's own point (t, c): k - t folds to a constant
+  // in the unrolled stages, so every access is one base register plus an immediate offset
+  cx<T>* const smem_t = smem + t * C + c;
+  auto ld_smem = [&](int k) { return smem_t[(k - t) * C]; };
+  auto st_smem = [&](int k, cx<T> v) { smem_t[(k - t) * C] = v; };
+
   XT* yr = y + row * OUT_LEN;
-  // out(i, p): point A * i + a of the transform's output (samples from OUT_START on)
+  // out(i, p): point at + A * (i - t) of the transform's output (samples from OUT_START on)
+  XT* const yb = yr + (2 * (long long)(at) - OUT_START);   // output sample of point at
   auto out = [&](int i, cx<T> p) {
-    const long long e = (long long)A * i + a;
+    const long long d = (long long)A * (i - t), e = at + d;
     const long long s = 2 * e - OUT_START;
     if (VPY && s >= 0 && s + 1 < OUT_LEN) {
-      store_row_pts<T, IO, 1>(yr, &p, s / 2);
+      store_row_pts<T, IO, 1>(yb, &p, d);   // s is even here
     } else {
-      if (s >= 0 && s < OUT_LEN) IO::st(yr + s, p.re);
-      if (s + 1 >= 0 && s + 1 < OUT_LEN) IO::st(yr + s + 1, p.im);
+      if (s >= 0 && s < OUT_LEN) IO::st(yb + 2 * d, p.re);
+      if (s + 1 >= 0 && s + 1 < OUT_LEN) IO::st(yb + 2 * d + 1, p.im);
     }
   };
   col_stage<T, B, 16, 1, CT, 1, B, B, false, Q, LO_BITS, -1>(t, twlo, twhi, in, st_smem);

@@ -152,8 +152,10 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   const bool stores = g == 0 || kb != kb1;
   // the first stage reads the row and the last one writes it back (no staging); the read-only
   // path is safe: a row belongs to one block, and every read precedes the first stage's barrier
-  auto in = [&](int e) { return ldg(rowp + e); };
-  auto out = [&](int e, cx<T> p) { if (stores) rowp[e] = p; };
+  // point e relative to the thread's first point tid: e - tid folds to an immediate offset
+  cx<T>* const rowt = rowp + tid;
+  auto in = [&](int e) { return ldg(rowt + (e - tid)); };
+  auto out = [&](int e, cx<T> p) { if (stores) rowt[e - tid] = p; };
   // Rows kb (smem) and kb1 (smem + STRIDE_A) of channel h, group g of RT threads each: forward
   // a-point DFTs, the product with the spectrum, the inverse DFTs, in place.
   const HS* hrow = hs + (long long)h * M;
