@@ -50,6 +50,7 @@ REGS_TC = 128                 # kernels with tensor-core stages (ptxas: spills b
 STAGE_TABLE_MAX_BYTES = 128 << 10  # per-stage twiddle tables up to this size (H200: 16K 1.90 -> 1.79 ms at 128 KiB, 8K 1.77 -> 1.73 at 64 KiB)
 FULL_TABLE_BYTES = 32 << 10        # larger stage tables hold powers of two only (Plan.table_exponents)
 COLS_MAX = 64                 # columns per block in the column passes (64 x 8 B = 512 B rows)
+COLS_HALVED_ROWS_MAX = 512    # fp32 three-pass: halve the middle rows while the columns stay this short
 COL_THREADS_MAX = 512
 MIDDLE_THREADS_MAX = 512      # two rows per block; more threads would cap registers at 64
 CLUSTER_THREADS_MAX = 1024      # cluster blocks of two longer rows (one block per SM)
@@ -879,12 +880,14 @@ def _three_pass_plan(m, order, smem_limit, ebytes, base, a=None):
         if not cands or m // max(cands) > 16384:
             raise UnsupportedPlanError(f"no two-level split of {m} points fits on chip")
         a = max(cands)
-        # rows of half the size run the middle pass with twice the blocks per SM (64K:
-        # 0.705 -> 0.635 ms); worth it while the columns stay one stage (at 1M, 256-point
-        # columns becoming 512-point ones cost more than the rows gained: 3.77 -> 3.84 ms)
-        if (wide and order is None and a // 2 in cands
-                and factorize.min_order(2 * m // a, WIDE_RADIX) == 1
-                and factorize.min_order(2 * m // a) > 1):          # as measured: b 16 -> 32
+        # rows of half the size run the middle pass with twice the blocks per SM (2.3 ->
+        # 2.55 TB/s); worth it while the doubled columns stay short: one stage (64K, b 16 ->
+        # 32) or at most 512 points (H200: 256K 2.68 -> 2.56 ms, 512K 2.68 -> 2.53, 1M 3.55
+        # -> 3.44), not 1024 (2M 3.66 -> 3.74: 32x32 columns in blocks of 8 lose more)
+        b2 = 2 * m // a
+        if (wide and a // 2 in cands
+                and ((b2 <= COLS_HALVED_ROWS_MAX and m & (m - 1) == 0)    # measured: powers of two
+                     or factorize.min_order(b2, WIDE_RADIX) == 1 < factorize.min_order(b2))):
             a //= 2
     elif a not in cands or m // a > 16384:
         raise UnsupportedPlanError(f"rows of {a} points: not a middle-pass row size of {m} ({cands})")

@@ -105,7 +105,7 @@ def test_order_plans_messages():
     assert isinstance(plans[2], str) and "order 2" in plans[2]
     assert plans[5].order == 5 and plans[6].order == 6
     assert (plans[5].len_x, plans[5].len_k, plans[5].out_start, plans[5].out_len) == (1 << 20,) * 2 + (0, 1 << 20)
-    assert ab.factors(plans[5]) == "16x16 | 16x16x16"
+    assert ab.factors(plans[5]) == "32x16 | 16x8x16"      # 2K middle rows (plan._three_pass_plan)
     fused = ab.order_plans(4096, [2, 4])
     assert "cannot be written as 2 stages" in fused[2] and ab.factors(fused[4]) == "8x8x8x8"
     assert ab.order_plans(4096, [4], dtype="float64")[4].precision == "fp64"
@@ -138,7 +138,7 @@ def test_ablate_order_table(runner, fake_gpu):
     # the stated peak in the title
     assert "peak 66.9 TFLOP/s fp32 (132 SMs x 128 lanes x 2 x 1.980 GHz)" in flat(out)
     # order 5: ms 2.25, 500 MB vs cupyx 8 ms, 1200 MB
-    assert "16x16 | 16x16x16" in out and "8x4x8 | 16x16x16" in out
+    assert "32x16 | 16x8x16" in out and "8x8x8 | 16x8x16" in out
     assert "2.250 (2.025–2.475)" in out and "3.56×" in out and "2.40×" in out
     plan5 = ab.order_plans(1 << 20, [5])[5]
     util = plan5.flops(causal.rows_for(1 << 20)) / 2.25e-3 / FAKE_PEAK["flops"]
@@ -148,7 +148,7 @@ def test_ablate_order_table(runner, fake_gpu):
     for p in (2, 3, 4):
         assert f"not admitted: order {p} < 5 for a 1048576-point transform" in out
     summary = out.strip().splitlines()[-1]
-    assert summary.startswith("ablation: fastest: order 5 (16x16 | 16x16x16, 2.250 ms, 3.56x faster "
+    assert summary.startswith("ablation: fastest: order 5 (32x16 | 16x8x16, 2.250 ms, 3.56x faster "
                               "than cupyx, 2.40x less memory")
     (call,) = fake_gpu
     assert call["orders"] == [2, 3, 4, 5, 6] and call["repeat"] == 3 and call["rows"] is None

@@ -63,12 +63,13 @@ def test_three_pass(n, real):
 
 @pytest.mark.parametrize("n, rows, cols", [(8192, (16, 32, 16), None),
                                            (1 << 16, (16, 8, 16), (32,)),
-                                           (1 << 17, (16, 16, 16), (32,)),
+                                           (1 << 17, (16, 8, 16), (8, 8)),
                                            (1 << 21, (16, 16, 16), (32, 16)),
                                            (878080, (16, 5, 7, 7), (32, 7))])
 def test_planned_radix32(n, rows, cols):
     """The planner's fp32 radix-32 choices (fused 8K rows; single-stage 32-point columns under
-    2K middle rows at 64K and 4K rows at 128K; 2M columns [32x16]; columns with an odd radix),
+    2K middle rows at 64K; 2K rows at 128K, columns [8x8]; 2M columns [32x16]; columns with an
+    odd radix),
     run by the executor.  Columns that radix 32 would leave in blocks under 64 threads keep
     radix 16 (rows of 3920 or 3888 points take 4 or 16 columns a block)."""
     for narrow in (125440, 373248):

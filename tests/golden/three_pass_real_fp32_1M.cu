@@ -1,4 +1,4 @@
-// fftconv_cupy generated kernel: three_pass real fp32 n=2097152 m=1048576 [16x16 | 16x16x16] x=1048576 k=1048576 out=[0:1048576]
+// fftconv_cupy generated kernel: three_pass real fp32 n=2097152 m=1048576 [32x16 | 16x8x16] x=1048576 k=1048576 out=[0:1048576]
 // Every size below is a compile-time constant of this plan; batch and channel
 // counts are launch arguments.
 #include "fftconv/stockham.cuh"
@@ -27,13 +27,13 @@ __device__ __forceinline__ long long data_row(int v, int batch, int channels, in
 
 using Cls = Dense;
 
-constexpr int A = 4096;            // row transform (middle pass)
-constexpr int B = 256;            // column transform (first and last pass)
-constexpr int RT = 256; // threads per row, two rows per block
+constexpr int A = 2048;            // row transform (middle pass)
+constexpr int B = 512;            // column transform (first and last pass)
+constexpr int RT = 128; // threads per row, two rows per block
 constexpr int CT = 16; // threads per column
-constexpr int C = 32;       // columns per block
-constexpr int STRIDE_A = 4353;
-constexpr int STRIDE_B = 273;
+constexpr int C = 16;       // columns per block
+constexpr int STRIDE_A = 2177;
+constexpr int STRIDE_B = 545;
 constexpr int NZB = (NZ + A - 1) / A; // columns are zero below row NZB
 constexpr int VPT = 2;     // points per access of the intermediate
 constexpr int VPX = 2;      // points per access of a signal row (0: per sample)
@@ -107,23 +107,23 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
   auto ld_smem = [&](int k) { return smem_t[(k - t) * C]; };
   auto st_smem = [&](int k, cx<T> v) { smem_t[(k - t) * C] = v; };
 
-  const cx<T>* t1 = twlo + 6400 + c + t * C;
-  const cx<T>* t2 = twlo + 14592 + blockIdx.x * B + t;
+  const cx<T>* t1 = twlo + 4736 + c + t * C;
+  const cx<T>* t2 = twlo + 12928 + blockIdx.x * B + t;
   cx<T>* out = tmp + (long long)blockIdx.y * M + at;
   auto st_tmp = [&](int kb, cx<T> v) {
     const int d = kb - t;
     out[(long long)d * A] = v * column_twiddle<C, -1>(t1, t2, d);
   };
-  col_stage<T, B, 16, 1, CT, -1, NZB, B, false, Q, LO_BITS, -1>(t, twlo, twhi, in, st_smem);
+  col_stage<T, B, 32, 1, CT, -1, NZB, B, false, Q, LO_BITS, -1>(t, twlo, twhi, in, st_smem);
   __syncthreads();
 
-  col_stage<T, B, 16, 16, CT, -1, B, B, false, Q, LO_BITS, 2048>(t, twlo, twhi, ld_smem, st_tmp);
+  col_stage<T, B, 16, 32, CT, -1, B, B, false, Q, LO_BITS, 4224>(t, twlo, twhi, ld_smem, st_tmp);
 
 }
 
 // Pass 2: rows kb and (b-kb)%b (block 0 of a dense plan: rows 0 and b/2, each paired with
 // itself): a-point DFTs, product with the spectrum, inverse, in place.
-extern "C" __global__ void __launch_bounds__(2 * RT, 2)
+extern "C" __global__ void __launch_bounds__(2 * RT, 4)
 fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
              const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
              int batch, int channels, int v0, void* const* __restrict__ args) {
@@ -152,15 +152,15 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   // Rows kb (smem) and kb1 (smem + STRIDE_A) of channel h, group g of RT threads each: forward
   // a-point DFTs, the product with the spectrum, the inverse DFTs, in place.
   const HS* hrow = hs + (long long)h * M;
-  first_stage_in<T, 4096, 16, RT, -1, A>(buf, tid, in);
-  stage<T, 4096, 16, 16, RT, -1, 4096, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
+  first_stage_in<T, 2048, 16, RT, -1, A>(buf, tid, in);
+  stage<T, 2048, 8, 16, RT, -1, 2048, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
 
   // last forward stage, product, first inverse stage: in registers
-  middle_pairs<T, A, 16, RT, Q, LO_BITS, 2304>(smem, smem + STRIDE_A,
+  middle_pairs<T, A, 16, RT, Q, LO_BITS, 2176>(smem, smem + STRIDE_A,
       hrow + (long long)kb * A, hrow + (long long)kb1 * A, self, twlo, twhi);
-  stage<T, 4096, 16, 16, RT, 1, 4096, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
+  stage<T, 2048, 8, 16, RT, 1, 2048, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
 
-  last_stage_out<T, 4096, 16, RT, 1, A, Q, LO_BITS, 2304>(buf, tid, twlo, twhi, out);
+  last_stage_out<T, 2048, 16, RT, 1, A, Q, LO_BITS, 2176>(buf, tid, twlo, twhi, out);
 
 }
 
@@ -180,8 +180,8 @@ fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
   int h;
   const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
   // pointers of this thread's first point t: kb - t is a compile-time offset in the unrolled stage
-  const cx<T>* t1 = twlo + 6400 + c + t * C;
-  const cx<T>* t2 = twlo + 14592 + blockIdx.x * B + t;
+  const cx<T>* t1 = twlo + 4736 + c + t * C;
+  const cx<T>* t2 = twlo + 12928 + blockIdx.x * B + t;
   const long long at = (long long)A * t + a;      // the thread's own point (t, c)
   const cx<T>* src = tmp + (long long)blockIdx.y * M + at;
   auto in = [&](int kb) {
@@ -207,9 +207,9 @@ fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
       if (s + 1 >= 0 && s + 1 < OUT_LEN) IO::st(yb + 2 * d + 1, p.im);
     }
   };
-  col_stage<T, B, 16, 1, CT, 1, B, B, false, Q, LO_BITS, -1>(t, twlo, twhi, in, st_smem);
+  col_stage<T, B, 32, 1, CT, 1, B, B, false, Q, LO_BITS, -1>(t, twlo, twhi, in, st_smem);
   __syncthreads();
 
-  col_stage<T, B, 16, 16, CT, 1, B, NOUTB, false, Q, LO_BITS, 2048>(t, twlo, twhi, ld_smem, out);
+  col_stage<T, B, 16, 32, CT, 1, B, NOUTB, false, Q, LO_BITS, 4224>(t, twlo, twhi, ld_smem, out);
 
 }

@@ -1,4 +1,4 @@
-// fftconv_cupy generated kernel: three_pass real fp32 n=2097152 m=1048576 [16x16 | 16x16x16] x=1048576 k=1048576 out=[0:1048576] sparse=4/16
+// fftconv_cupy generated kernel: three_pass real fp32 n=2097152 m=1048576 [32x16 | 16x8x16] x=1048576 k=1048576 out=[0:1048576] sparse=8/32
 // Every size below is a compile-time constant of this plan; batch and channel
 // counts are launch arguments.
 #include "fftconv/stockham.cuh"
@@ -27,23 +27,23 @@ __device__ __forceinline__ long long data_row(int v, int batch, int channels, in
 // Frequency-sparse plan: classes k mod P of the spectrum that are computed; the
 // kept ones first, then the skipped ones, as runs of consecutive classes.
 struct Cls {
-  static constexpr int P = 16, NK = 4;
+  static constexpr int P = 32, NK = 8;
   __device__ static __forceinline__ int cls(int i) {
-if (i < 2) return 0 + (i - 0);
-if (i < 3) return 8 + (i - 2);
-if (i < 4) return 15 + (i - 3);
-if (i < 10) return 2 + (i - 4);
-return 9 + (i - 10);
+if (i < 4) return 0 + (i - 0);
+if (i < 5) return 16 + (i - 4);
+if (i < 8) return 29 + (i - 5);
+if (i < 20) return 4 + (i - 8);
+return 17 + (i - 20);
   }
 };
 
-constexpr int A = 4096;            // row transform (middle pass)
-constexpr int B = 256;            // column transform (first and last pass)
-constexpr int RT = 256; // threads per row, two rows per block
+constexpr int A = 2048;            // row transform (middle pass)
+constexpr int B = 512;            // column transform (first and last pass)
+constexpr int RT = 128; // threads per row, two rows per block
 constexpr int CT = 16; // threads per column
-constexpr int C = 32;       // columns per block
-constexpr int STRIDE_A = 4353;
-constexpr int STRIDE_B = 273;
+constexpr int C = 16;       // columns per block
+constexpr int STRIDE_A = 2177;
+constexpr int STRIDE_B = 545;
 constexpr int NZB = (NZ + A - 1) / A; // columns are zero below row NZB
 constexpr int VPT = 2;     // points per access of the intermediate
 constexpr int VPX = 2;      // points per access of a signal row (0: per sample)
@@ -110,8 +110,8 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
     for (int u = 0; u < VPX; ++u) smem[(c + u) * STRIDE_B + pad(bb)] = p[u];
   });
   __syncthreads();
-  stage<T, 256, 16, 1, CT, -1, NZB, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 256, 16, 16, CT, -1, 256, Q, LO_BITS, 1, Cls, 2048>(buf, tid, twlo, twhi);
+  stage<T, 512, 32, 1, CT, -1, NZB, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 512, 16, 32, CT, -1, 512, Q, LO_BITS, 1, Cls, 4224>(buf, tid, twlo, twhi);
 
   cx<T>* out = tmp + (long long)blockIdx.y * M;
   // rows kb of masked classes are never read: only the kept ones are stored
@@ -130,7 +130,7 @@ fftconv_col_fwd(const XT* __restrict__ x, cx<T>* __restrict__ tmp,
 
 // Pass 2: rows kb and (b-kb)%b (block 0 of a dense plan: rows 0 and b/2, each paired with
 // itself): a-point DFTs, product with the spectrum, inverse, in place.
-extern "C" __global__ void __launch_bounds__(2 * RT, 2)
+extern "C" __global__ void __launch_bounds__(2 * RT, 4)
 fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
              const cx<T>* __restrict__ twlo, const cx<T>* __restrict__ twhi,
              int batch, int channels, int v0, void* const* __restrict__ args) {
@@ -159,19 +159,19 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
   // Rows kb (smem) and kb1 (smem + STRIDE_A) of channel h, group g of RT threads each: forward
   // a-point DFTs, the product with the spectrum, the inverse DFTs, in place.
   const HS* hrow = hs + (long long)h * M;
-  first_stage_in<T, 4096, 16, RT, -1, A>(buf, tid, in);
-  stage<T, 4096, 16, 16, RT, -1, 4096, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
-  stage<T, 4096, 16, 256, RT, -1, 4096, Q, LO_BITS, 0, Dense, 2304>(buf, tid, twlo, twhi);
+  first_stage_in<T, 2048, 16, RT, -1, A>(buf, tid, in);
+  stage<T, 2048, 8, 16, RT, -1, 2048, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
+  stage<T, 2048, 16, 128, RT, -1, 2048, Q, LO_BITS, 0, Dense, 2176>(buf, tid, twlo, twhi);
 
   if (self)
     multiply_row_self<T, A, RT>(buf, hrow + (long long)(g ? kb1 : kb) * A, g ? kb1 : kb, tid);
   else
     multiply_rows<T, A, 2 * RT>(smem, smem + STRIDE_A, hrow + (long long)kb * A, hrow + (long long)kb1 * A,
                                 kb, threadIdx.x);
-  stage<T, 4096, 16, 1, RT, 1, 4096, Q, LO_BITS>(buf, tid, twlo, twhi);
-  stage<T, 4096, 16, 16, RT, 1, 4096, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
+  stage<T, 2048, 16, 1, RT, 1, 2048, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 2048, 8, 16, RT, 1, 2048, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
 
-  last_stage_out<T, 4096, 16, RT, 1, A, Q, LO_BITS, 2304>(buf, tid, twlo, twhi, out);
+  last_stage_out<T, 2048, 16, RT, 1, A, Q, LO_BITS, 2176>(buf, tid, twlo, twhi, out);
 
 }
 
@@ -192,6 +192,10 @@ fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
   const long long row = data_row(v0 + blockIdx.y, batch, channels, h);
   const cx<T>* in = tmp + (long long)blockIdx.y * M;
 
+  // masked rows are zero; the first inverse stage reads them
+  for_tile<B - NKB, 1>([&](int c, int i) {
+    smem[c * STRIDE_B + pad(class_member<Cls, 1, true>(i))] = zero<T>();
+  });
   for_tile<NKB, VPT>([&](int c, int i) {
     const int kb = SPARSE ? class_member<Cls, 1>(i) : i;
     cx<T> p[VPT];
@@ -203,8 +207,8 @@ fftconv_col_inv(const cx<T>* __restrict__ tmp, XT* __restrict__ y,
     }
   });
   __syncthreads();
-  stage<T, 256, 16, 1, CT, 1, 256, Q, LO_BITS, 3, Cls>(buf, tid, twlo, twhi);
-  stage<T, 256, 16, 16, CT, 1, 256, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
+  stage<T, 512, 32, 1, CT, 1, 512, Q, LO_BITS>(buf, tid, twlo, twhi);
+  stage<T, 512, 16, 32, CT, 1, 512, Q, LO_BITS, 0, Dense, 4224>(buf, tid, twlo, twhi);
 
   XT* yr = y + row * OUT_LEN;
   // whole points; for real rows OUT_START and OUT_LEN are even, so points map to sample pairs
