@@ -886,7 +886,8 @@ def _three_pass_plan(m, order, smem_limit, ebytes, base, a=None):
         # -> 3.44), not 1024 (2M 3.66 -> 3.74: 32x32 columns in blocks of 8 lose more)
         b2 = 2 * m // a
         if (wide and a // 2 in cands
-                and ((b2 <= COLS_HALVED_ROWS_MAX and m & (m - 1) == 0)    # measured: powers of two
+                and ((b2 <= COLS_HALVED_ROWS_MAX and m & (m - 1) == 0     # measured: powers of two,
+                      and base["real"])                                     # real rows
                      or factorize.min_order(b2, WIDE_RADIX) == 1 < factorize.min_order(b2))):
             a //= 2
     elif a not in cands or m // a > 16384:
