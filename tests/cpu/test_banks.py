@@ -81,6 +81,8 @@ def test_planner_picks_conflict_free_orders():
     for n in (1 << 17, 1 << 21, 1 << 22):
         auto = plan(n)
         assert plan(n, order=auto.order).col.radices == auto.col.radices
+    # ... and an order the halved middle rows cannot reach keeps the unhalved split (128K: 4)
+    assert plan(1 << 17, order=4).describe().endswith("[32 | 16x16x16] x=131072 k=131072 out=[0:131072]")
     with pytest.raises(UnsupportedPlanError, match=r"radix <= 32 \(orders 2\.\.10"):
         plan(1024, order=1)
     for n in (32, 64, 128, 256):        # rows narrower than a warp: not compared by the model
