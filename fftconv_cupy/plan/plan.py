@@ -885,13 +885,12 @@ def _three_pass_plan(m, order, smem_limit, ebytes, base, a=None):
         # 32) or at most 512 points (H200: 256K 2.68 -> 2.56 ms, 512K 2.68 -> 2.53, 1M 3.55
         # -> 3.44), not 1024 (2M 3.66 -> 3.74: 32x32 columns in blocks of 8 lose more)
         b2 = 2 * m // a
-        # (an explicit order keeps the halved split only where it still reaches that order)
+        one_stage = factorize.min_order(b2, WIDE_RADIX) == 1 < factorize.min_order(b2)
+        short = b2 <= COLS_HALVED_ROWS_MAX and m & (m - 1) == 0 and base["real"]  # as measured
+        # an explicit order keeps the halved split only where it still reaches that order
         reach = order is None or (factorize.min_order(b2, WIDE_RADIX)
                                   + factorize.min_order(a // 2, WIDE_RADIX) <= order)
-        if (wide and reach and a // 2 in cands
-                and ((b2 <= COLS_HALVED_ROWS_MAX and m & (m - 1) == 0     # measured: powers of two,
-                      and base["real"])                                     # real rows
-                     or factorize.min_order(b2, WIDE_RADIX) == 1 < factorize.min_order(b2))):
+        if wide and a // 2 in cands and reach and (one_stage or short):
             a //= 2
     elif a not in cands or m // a > 16384:
         raise UnsupportedPlanError(f"rows of {a} points: not a middle-pass row size of {m} ({cands})")
