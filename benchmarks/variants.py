@@ -4,7 +4,8 @@ python -m benchmarks.variants 4096:order=4,regs_row=64 4096:regs_row=80 1M:tmp_b
 Each argument is LENGTH[:field=value,...]; fields are Plan fields (order, regs_row,
 regs_col, layout, groups, stage_table_bytes, col_direct, fuse_middle), precision (fp32 by
 default), row_threads (threads per row transform), radices (e.g. 16x2x16), col_radices (e.g.
-16x32), row_size (the three-pass middle rows) or executor options (tmp_bytes).  Prints one line per variant
+16x32), row_size (the three-pass middle rows), halves=1 (the cluster of two half-rows) or
+executor options (tmp_bytes).  Prints one line per variant
 and per-pass times for three-pass plans.
 """
 from __future__ import annotations
@@ -86,8 +87,16 @@ def main(argv=None):
                                                   "out_start", "out_len", "smem_limit")}
             plan = _three_pass_plan(plan.m, None, plan.smem_limit, plan.elem_bytes, base,
                                     a=opts["row_size"])
+        if opts.get("halves"):              # a cluster of two blocks, one half-row each
+            from fftconv_cupy.plan.plan import _halves_plan
+            base = {f: getattr(plan, f) for f in ("precision", "real", "n", "m", "len_x", "len_k",
+                                                  "out_start", "out_len", "smem_limit")}
+            plan = _halves_plan(plan.m, None, plan.smem_limit, plan.elem_bytes, base)
+            if plan is None:
+                print(f"{arg:32s} no halves plan", flush=True)
+                continue
         plan = dataclasses.replace(plan, **{a: opts[a] for a in opts
-                                            if a not in PLAN_ARGS + EXEC_ARGS + ROW_ARGS})
+                                            if a not in PLAN_ARGS + EXEC_ARGS + ROW_ARGS + ("halves",)})
         if "radices" in opts:
             from fftconv_cupy.plan.plan import _threads_for
             rad = tuple(int(r) for r in opts["radices"].split("x"))

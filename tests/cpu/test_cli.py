@@ -181,6 +181,11 @@ def test_plan_reports_row_ends_and_twiddle_tables(runner):
     r = invoke(runner, "plan", "--len", "32768", "--json")
     p = json.loads(r.output)["plan"]
     if p["layout"] == "cluster":             # devices (or no device) with thread-block clusters
+        assert p["halves"] is True and p["cluster_blocks"] == 2 and p["b"] == 2
+    r = invoke(runner, "plan", "--len", "16384", "--dtype", "complex64", "--json")
+    p = json.loads(r.output)["plan"]
+    if p["layout"] == "cluster":             # complex rows: row pairs, every table of powers
+        assert p["halves"] is False and p["cluster_blocks"] == 4
         assert p["direct_rows"] is False and all(len(t["entries"]) < t["radix"] for t in p["stage_tables"])
 
 

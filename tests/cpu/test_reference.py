@@ -94,14 +94,21 @@ def test_cluster(n, real):
 
 
 def test_planner_chooses_cluster_on_chip_pairs():
-    """Rows past the fused limit go to a cluster of 4 blocks (b = 8) when each block's row pair
-    fits two blocks per SM (fp32; fp64 at one block); b = 16 (column DFTs that spill) and
-    tensor-core rows stay in three passes, as do devices without clusters, gated and 16-bit rows."""
+    """Real fp32 rows of twice the fused limit go to a cluster of two blocks of half-rows (b = 2,
+    one block per SM); other rows past the fused limit to a cluster of 4 blocks (b = 8) when
+    each block's row pair fits two blocks per SM (fp32; fp64 at one block); b = 16 (column
+    DFTs that spill) and tensor-core rows stay in three passes, as do devices without
+    clusters, gated and 16-bit rows."""
     from fftconv_cupy.errors import UnsupportedPlanError
     n = 1 << 15
     plan = make_plan(n, n, 0, n, real=True, precision="fp32")
-    assert (plan.layout, plan.a, plan.b, plan.cluster) == ("cluster", 4096, 8, 4)
-    assert plan.middle_rows and plan.row_block[0] == 512 and plan.min_blocks[0] == 2
+    assert (plan.layout, plan.a, plan.b, plan.cluster, plan.halves) == ("cluster", 16384, 2, 2, True)
+    assert plan.middle_rows and plan.row_block[0] == 1024 and plan.min_blocks[0] == 1
+    plan = make_plan(n // 2, n // 2, 0, n // 2, real=False, precision="fp32")
+    assert (plan.layout, plan.a, plan.b, plan.cluster, plan.halves) == ("cluster", 4096, 8, 4, False)
+    assert plan.row_block[0] == 512 and plan.min_blocks[0] == 2
+    plan = make_plan(n, n, 0, n, real=True, precision="fp32", order=4)   # not the halves' order
+    assert (plan.a, plan.b, plan.halves) == (4096, 8, False)
     assert make_plan(1 << 14, 1 << 14, 0, 1 << 14, real=True, precision="fp32").layout == "fused"
     assert make_plan(2 * n, 2 * n, 0, 2 * n, real=True, precision="fp32").layout == "three_pass"
     assert make_plan(2 * n, 2 * n, 0, 2 * n, real=True, precision="fp32",

@@ -17,6 +17,7 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 GOLDEN_PLANS = {
     "fused_real_fp32_4096": dict(len_x=4096, len_k=4096, out_start=0, out_len=4096, real=True, precision="fp32"),
     "fused_complex_fp64_420": dict(len_x=300, len_k=121, out_start=0, out_len=420, real=False, precision="fp64"),
+    "cluster_real_fp32_32K_halves": dict(len_x=1 << 15, len_k=1 << 15, out_start=0, out_len=1 << 15, real=True, precision="fp32"),
     "cluster_real_fp32_128K": dict(len_x=1 << 17, len_k=1 << 17, out_start=0, out_len=1 << 17, real=True, precision="fp32", layout="cluster"),
     "fused_real_fp32_8192_block25": dict(len_x=8192, len_k=8192, out_start=0, out_len=8192, real=True, precision="fp32", segment=False, sparsity=("block", 0.25)),
     "three_pass_real_fp32_1M_block25": dict(len_x=1 << 20, len_k=1 << 20, out_start=0, out_len=1 << 20, real=True, precision="fp32", sparsity=("block", 0.25)),
@@ -38,6 +39,8 @@ VARIANTS = [
     dict(len_x=4096, len_k=300, out_start=0, out_len=4096, real=False, precision="fp32", layout="three_pass"),
     dict(len_x=1 << 15, len_k=1 << 15, out_start=0, out_len=1 << 15, real=True, precision="fp32", layout="cluster"),
     dict(len_x=1 << 17, len_k=1 << 17, out_start=0, out_len=1 << 17, real=True, precision="fp32", layout="cluster"),
+    dict(len_x=1 << 14, len_k=1 << 15, out_start=0, out_len=(3 << 14) - 1, real=True, precision="fp32", n=1 << 16),  # halves, outputs in both
+    dict(len_x=1 << 16, len_k=1 << 16, out_start=0, out_len=1 << 16, real=True, precision="fp32", circular=True),  # halves, signal in both
     dict(len_x=30001, len_k=30001, out_start=5, out_len=30001, real=True, precision="fp32", layout="cluster"),
     dict(len_x=1 << 15, len_k=1 << 15, out_start=0, out_len=1 << 15, real=False, precision="fp64", layout="cluster"),
     dict(len_x=1 << 20, len_k=1 << 20, out_start=0, out_len=1 << 20, real=True, precision="fp32"),

@@ -112,7 +112,7 @@ fftconv_cluster(const XT* __restrict__ x, XT* __restrict__ y, const HS* __restri
 
   // last forward stage, product, first inverse stage: in registers
   middle_pairs<T, A, 8, RT, Q, LO_BITS, 1056>(smem, smem + STRIDE_A,
-      hrow + (long long)kb * A, hrow + (long long)kb1 * A, self, twlo, twhi);
+      hrow + (long long)kb * A, hrow + (long long)kb1 * A, self, twlo, twhi, g, tid);
   stage<T, 8192, 16, 8, RT, 1, 8192, Q, LO_BITS, 0, Dense, 512>(buf, tid, twlo, twhi);
   stage<T, 8192, 8, 128, RT, 1, 8192, Q, LO_BITS, 0, Dense, 544>(buf, tid, twlo, twhi);
   stage<T, 8192, 8, 1024, RT, 1, 8192, Q, LO_BITS, 0, Dense, 1056>(buf, tid, twlo, twhi);

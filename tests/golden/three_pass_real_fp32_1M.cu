@@ -157,7 +157,7 @@ fftconv_rows(cx<T>* __restrict__ tmp, const HS* __restrict__ hs,
 
   // last forward stage, product, first inverse stage: in registers
   middle_pairs<T, A, 16, RT, Q, LO_BITS, 2176>(smem, smem + STRIDE_A,
-      hrow + (long long)kb * A, hrow + (long long)kb1 * A, self, twlo, twhi);
+      hrow + (long long)kb * A, hrow + (long long)kb1 * A, self, twlo, twhi, g, tid);
   stage<T, 2048, 8, 16, RT, 1, 2048, Q, LO_BITS, 0, Dense, 2048>(buf, tid, twlo, twhi);
 
   last_stage_out<T, 2048, 16, RT, 1, A, Q, LO_BITS, 2176>(buf, tid, twlo, twhi, out);

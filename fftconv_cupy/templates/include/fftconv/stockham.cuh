@@ -402,16 +402,19 @@ __device__ __forceinline__ void middle_real(cx<T>* buf, const coef<T>* __restric
 // butterflies 16w + l and lanes 31 - l their partners in row b - kb.  The SELF block holds
 // rows 0 and b/2, each its own partner: group 0 lays row 0 out as middle_real does (ka
 // pairs with (A - ka) mod A), group 1 pairs row b/2's butterflies j and J-1-j across lanes
-// l and 31 - l.  One shuffle per value brings each its partner.
+// l and 31 - l.  One shuffle per value brings each its partner.  g, tid: the thread's
+// group (row slot) and index in it; a cluster block of one row (Plan.halves) passes its rank
+// as g, so that row 1 of a (2, a) split pairs as row b/2 does.
 template <class T, int S, int R, int RT, int Q, int LO_BITS, int TAB>
 __device__ __forceinline__ void middle_pairs(cx<T>* buf0, cx<T>* buf1, const coef<T>* __restrict__ h0,
                                              const coef<T>* __restrict__ h1, bool self,
-                                             const cx<T>* __restrict__ lo, const cx<T>* __restrict__ hi) {
+                                             const cx<T>* __restrict__ lo, const cx<T>* __restrict__ hi,
+                                             int g, int tid) {
   constexpr int J = S / R;
   constexpr int IT = J / RT;                // 2J butterflies over 2 RT threads
   static_assert(J % 32 == 0 && RT % 32 == 0 && J % RT == 0 && R % 2 == 0,
                 "whole warps of butterfly pairs, slots paired r <-> R-1-r");
-  const int lane = threadIdx.x & 31, g = threadIdx.x / RT, tid = threadIdx.x % RT;
+  const int lane = threadIdx.x & 31;
   const bool upper = lane >= 16;
   const bool second = self ? g == 1 : upper;
   const bool row0 = self && g == 0;         // the fused row's layout (paired_butterfly)
