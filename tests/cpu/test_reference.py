@@ -93,6 +93,27 @@ def test_cluster(n, real):
     check(n, n, real, layout="cluster", rows=2, channels=2)
 
 
+@pytest.mark.parametrize("lx, lk, start, length, circular", [
+    (1 << 15, 1 << 15, 0, 1 << 15, False),          # causal: the input's upper half is padding
+    (1 << 14, 1 << 15, 0, (3 << 14) - 1, False),    # full: outputs in both halves
+    (1 << 16, 1 << 16, 0, 1 << 16, True),           # circular: signal in both halves
+    (30000, 5000, 2499, 30000, False)])             # same
+def test_halves(lx, lk, start, length, circular):
+    """The planner's cluster of two half-rows (fp32 rows of twice the fused limit), run by
+    the executor against SciPy."""
+    n = 1 << 16
+    plan = make_plan(lx, lk, start, length, real=True, precision="fp32", n=n, circular=circular)
+    assert plan.halves and (plan.a, plan.b) == (1 << 14, 2)
+    x, k = RNG.standard_normal((2, lx)), RNG.standard_normal((2, lk))
+    y = execute(plan, x, kernel_spectrum(plan, k, np), np.arange(2))
+    if circular:
+        full = ref = np.fft.irfft(np.fft.rfft(x) * np.fft.rfft(k, n), n)
+    else:
+        full = ss.fftconvolve(x, k, axes=-1)
+        ref = full[:, start:start + length]
+    assert rel_error(y, ref, full) <= tolerance("fp32", plan.n), plan.describe()
+
+
 def test_planner_chooses_cluster_on_chip_pairs():
     """Real fp32 rows of twice the fused limit go to a cluster of two blocks of half-rows (b = 2,
     one block per SM); other rows past the fused limit to a cluster of 4 blocks (b = 8) when
