@@ -758,8 +758,8 @@ def make_plan(len_x: int, len_k: int, out_start: int, out_len: int, *, real: boo
     io: 'float16' / 'bfloat16' for 16-bit real rows (converted on chip); None: the
         precision's own I/O dtype.
     clusters: the planner may choose the cluster layout (the device launches thread-block
-        clusters: compute capability 9.0 or newer; 16-bit I/O, gates and sparse masks are
-        not generated for it).
+        clusters: compute capability 9.0 or newer; gates and sparse masks are not generated
+        for it, 16-bit I/O for its two-half-row form only).
     """
     return _planned(len_x, len_k, out_start, out_len, real=real, precision=precision, order=order,
                     n=n, smem_limit=smem_limit, layout=layout, segment=segment,
@@ -780,11 +780,17 @@ def _planned(len_x, len_k, out_start, out_len, *, real, precision, order, n, sme
             raise UnsupportedPlanError(f"{io} I/O is generated for real rows with fp32-class "
                                        f"compute (fp32, tf32, fp16, bf16), not {precision} "
                                        f"{'real' if real else 'complex'} rows")
-        if layout == "cluster":
-            raise UnsupportedPlanError(f"{io} I/O is not generated for the cluster layout")
+        # of the cluster forms only the half-rows read and write their rows in 16 bits
         plan = make_plan(len_x, len_k, out_start, out_len, real=real, precision=precision,
                          order=order, n=n, smem_limit=smem_limit, layout=layout, segment=segment,
-                         gates=gates, circular=circular, clusters=False)
+                         gates=gates, circular=circular, clusters=clusters)
+        if plan.layout == "cluster" and not plan.halves:
+            if layout == "cluster":
+                raise UnsupportedPlanError(f"{io} I/O is generated for the cluster layout of two "
+                                           f"half-rows only")
+            plan = make_plan(len_x, len_k, out_start, out_len, real=real, precision=precision,
+                             order=order, n=n, smem_limit=smem_limit, layout=layout,
+                             segment=segment, gates=gates, circular=circular, clusters=False)
         plan = replace(plan, io=io)
         return plan if plan.seg is not None else plan.with_alignment(0, 0)
     if any(gates):

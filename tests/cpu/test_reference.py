@@ -119,7 +119,7 @@ def test_planner_chooses_cluster_on_chip_pairs():
     one block per SM); other rows past the fused limit to a cluster of 4 blocks (b = 8) when
     each block's row pair fits two blocks per SM (fp32; fp64 at one block); b = 16 (column
     DFTs that spill) and tensor-core rows stay in three passes, as do devices without
-    clusters, gated and 16-bit rows."""
+    clusters and gated rows; 16-bit rows only as half-rows."""
     from fftconv_cupy.errors import UnsupportedPlanError
     n = 1 << 15
     plan = make_plan(n, n, 0, n, real=True, precision="fp32")
@@ -139,7 +139,11 @@ def test_planner_chooses_cluster_on_chip_pairs():
     kw = dict(real=True, precision="fp32")
     assert make_plan(n, n, 0, n, clusters=False, **kw).layout == "three_pass"
     assert make_plan(n, n, 0, n, gates=(True, False), **kw).layout == "three_pass"
-    assert make_plan(n, n, 0, n, io="bfloat16", **kw).layout == "three_pass"
+    # 16-bit rows: the half-rows read and write them; the row pairs do not
+    plan = make_plan(n, n, 0, n, io="bfloat16", **kw)
+    assert (plan.layout, plan.halves, plan.io) == ("cluster", True, "bfloat16")
+    with pytest.raises(UnsupportedPlanError, match="two half-rows only"):
+        make_plan(2 * n, 2 * n, 0, 2 * n, io="float16", layout="cluster", **kw)
     with pytest.raises(UnsupportedPlanError, match="compute capability 9.0"):
         make_plan(n, n, 0, n, clusters=False, layout="cluster", **kw)
 

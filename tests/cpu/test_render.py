@@ -56,6 +56,7 @@ VARIANTS = [
     dict(len_x=300, len_k=121, out_start=0, out_len=420, real=False, precision="fp16"),
     dict(len_x=1 << 16, len_k=1 << 16, out_start=0, out_len=1 << 16, real=True, precision="tf32", io="float16"),
     dict(len_x=99, len_k=7, out_start=3, out_len=99, real=True, precision="fp32", io="bfloat16"),
+    dict(len_x=1 << 15, len_k=1 << 15, out_start=0, out_len=1 << 15, real=True, precision="fp32", io="float16"),  # halves
     dict(len_x=777, len_k=55, out_start=0, out_len=831, real=True, precision="fp32", io="float16", layout="three_pass"),
     dict(len_x=100001, len_k=999, out_start=0, out_len=100001, real=True, precision="fp16", io="float16"),
     dict(len_x=1 << 20, len_k=4096, out_start=0, out_len=1 << 20, real=True, precision="bf16", io="bfloat16"),

@@ -64,7 +64,7 @@ def case(L, K, precision, io, *, rows=4, channels=2, gates=False, layout=None, s
 
 @pytest.mark.parametrize("io", [None, "float16", "bfloat16"])
 @pytest.mark.parametrize("precision", TC + ["fp32"])
-@pytest.mark.parametrize("L", [128, 1000, 1024, 4096, 12345, 16384, 65536, 1 << 18])
+@pytest.mark.parametrize("L", [128, 1000, 1024, 4096, 12345, 16384, 1 << 15, 65536, 1 << 18])
 def test_causal(L, precision, io):
     err, plan = case(L, L, precision, io)
     assert err <= io_tolerance(io, precision), (plan.describe(), err)
