@@ -435,8 +435,8 @@ class FFTConv:
         xp, _, conv = _namespace(kernel)
         k = _kernel_values(kernel, xp, conv)
         # 16-bit signals: rows read and written as 16-bit, results in the same dtype
-        self.io16 = io16 = (str(dtype).replace("torch.", "") if dtype is not None
-                            and str(dtype).replace("torch.", "") in IO_16BIT else None)
+        spelt = arrays.dtype_spelling(dtype)
+        self.io16 = io16 = spelt if spelt in IO_16BIT else None
         if io16 is not None:
             dtype = np.float32
         if k.ndim == 1 and len(shape) > 1:

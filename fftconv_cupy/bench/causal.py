@@ -11,6 +11,7 @@ machines without a GPU (to parse lengths, list the sweep, validate options).
 """
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import asdict, dataclass
 
@@ -235,6 +236,9 @@ def run_length(length: int, bandwidth: float, *, dtype="float32", precision="aut
             on_impl(name)
         mempool = cupy.get_default_memory_pool()
         cupy.cuda.Device().synchronize()
+        # arrays of earlier measurements held in reference cycles: freed now, not inside
+        # fn (a block freed there is reused, and the call's growth would read too low)
+        gc.collect()
         mempool.free_all_blocks()
         before = mempool.total_bytes()
         if torch is not None:

@@ -786,8 +786,10 @@ def _planned(len_x, len_k, out_start, out_len, *, real, precision, order, n, sme
                          gates=gates, circular=circular, clusters=clusters)
         if plan.layout == "cluster" and not plan.halves:
             if layout == "cluster":
-                raise UnsupportedPlanError(f"{io} I/O is generated for the cluster layout of two "
-                                           f"half-rows only")
+                raise UnsupportedPlanError(
+                    f"{io} I/O is generated for the cluster layout's two-half-row form only "
+                    f"(real CUDA-core rows of powers of two whose half fits one block); the "
+                    f"cluster plan for this problem is one of row pairs")
             plan = make_plan(len_x, len_k, out_start, out_len, real=real, precision=precision,
                              order=order, n=n, smem_limit=smem_limit, layout=layout,
                              segment=segment, gates=gates, circular=circular, clusters=False)

@@ -69,6 +69,21 @@ def dtype_name(a) -> str:
     return str(dt).replace("torch.", "") if type(a).__module__.startswith("torch") else np.dtype(dt).name
 
 
+def dtype_spelling(dtype) -> str | None:
+    """NumPy-style name of a dtype argument however it is spelt: a string, a NumPy type or
+    dtype (np.float16, ml_dtypes' bfloat16), a torch dtype; None for None."""
+    if dtype is None:
+        return None
+    if isinstance(dtype, str):
+        return dtype
+    if type(dtype).__module__.startswith("torch"):
+        return str(dtype).replace("torch.", "")
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        return str(dtype)
+
+
 def bits16(a, io: str):
     """A 16-bit array as CuPy (GPU inputs; zero-copy) or NumPy (host) of dtype BITS16[io]."""
     if type(a).__module__.startswith("torch"):

@@ -53,8 +53,7 @@ def graph_chunks(plan: Plan, rows: int) -> tuple[int, int] | None:
     """(rows per chunk, branches) of the graph a three-pass call of `rows` rows replays,
     or None where it runs eagerly (long rows, or too few rows for two chunks)."""
     per_row = plan.m * plan.elem_bytes
-    if (plan.layout != "three_pass" or per_row > GRAPH_ROW_BYTES or plan.precision != "fp32"
-            or plan.io is not None):
+    if plan.layout != "three_pass" or per_row > GRAPH_ROW_BYTES or plan.precision != "fp32":
         return None
     chunk = min(max(1, GRAPH_CHUNK_BYTES // per_row), 65535)
     chunks = -(-rows // chunk)

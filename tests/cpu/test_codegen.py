@@ -595,7 +595,7 @@ def test_graph_chunks():
     assert graph_chunks(plan(1 << 17), 1536) == (8, 3)                    # 1 MiB rows
     assert graph_chunks(plan(1 << 18), 768) is None                       # 2 MiB rows
     assert graph_chunks(plan(1 << 16, "fp64"), 3072) is None
-    assert graph_chunks(plan(1 << 16, io="bfloat16"), 3072) is None
+    assert graph_chunks(plan(1 << 16, io="bfloat16"), 3072) == (16, 3)   # fp32 intermediate
     assert graph_chunks(plan(4096, layout="three_pass"), 10**5) == (256, 3)
 
 

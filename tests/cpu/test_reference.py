@@ -142,7 +142,7 @@ def test_planner_chooses_cluster_on_chip_pairs():
     # 16-bit rows: the half-rows read and write them; the row pairs do not
     plan = make_plan(n, n, 0, n, io="bfloat16", **kw)
     assert (plan.layout, plan.halves, plan.io) == ("cluster", True, "bfloat16")
-    with pytest.raises(UnsupportedPlanError, match="two half-rows only"):
+    with pytest.raises(UnsupportedPlanError, match="two-half-row form only"):
         make_plan(2 * n, 2 * n, 0, 2 * n, io="float16", layout="cluster", **kw)
     with pytest.raises(UnsupportedPlanError, match="compute capability 9.0"):
         make_plan(n, n, 0, n, clusters=False, layout="cluster", **kw)

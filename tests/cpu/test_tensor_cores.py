@@ -108,9 +108,13 @@ def test_16bit_plans():
         make_plan(64, 64, 0, 64, real=False, precision="fp32", io="float16")
     with pytest.raises(fc.UnsupportedPlanError, match="fp64"):
         make_plan(64, 64, 0, 64, real=True, precision="fp64", io="float16")
-    with pytest.raises(fc.UnsupportedPlanError, match="cluster"):
-        make_plan(1 << 15, 1 << 15, 0, 1 << 15, real=True, precision="fp32", io="float16",
+    # of the cluster forms only the two half-rows read and write 16-bit rows
+    p = make_plan(1 << 15, 1 << 15, 0, 1 << 15, real=True, precision="fp32", io="float16",
                   layout="cluster")
+    assert p.layout == "cluster" and p.halves and p.io == "float16"
+    for L, precision in ((1 << 15, "tf32"), (1 << 14, "fp32"), (1 << 16, "fp32")):
+        with pytest.raises(fc.UnsupportedPlanError, match="two-half-row form only"):
+            make_plan(L, L, 0, L, real=True, precision=precision, io="float16", layout="cluster")
 
 
 @pytest.mark.parametrize("precision", ["auto", "fp16", "bf16"])
@@ -160,6 +164,22 @@ def test_fftconv_float16_plan_on_the_host(mode):
     assert rel_error(y, ref) <= io_tolerance("float16", conv.plan.precision)
     with pytest.raises(TypeError, match="float16 signals"):
         conv(x.astype(np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.dtype("float16"), "float16"])
+def test_fftconv_16bit_dtype_spellings(dtype):
+    # a NumPy type or dtype asks for 16-bit rows as the string does (not float32 results)
+    k = RNG.standard_normal((1, 4, 256)).astype(np.float32)
+    conv = fc.FFTConv((2, 4, 256), k, mode="causal", dtype=dtype)
+    assert conv.io16 == "float16" and conv.plan.io == "float16"
+    y = conv(RNG.standard_normal((2, 4, 256)).astype(np.float16))
+    assert y.dtype == np.float16
+
+
+def test_dtype_spelling():
+    from fftconv_cupy.runtime.arrays import dtype_spelling
+    assert [dtype_spelling(d) for d in (None, "bfloat16", np.float32, np.dtype("complex64"))] == \
+        [None, "bfloat16", "float32", "complex64"]
 
 
 @pytest.mark.parametrize("order", [3, 4, 6])

@@ -35,7 +35,6 @@ constexpr int VPY = 2;
 constexpr int NZB = (NZ + A - 1) / A; // 1: the input's upper half is padding
 constexpr int NZ_ROW = NZB > 1 ? A : NZ;
 constexpr int NOUTB = ((OUT_START + OUT_LEN + 1) / 2 + A - 1) / A;   // halves holding outputs
-constexpr int NOUT_ROW = NOUTB > 1 ? A : 16384;          // row points that reach an output
 
 // w_m^(SIGN a): two correctly rounded table entries per twiddle
 template <int SIGN>

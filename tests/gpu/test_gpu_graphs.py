@@ -8,7 +8,7 @@ import scipy.signal as ss
 
 from fftconv_cupy.plan.plan import make_plan
 from fftconv_cupy.plan.spectrum import kernel_spectrum
-from fftconv_cupy.plan.support import rel_error, tolerance
+from fftconv_cupy.plan.support import io_tolerance, rel_error, tolerance
 from fftconv_cupy.runtime import executor
 
 pytestmark = pytest.mark.gpu
@@ -65,6 +65,35 @@ def test_graph_matches_eager_and_scipy(small_chunks, L, precision, layout, rows,
     assert not np.isnan(y).any()
     assert np.array_equal(y, eager)          # the same kernels over the same rows
     assert rel_error(y, full[:, :L], full) <= tolerance(precision, plan.n)
+
+
+@pytest.mark.parametrize("io", ["float16", "bfloat16"])
+def test_graph_16bit_rows(small_chunks, io):
+    """16-bit rows (fp32 intermediate) replay the same graph shape as float32 rows."""
+    from fftconv_cupy.runtime import arrays
+    small_chunks(2 << 20)
+    L, rows, channels = 65536, 12, 3
+    plan = make_plan(L, L, 0, L, real=True, precision="fp32", io=io)
+    assert plan.layout == "three_pass" and executor.graph_chunks(plan, rows) is not None
+    xf = RNG.standard_normal((rows, L)).astype(np.float32)
+    k = RNG.standard_normal((channels, L))
+    x = arrays.float_to_bits16(xf, io)                     # the rows' 16-bit patterns
+    xr = arrays.bits16_to_float(x, io).astype(np.float64)  # what the kernel reads
+    hs = kernel_spectrum(plan, cupy.asarray(k), cupy)
+    ex = executor.GPUExecutor(plan)
+    xd = cupy.asarray(x)
+    outs = []
+    for _ in range(2):                                     # eager, then the graph
+        y = cupy.empty(x.shape, dtype=x.dtype)
+        y.view(cupy.uint16).fill(0xFFFF)                   # NaN in either format
+        ex(xd, hs, y, batch=rows // channels, channels=channels)
+        outs.append(cupy.asnumpy(y))
+    assert graphs(plan) == 1
+    assert np.array_equal(outs[0], outs[1])
+    full = ss.fftconvolve(xr, k[np.arange(rows) % channels], axes=-1)
+    y = arrays.bits16_to_float(outs[1], io).astype(np.float64)
+    assert not np.isnan(y).any()
+    assert rel_error(y, full[:, :L], full) <= io_tolerance(io, "fp32")
 
 
 def test_graph_new_arrays_and_streams(small_chunks):

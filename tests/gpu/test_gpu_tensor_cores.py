@@ -67,7 +67,33 @@ def case(L, K, precision, io, *, rows=4, channels=2, gates=False, layout=None, s
 @pytest.mark.parametrize("L", [128, 1000, 1024, 4096, 12345, 16384, 1 << 15, 65536, 1 << 18])
 def test_causal(L, precision, io):
     err, plan = case(L, L, precision, io)
+    assert plan.halves == (L == 1 << 15 and precision == "fp32"), plan.describe()
     assert err <= io_tolerance(io, precision), (plan.describe(), err)
+
+
+@pytest.mark.parametrize("io", ["float16", "bfloat16"])
+@pytest.mark.parametrize("start,length", [(0, (1 << 16) - 1), (20000, 45535), (33000, 32535)])
+def test_halves_16bit_windows(start, length, io):
+    # the two-half-row cluster (fp32 32K): outputs in both halves or the upper one only
+    # (windows reaching the full output's end: the FFT size stays 64K)
+    err, plan = case(1 << 15, 1 << 15, "fp32", io, start=start, length=length)
+    assert plan.layout == "cluster" and plan.halves, plan.describe()
+    assert err <= io_tolerance(io, "fp32"), (plan.describe(), err)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.dtype("float16"), "float16"])
+def test_fftconv_circular_float16_numpy_dtype(dtype):
+    # every spelling of the dtype gives 16-bit rows (N = 64K: the two-half-row cluster)
+    B, H, N = 2, 3, 1 << 16
+    k = cupy.asarray(RNG.standard_normal((1, H, N)), dtype=cupy.float32)
+    conv = fc.FFTConv((B, H, N), k, mode="circular", dtype=dtype)
+    assert conv.plan.io == "float16" and conv.plan.halves, conv.plan.describe()
+    u = cupy.asarray(RNG.standard_normal((B, H, N))).astype(cupy.float16)
+    y = conv(u)
+    assert y.dtype == cupy.float16 and y.shape == u.shape
+    uf = cupy.asnumpy(u).astype(np.float64)
+    ref = np.fft.irfft(np.fft.rfft(uf) * np.fft.rfft(cupy.asnumpy(k).astype(np.float64)), n=N)
+    assert rel_error(cupy.asnumpy(y).astype(np.float64), ref) <= io_tolerance("float16", "fp32")
 
 
 @pytest.mark.parametrize("io", ["float16", "bfloat16"])
