@@ -454,6 +454,9 @@ class FFTConv:
         # (of a size-L circular convolution: the wrap-around is the point)
         spec = conv_spec(shape, dtype, tuple(k.shape), _np_dtype(k.dtype),
                          "full" if head else mode, axes)
+        if spec.trivial == "empty":
+            raise ValueError(f"FFTConv needs a non-empty signal and kernel (shapes {shape} and "
+                             f"{tuple(k.shape)}); fftconvolve returns SciPy's empty result")
         if spec.trivial or len(spec.axes) != 1:
             raise ValueError("FFTConv needs one axis along which both the signal and the kernel "
                              "have more than one sample; use fftconvolve otherwise")

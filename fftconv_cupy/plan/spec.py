@@ -37,8 +37,9 @@ SciPy quirks reproduced here (see also the module-level notes below):
   only on the convolved axes (length-1 axes excluded); ``correlate`` (through
   ``convolve``) checks it on *all* axes first, so it is stricter.
 * ``correlate`` casts the FFT result back to ``np.result_type(in1, in2)``
-  (rounding first when that is an integer type; bool results become
-  ``value != 0``).  (SciPy also warns when the first output element is NaN/inf;
+  (rounding first when that is an integer or bool type; bool results become
+  ``round(value) != 0``, the exact result of SciPy's default method, which
+  correlates bools directly; its ``method="fft"`` compares the unrounded value).  (SciPy also warns when the first output element is NaN/inf;
   that warning is not reproduced.)
 
 Deliberate differences from SciPy (listed per spec in ``spec.deviations``):
@@ -409,7 +410,9 @@ def _layout(s1, s2, in1_shape, mode, conv, requested, swapped, *, correlate,
         fft_dt = _product_dtype(d1, d2)
     if correlate or not conv:
         dtype = _product_dtype(d1, d2)
-        round_result = dtype.kind in "iu"
+        # integers, and bools: the exact values are integer counts, so the transform's
+        # round-off (~1e-16 relative) must not turn an exact 0 into True
+        round_result = dtype.kind in "iub"
     else:
         dtype = fft_dt
         round_result = False

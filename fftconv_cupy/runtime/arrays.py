@@ -70,12 +70,13 @@ def dtype_name(a) -> str:
 
 
 def dtype_spelling(dtype) -> str | None:
-    """NumPy-style name of a dtype argument however it is spelt: a string, a NumPy type or
-    dtype (np.float16, ml_dtypes' bfloat16), a torch dtype; None for None."""
+    """NumPy-style name of a dtype argument however it is spelt: a string ("float16", "f2",
+    "half", "bfloat16"), a NumPy type or dtype (np.float16, ml_dtypes' bfloat16), a torch
+    dtype; None for None."""
     if dtype is None:
         return None
-    if isinstance(dtype, str):
-        return dtype
+    if isinstance(dtype, str) and dtype == "bfloat16":
+        return dtype                    # NumPy knows it only where ml_dtypes is imported
     if type(dtype).__module__.startswith("torch"):
         return str(dtype).replace("torch.", "")
     try:
@@ -97,6 +98,8 @@ def bits16(a, io: str):
     arr = a if (is_cupy(a) or is_foreign_gpu(a)) else np.asarray(a)
     if is_foreign_gpu(arr):
         arr = as_cupy(arr)
+    if isinstance(arr, np.ndarray) and not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))   # the patterns are read as native
     return arr.view(BITS16[io])
 
 

@@ -166,7 +166,7 @@ def test_fftconv_float16_plan_on_the_host(mode):
         conv(x.astype(np.float32))
 
 
-@pytest.mark.parametrize("dtype", [np.float16, np.dtype("float16"), "float16"])
+@pytest.mark.parametrize("dtype", [np.float16, np.dtype("float16"), "float16", "f2", "half"])
 def test_fftconv_16bit_dtype_spellings(dtype):
     # a NumPy type or dtype asks for 16-bit rows as the string does (not float32 results)
     k = RNG.standard_normal((1, 4, 256)).astype(np.float32)
@@ -174,6 +174,16 @@ def test_fftconv_16bit_dtype_spellings(dtype):
     assert conv.io16 == "float16" and conv.plan.io == "float16"
     y = conv(RNG.standard_normal((2, 4, 256)).astype(np.float16))
     assert y.dtype == np.float16
+
+
+def test_big_endian_16bit_signals():
+    # 16-bit rows travel as bit patterns: non-native byte order is swapped first
+    u = RNG.standard_normal((2, 3, 64)).astype(np.float16)
+    k = RNG.standard_normal((3, 5))
+    want = fc.causal_conv(u, k)
+    assert np.array_equal(fc.causal_conv(u.astype(">f2"), k), want)
+    conv = fc.FFTConv(u.shape, k[None], mode="causal", dtype="float16")
+    assert np.array_equal(conv(u.astype(">f2")), conv(u))
 
 
 def test_dtype_spelling():
