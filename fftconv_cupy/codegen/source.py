@@ -33,7 +33,7 @@ def template_params(plan: Plan) -> dict:
         fused_middle=plan.fused_middle, middle_rows=plan.middle_rows, direct=plan.direct_columns,
         column_twiddles=plan.column_twiddles, direct_rows=plan.direct_rows,
         full_table_bytes=plan.full_table_bytes if plan.table_powers else None,
-        out_points=plan.out_points, halves=plan.halves,
+        out_points=plan.out_points, halves=plan.halves, lane_pairs=plan.lane_pairs,
     )
     # the transform a sparse plan prunes: the row when fused, the columns of three passes
     first = plan.row if plan.layout == "fused" else plan.col

@@ -207,6 +207,7 @@ class Plan:
     row_direct: bool = True      # first / last row stage straight from / to global memory (direct_rows)
     full_table_bytes: int = FULL_TABLE_BYTES  # larger stage tables hold the powers of two only (table_exponents)
     halves: bool = False         # cluster layout, b = 2: one row (half of the spectrum) per block
+    pair_shuffles: bool = True   # [16x2x16] rows on a warp: radix-2 stages on shuffles (lane_pairs)
 
     @property
     def io_item(self) -> int:
@@ -379,6 +380,16 @@ class Plan:
         """Entries of the lo array used by the lo table and the stage tables."""
         return max([self.twiddle_tables[0]]
                    + [o + self.table_width(r, ns) * ns for (r, ns), o in self.stage_tables.items()])
+
+    @property
+    def lane_pairs(self) -> bool:
+        """Fused real rows [16x2x16] on one warp each: both radix-2 stages pair butterflies
+        held by lanes t and t ^ 16 (the inverse's: the fused middle's lanes), so they run on
+        shuffles instead of two shared-memory round trips and barriers (stockham.cuh
+        first_pair_in, middle_real<PAIRS>)."""
+        return (self.pair_shuffles and self.layout == "fused" and self.row.radices == (16, 2, 16)
+                and self.row.threads == 32 and self.sparse is None and self.direct_rows
+                and self.fused_middle and not any(self.tc_stages(self.row)))
 
     @property
     def fused_middle(self) -> bool:

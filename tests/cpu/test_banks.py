@@ -1,5 +1,6 @@
 """The shared-memory bank model (plan/banks.py) and the radix orders the planner picks with it."""
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -50,7 +51,12 @@ def test_planner_picks_conflict_free_orders():
     conflict-free split with equal ends; explicit orders and mixed radices keep the even split."""
     plan = lambda n, p="fp32", **kw: make_plan(n, n, 0, n, real=True, precision=p, **kw)
     assert plan(512).row.radices == (16, 2, 16) and plan(512).fused_middle
-    assert plan(512, order=3).row.radices == (8, 8, 8)
+    # ... whose radix-2 stages pair lanes t and t ^ 16 of a warp: shuffles (fp32 and fp64)
+    assert plan(512).lane_pairs and plan(512, "fp64").lane_pairs
+    assert not replace(plan(512), pair_shuffles=False).lane_pairs
+    assert not plan(512, "fp16").lane_pairs                       # tensor-core stages
+    assert not make_plan(512, 513, 0, 1024, real=False, precision="fp32").lane_pairs
+    assert plan(512, order=3).row.radices == (8, 8, 8) and not plan(512, order=3).lane_pairs
     assert plan(1024, "fp64").row.radices == (16, 4, 16)
     assert plan(8192, "fp64").row.radices == (16, 8, 4, 16)
     for n in (1024, 4096):

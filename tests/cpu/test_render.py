@@ -16,6 +16,7 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 # (name, make_plan arguments) for the golden files
 GOLDEN_PLANS = {
     "fused_real_fp32_4096": dict(len_x=4096, len_k=4096, out_start=0, out_len=4096, real=True, precision="fp32"),
+    "fused_real_fp32_512_lane_pairs": dict(len_x=512, len_k=512, out_start=0, out_len=512, real=True, precision="fp32"),
     "fused_complex_fp64_420": dict(len_x=300, len_k=121, out_start=0, out_len=420, real=False, precision="fp64"),
     "cluster_real_fp32_32K_halves": dict(len_x=1 << 15, len_k=1 << 15, out_start=0, out_len=1 << 15, real=True, precision="fp32"),
     "cluster_real_fp32_128K": dict(len_x=1 << 17, len_k=1 << 17, out_start=0, out_len=1 << 17, real=True, precision="fp32", layout="cluster"),
@@ -35,6 +36,8 @@ VARIANTS = [
     dict(len_x=300, len_k=121, out_start=0, out_len=420, real=False, precision="fp32"),           # 3x5x7x4
     dict(len_x=300, len_k=121, out_start=0, out_len=420, real=False, precision="fp64"),
     dict(len_x=16384, len_k=16384, out_start=0, out_len=16384, real=True, precision="fp32"),      # largest fused
+    dict(len_x=512, len_k=512, out_start=0, out_len=512, real=True, precision="fp64"),            # lane pairs
+    dict(len_x=700, len_k=324, out_start=0, out_len=1023, real=True, precision="fp32", io="bfloat16", gates=(True, True)),
     dict(len_x=777, len_k=55, out_start=0, out_len=831, real=True, precision="fp64", layout="three_pass"),
     dict(len_x=4096, len_k=300, out_start=0, out_len=4096, real=False, precision="fp32", layout="three_pass"),
     dict(len_x=1 << 15, len_k=1 << 15, out_start=0, out_len=1 << 15, real=True, precision="fp32", layout="cluster"),

@@ -269,6 +269,44 @@ __device__ __forceinline__ void last_stage_out(cx<T>* buf, int tid, const cx<T>*
   }
 }
 
+// Rows of [16 x 2 x R] on one warp each (Plan.lane_pairs): the radix-2 stage (Ns = 16)
+// pairs stage-1 butterflies a and a + 16, held by two lanes of the warp, so it runs on
+// shuffles instead of a shared-memory round trip.  v: the 16 outputs of this lane's
+// stage-1 butterfly a (slot b: point 16 a + b); partner: the lane holding a ^ 16.  The
+// lane of a < 16 computes the stage's butterflies b < 8 of the pair, its partner b >= 8
+// (b = k + 8: twiddle w_32^(SIGN k) times w_32^(8 SIGN) = SIGN i); outputs go to their
+// Stockham places 32 (a mod 16) + b and + 16 in buf.
+template <class T, int SIGN>
+__device__ __forceinline__ void pair_stage_store(cx<T>* buf, const cx<T>* v, int a, int partner) {
+  const bool low = a < 16;
+  const int base = 32 * (a & 15) + (low ? 0 : 8);
+#pragma unroll
+  for (int k = 0; k < 8; ++k) {
+    const cx<T> recv = shfl_from(low ? v[8 + k] : v[k], partner);
+    const cx<T> u0 = low ? v[k] : recv;
+    cx<T> u1 = rotate<32, SIGN>(k, low ? recv : v[8 + k]);
+    if (!low) u1 = mul_si<SIGN>(u1);
+    buf[pad(base + k)] = u0 + u1;
+    buf[pad(base + k + 16)] = u0 - u1;
+  }
+}
+
+// The first two stages of a [16 x 2 x R] row (Plan.lane_pairs) from load(e): lane t
+// transforms points t + 32 r, then the radix-2 stage with lane t ^ 16.
+template <class T, int S, int NZ, class Load>
+__device__ __forceinline__ void first_pair_in(cx<T>* buf, int tid, Load load) {
+  static_assert(S == 512, "16 x 32: one stage-1 butterfly per lane of a warp");
+  cx<T> v[16];
+#pragma unroll
+  for (int r = 0; r < 16; ++r) {
+    const int e = tid + 32 * r;
+    v[r] = (32 * r < NZ && (NZ >= S || e < NZ)) ? load(e) : zero<T>();
+  }
+  dft<16, -1>(v);
+  pair_stage_store<T, -1>(buf, v, tid, tid ^ 16);
+  __syncthreads();
+}
+
 // The packed-real product (plan/spectrum.py): W[k] = A[k] Z[k] + i G[k] conj(Z[-k]),
 // one R-linear map per pair (k, -k), with unpacking, the kernel and repacking folded
 // into the coefficients.  A self-paired index (k == -k) passes the same value twice.
@@ -368,7 +406,7 @@ __device__ __forceinline__ void first_inverse_store(cx<T>* buf, const cx<T>* v, 
   for (int r = 0; r < R; ++r) *at_r<1>(buf, j * R, pb, r) = v[r];
 }
 
-template <class T, int S, int R, int THREADS, int Q, int LO_BITS, int TAB>
+template <class T, int S, int R, int THREADS, int Q, int LO_BITS, int TAB, bool PAIRS = false>
 __device__ __forceinline__ void middle_real(cx<T>* buf, const coef<T>* __restrict__ hs, int tid,
                                             const cx<T>* __restrict__ lo, const cx<T>* __restrict__ hi) {
   constexpr int J = S / R;
@@ -390,8 +428,16 @@ __device__ __forceinline__ void middle_real(cx<T>* buf, const coef<T>* __restric
     pair_product<T, R, J>(v[it], hs, j, (j == 0 || j == J / 2) ? lane : lane ^ 31, true);
   }
   __syncthreads();                         // every read of buf is done
+  if constexpr (PAIRS) {
+    // Plan.lane_pairs: the inverse's radix-2 stage too; butterfly j sits in lane j (j < 16),
+    // 31 (j = 16) or j - 1 (paired_butterfly), its partner j ^ 16 in the lane below
+    static_assert(S / R == 32 && THREADS == 32 && R == 16, "one warp per [16 x 2 x 16] row");
+    const int j = jj[0];
+    pair_stage_store<T, 1>(buf, v[0], j, j < 16 ? (j == 0 ? 31 : j + 15) : j - 16);
+  } else {
 #pragma unroll
-  for (int it = 0; it < IT; ++it) first_inverse_store<T, R>(buf, v[it], jj[it]);
+    for (int it = 0; it < IT; ++it) first_inverse_store<T, R>(buf, v[it], jj[it]);
+  }
   __syncthreads();
 }
 
