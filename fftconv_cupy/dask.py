@@ -265,12 +265,15 @@ def fftconvolve(in1, in2, mode="full", axes=-1, *, precision="auto", order=None)
         return _causal_chunked(da, in1, fn, K, dtype)
     # the window [start, start + length) of the full convolution is one of the causal
     # convolution of the signal followed by the zeros the window reaches past it
-    # (full: K - 1, same: (K - 1) // 2, valid: none)
+    # (full: K - 1, same: (K - 1) // 2, valid: none), and at least K samples long (a causal
+    # convolution's kernel is no longer than its signal; a 'same' window of a short signal
+    # with a long kernel reaches fewer)
     start, length = spec.windows[0]
     x = in1
-    if start + length > L:
+    need = max(start + length, K)
+    if need > L:
         pad = [(0, 0)] * in1.ndim
-        pad[axis] = (0, start + length - L)
+        pad[axis] = (0, need - L)
         x = da.pad(in1, pad)
     index = [slice(None)] * in1.ndim
     index[axis] = slice(start, start + length)

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import os
 import re
+import stat
 import struct
 import tempfile
 import warnings
@@ -131,6 +132,8 @@ class DiskCache:
                 st = p.stat()
             except OSError:  # Removed by another process meanwhile.
                 continue
+            if not stat.S_ISREG(st.st_mode):   # a directory of that name is not an entry
+                continue
             out.append((p.name[: -len(_SUFFIX)], st.st_size, st.st_mtime))
         out.sort()
         return out
@@ -146,6 +149,8 @@ class DiskCache:
                 removed += 1
         try:
             for p in self.path.glob(".*" + _TMP_SUFFIX):
+                self._discard(p)
+            for p in (self.path / "jinja").glob("__jinja2_*.cache"):   # compiled templates
                 self._discard(p)
         except OSError:
             pass

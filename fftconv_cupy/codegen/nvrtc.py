@@ -70,16 +70,26 @@ def supported_archs() -> tuple[int, ...]:
 def effective_options(options: tuple[str, ...] = ()) -> tuple[str, ...]:
     """DEFAULT_OPTIONS followed by ``options``, duplicates dropped (first kept).
 
-    The compile key sorts the options, so none may depend on its order: a macro defined
-    twice with different values is refused."""
+    The compile key sorts the options, so none may depend on its order: options that
+    define or undefine one macro (-D / -U / --define-macro / --undefine-macro) more than
+    once are refused."""
     opts = tuple(dict.fromkeys((*DEFAULT_OPTIONS, *options)))
-    defined: dict[str, str] = {}
+    macros: dict[str, str] = {}
     for o in opts:
-        if o.startswith("-D"):
-            first = defined.setdefault(o[2:].split("=", 1)[0], o)
+        name = _macro_name(o)
+        if name is not None:
+            first = macros.setdefault(name, o)
             if first != o:
                 raise ValueError(f"conflicting NVRTC options {first!r} and {o!r}")
     return opts
+
+
+def _macro_name(option: str) -> str | None:
+    """The macro an option defines or undefines (None for other options)."""
+    for prefix in ("--define-macro=", "--undefine-macro=", "-D", "-U"):
+        if option.startswith(prefix):
+            return option[len(prefix):].split("=", 1)[0]
+    return None
 
 
 def source_excerpt(source: str, line: int, context: int = _EXCERPT_CONTEXT) -> str:

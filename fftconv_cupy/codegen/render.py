@@ -11,6 +11,28 @@ from jinja2 import BaseLoader, Environment, FileSystemBytecodeCache, PackageLoad
 _TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
+class _TolerantBytecodeCache(FileSystemBytecodeCache):
+    """Compiled templates on disk, where nothing can fail a render: an entry that cannot be
+    read (truncated, corrupt, unreadable) is a miss and is removed if possible; one that
+    cannot be written is skipped (templates are then parsed in every process)."""
+
+    def load_bytecode(self, bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:            # pickle / marshal / OS errors of a damaged entry
+            bucket.reset()
+            try:
+                Path(self._get_cache_filename(bucket)).unlink()
+            except OSError:
+                pass
+
+    def dump_bytecode(self, bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
 def make_environment(loader: BaseLoader, bytecode_cache=None) -> Environment:
     """An environment with the settings every template is written against."""
     return Environment(
@@ -39,7 +61,7 @@ def environment() -> Environment:
         try:
             path = Path(cfg.cache_dir) / "jinja"
             path.mkdir(parents=True, exist_ok=True)
-            cache = FileSystemBytecodeCache(str(path))
+            cache = _TolerantBytecodeCache(str(path))
         except OSError:  # an unwritable cache dir only costs the parse
             cache = None
     return make_environment(PackageLoader("fftconv_cupy", "templates"), cache)

@@ -146,6 +146,13 @@ def test_cache_hit_miss_entries_clear(tmp_path):
     assert cache.get("k1") is None and cache.entries() == []
 
 
+def test_cache_entries_are_files(tmp_path):
+    cache = DiskCache(tmp_path)
+    cache.put("k1", b"x")
+    (tmp_path / "abc.cubin").mkdir()             # not an entry
+    assert [k for k, _, _ in cache.entries()] == ["k1"]
+
+
 def test_cache_rejects_path_like_keys(tmp_path):
     with pytest.raises(ValueError):
         DiskCache(tmp_path).get("../evil")
@@ -688,6 +695,52 @@ def test_conflicting_macro_options_are_refused():
     assert effective_options(("-DX=1", "-DX=1")).count("-DX=1") == 1
     with pytest.raises(ValueError, match="conflicting NVRTC options '-DX=1' and '-DX=2'"):
         effective_options(("-DX=1", "-DX=2"))
+    # the key sorts the options: a macro defined and undefined, in any spelling, would make
+    # two different binaries share one key
+    for a, b in (("-DX=1", "-UX"), ("--define-macro=X=1", "-DX=1"), ("-UX", "--undefine-macro=X")):
+        with pytest.raises(ValueError, match="conflicting NVRTC options"):
+            effective_options((a, b))
+    assert effective_options(("-DX=1", "-UY")) [-2:] == ("-DX=1", "-UY")
+
+
+def test_damaged_template_cache_is_a_miss(tmp_path, monkeypatch):
+    # compiled templates on disk never fail a render: truncated entries are misses (and
+    # removed), unwritable ones skipped; `cache clear` removes them with the kernels
+    from jinja2 import FileSystemBytecodeCache
+
+    from fftconv_cupy.codegen import render
+    from fftconv_cupy.codegen.source import render_plan
+    from fftconv_cupy.config import get_config
+    from fftconv_cupy.plan.plan import make_plan
+    monkeypatch.setenv("FFTCONV_CUPY_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("FFTCONV_CUPY_DISABLE_CACHE", raising=False)
+    plan = make_plan(512, 512, 0, 512, real=True, precision="fp32")
+
+    def fresh_render():
+        render.environment.cache_clear()
+        return render_plan(plan).code
+
+    try:
+        want = fresh_render()
+        entries = list((tmp_path / "jinja").glob("__jinja2_*.cache"))
+        assert entries
+        for e in entries:
+            e.write_bytes(e.read_bytes()[:20])          # truncated pickle
+        assert fresh_render() == want
+        def refuse(self, bucket):
+            raise PermissionError("read-only cache")
+        monkeypatch.setattr(FileSystemBytecodeCache, "dump_bytecode", refuse)
+        for e in (tmp_path / "jinja").glob("__jinja2_*.cache"):
+            e.unlink()
+        assert fresh_render() == want
+        monkeypatch.undo()
+        monkeypatch.setenv("FFTCONV_CUPY_CACHE_DIR", str(tmp_path))
+        fresh_render()
+        assert list((tmp_path / "jinja").glob("__jinja2_*.cache"))
+        DiskCache(get_config().cache_dir).clear()
+        assert not list((tmp_path / "jinja").glob("__jinja2_*.cache"))
+    finally:
+        render.environment.cache_clear()
 
 
 def test_executor_refuses_arrays_on_another_device(monkeypatch):

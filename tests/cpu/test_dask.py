@@ -73,6 +73,16 @@ def test_valid_with_the_longer_kernel_swaps_like_scipy():
     assert y.shape == ref.shape and rel(y.compute(), ref) < 1e-13
 
 
+@pytest.mark.parametrize("mode", ["same", "full"])
+def test_kernel_longer_than_a_chunked_signal(mode):
+    # 'same' keeps fewer than K samples of the causal convolution of the padded signal: the
+    # padding reaches K so that it stays a causal convolution (K <= its length)
+    x, k = RNG.random((2, 7)), RNG.random((1, 20))
+    y = fcd.fftconvolve(da.from_array(x, chunks=(2, 4)), k, mode=mode).compute()
+    want = ss.fftconvolve(x, k, mode=mode)
+    assert y.shape == want.shape and np.allclose(y, want, rtol=1e-10, atol=1e-10)
+
+
 def test_causal_conv_chunked_along_time_keeps_16_bit():
     u = RNG.standard_normal((3, 6, 1000)).astype(np.float16)
     k = RNG.standard_normal((6, 300)).astype(np.float32)
