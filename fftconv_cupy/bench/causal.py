@@ -46,7 +46,7 @@ def parse_len(s: str) -> int:
     if body[-1:] in _SUFFIXES:
         body, mult = body[:-1], _SUFFIXES[body[-1]]
     body = body.replace("_", "")
-    if not (body.isascii() and body.isdigit()):       # '²'.isdigit() is True
+    if not (body.isascii() and body.isdigit()):       # int('4\u0664') is 44
         raise ValueError(f"{text!r} is not a length: use an integer, optionally with a K or M "
                          "suffix (4096, 64K, 1M; K = 1024, M = 1024**2)")
     value = int(body) * mult

@@ -36,8 +36,8 @@ def compile_key(source: str, options: Iterable[str], arch: str) -> str:
         package=__version__,
         templates=template_digest(),
         source=source,
-        # Sorted, so the order options are given in does not split the cache; the one flag
-        # whose order matters (a macro defined twice) is refused by effective_options.
+        # Sorted, so the order options are given in does not split the cache; options whose
+        # order matters (one macro or one flag given twice) are refused by effective_options.
         options="\x00".join(sorted(options)),
         arch=arch,
         nvrtc="unavailable" if version is None else ".".join(map(str, version)),

@@ -70,26 +70,35 @@ def supported_archs() -> tuple[int, ...]:
 def effective_options(options: tuple[str, ...] = ()) -> tuple[str, ...]:
     """DEFAULT_OPTIONS followed by ``options``, duplicates dropped (first kept).
 
-    The compile key sorts the options, so none may depend on its order: options that
-    define or undefine one macro (-D / -U / --define-macro / --undefine-macro) more than
-    once are refused."""
+    The compile key sorts the options, so none may depend on its order: one macro defined
+    or undefined twice (-D / -U / --define-macro / --undefine-macro), or one flag given two
+    values (--fmad=true, -fmad=false), is refused.  Include paths (-I) may repeat; the
+    package's own headers are searched first and digested into the key."""
     opts = tuple(dict.fromkeys((*DEFAULT_OPTIONS, *options)))
-    macros: dict[str, str] = {}
+    seen: dict[str, tuple[str, str]] = {}
     for o in opts:
-        name = _macro_name(o)
-        if name is not None:
-            first = macros.setdefault(name, o)
-            if first != o:
+        setting = _option_setting(o)
+        if setting is not None:
+            name, value = setting
+            first, first_value = seen.setdefault(name, (o, value))
+            if first_value != value:
                 raise ValueError(f"conflicting NVRTC options {first!r} and {o!r}")
     return opts
 
 
-def _macro_name(option: str) -> str | None:
-    """The macro an option defines or undefines (None for other options)."""
-    for prefix in ("--define-macro=", "--undefine-macro=", "-D", "-U"):
+def _option_setting(option: str) -> tuple[str, str] | None:
+    """(what an option sets, the value it sets): a macro for -D / -U and their long forms
+    (an undefine's value is None), a flag for the others (-x and --x alike); None for include
+    paths, which may repeat."""
+    for prefix, undef in (("--define-macro=", False), ("--undefine-macro=", True),
+                          ("-D", False), ("-U", True)):
         if option.startswith(prefix):
-            return option[len(prefix):].split("=", 1)[0]
-    return None
+            name, _, value = option[len(prefix):].partition("=")
+            return "macro " + name, None if undef else value
+    if option.startswith(("-I", "--include-path")):
+        return None
+    name, _, value = option.lstrip("-").partition("=")
+    return "flag " + name, value
 
 
 def source_excerpt(source: str, line: int, context: int = _EXCERPT_CONTEXT) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from pathlib import Path
 
 from jinja2 import BaseLoader, Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
@@ -13,13 +14,17 @@ _TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 class _TolerantBytecodeCache(FileSystemBytecodeCache):
     """Compiled templates on disk, where nothing can fail a render: an entry that cannot be
-    read (truncated, corrupt, unreadable) is a miss and is removed if possible; one that
-    cannot be written is skipped (templates are then parsed in every process)."""
+    read is a miss (and is removed when its content is damaged, not when it is merely
+    unreadable); one that cannot be written is skipped (templates are then parsed in every
+    process).  Entries get the umask's permissions, as the kernel cache's do, so that a
+    shared cache directory serves every user."""
 
     def load_bytecode(self, bucket) -> None:
         try:
             super().load_bytecode(bucket)
-        except Exception:            # pickle / marshal / OS errors of a damaged entry
+        except OSError:              # unreadable (another user's entry, a directory)
+            bucket.reset()
+        except Exception:            # truncated or corrupt: pickle / marshal errors
             bucket.reset()
             try:
                 Path(self._get_cache_filename(bucket)).unlink()
@@ -27,8 +32,10 @@ class _TolerantBytecodeCache(FileSystemBytecodeCache):
                 pass
 
     def dump_bytecode(self, bucket) -> None:
+        from .cache import _umask
         try:
             super().dump_bytecode(bucket)
+            os.chmod(self._get_cache_filename(bucket), 0o666 & ~_umask())
         except OSError:
             pass
 

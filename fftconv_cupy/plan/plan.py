@@ -591,6 +591,7 @@ class Plan:
             d.update(cluster_blocks=self.cluster, halves=self.halves)
         d["fused_middle"] = self.fused_middle or self.middle_rows
         d["direct_rows"] = self.direct_rows
+        d["lane_pairs"] = self.lane_pairs
         d["stage_tables"] = [{"radix": r, "ns": ns, "entries": list(self.table_exponents(r, ns))}
                              for r, ns in self.stage_tables]
         return d

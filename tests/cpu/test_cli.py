@@ -46,7 +46,7 @@ def test_parse_len(text, value):
     assert parse_len(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "K", "1.5M", "-3", "0", "3Q", "1e6", "0x10", "\u00b2", "4\u0664"])
+@pytest.mark.parametrize("text", ["", "K", "1.5M", "-3", "0", "3Q", "1e6", "0x10", "4\u0664"])
 def test_parse_len_rejects(text):
     with pytest.raises(ValueError):
         parse_len(text)

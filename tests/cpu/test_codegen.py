@@ -697,10 +697,14 @@ def test_conflicting_macro_options_are_refused():
         effective_options(("-DX=1", "-DX=2"))
     # the key sorts the options: a macro defined and undefined, in any spelling, would make
     # two different binaries share one key
-    for a, b in (("-DX=1", "-UX"), ("--define-macro=X=1", "-DX=1"), ("-UX", "--undefine-macro=X")):
+    for opts in (("-DX=1", "-UX"), ("--define-macro=X=2", "-DX=1"), ("-DX", "--undefine-macro=X"),
+                 ("--fmad=false", "--fmad=true"), ("-fmad=false",), ("-std=c++20",)):
         with pytest.raises(ValueError, match="conflicting NVRTC options"):
-            effective_options((a, b))
-    assert effective_options(("-DX=1", "-UY")) [-2:] == ("-DX=1", "-UY")
+            effective_options(opts)
+    # the same setting spelt twice, other macros, repeated include paths: accepted
+    assert effective_options(("-DX=1", "-UY"))[-2:] == ("-DX=1", "-UY")
+    assert effective_options(("-std=c++17", "--define-macro=X=1", "-DX=1"))
+    assert effective_options(("-I/a", "-I/b"))[-2:] == ("-I/a", "-I/b")
 
 
 def test_damaged_template_cache_is_a_miss(tmp_path, monkeypatch):
@@ -724,6 +728,8 @@ def test_damaged_template_cache_is_a_miss(tmp_path, monkeypatch):
         want = fresh_render()
         entries = list((tmp_path / "jinja").glob("__jinja2_*.cache"))
         assert entries
+        from fftconv_cupy.codegen.cache import _umask
+        assert all(e.stat().st_mode & 0o777 == 0o666 & ~_umask() for e in entries)  # shareable
         for e in entries:
             e.write_bytes(e.read_bytes()[:20])          # truncated pickle
         assert fresh_render() == want

@@ -430,7 +430,8 @@ __device__ __forceinline__ void middle_real(cx<T>* buf, const coef<T>* __restric
   __syncthreads();                         // every read of buf is done
   if constexpr (PAIRS) {
     // Plan.lane_pairs: the inverse's radix-2 stage too; butterfly j sits in lane j (j < 16),
-    // 31 (j = 16) or j - 1 (paired_butterfly), its partner j ^ 16 in the lane below
+    // 31 (j = 16) or j - 1 (paired_butterfly), so its partner j ^ 16 is in lane j + 15
+    // (31 for j = 0) or j - 16
     static_assert(S / R == 32 && THREADS == 32 && R == 16, "one warp per [16 x 2 x 16] row");
     const int j = jj[0];
     pair_stage_store<T, 1>(buf, v[0], j, j < 16 ? (j == 0 ? 31 : j + 15) : j - 16);
