@@ -9,6 +9,8 @@ from pathlib import Path
 
 from jinja2 import BaseLoader, Environment, FileSystemBytecodeCache, PackageLoader, StrictUndefined
 
+from .cache import _umask
+
 _TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -32,7 +34,6 @@ class _TolerantBytecodeCache(FileSystemBytecodeCache):
                 pass
 
     def dump_bytecode(self, bucket) -> None:
-        from .cache import _umask
         try:
             super().dump_bytecode(bucket)
             os.chmod(self._get_cache_filename(bucket), 0o666 & ~_umask())

@@ -39,8 +39,9 @@ SciPy quirks reproduced here (see also the module-level notes below):
 * ``correlate`` casts the FFT result back to ``np.result_type(in1, in2)``
   (rounding first when that is an integer or bool type; bool results become
   ``round(value) != 0``, the exact result of SciPy's default method, which
-  correlates bools directly; its ``method="fft"`` compares the unrounded value).  (SciPy also warns when the first output element is NaN/inf;
-  that warning is not reproduced.)
+  correlates bools directly; its ``method="fft"`` compares the unrounded value).
+  (SciPy also warns when the first output element is NaN/inf; that warning is
+  not reproduced.)
 
 Deliberate differences from SciPy (listed per spec in ``spec.deviations``):
 

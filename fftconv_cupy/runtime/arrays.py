@@ -64,9 +64,7 @@ BITS16 = {"float16": np.dtype(np.float16), "bfloat16": np.dtype(np.uint16)}
 def dtype_name(a) -> str:
     """NumPy-style name of an array's dtype, 'bfloat16' included (torch or ml_dtypes)."""
     dt = getattr(a, "dtype", None)
-    if dt is None:
-        return np.asarray(a).dtype.name
-    return str(dt).replace("torch.", "") if type(a).__module__.startswith("torch") else np.dtype(dt).name
+    return np.asarray(a).dtype.name if dt is None else dtype_spelling(dt)
 
 
 def dtype_spelling(dtype) -> str | None:
