@@ -1,0 +1,191 @@
+"""Prototype: circular bf16 convolution, N = 4096, on tensor cores (benchmarks/tc4096.cu).
+
+python -m benchmarks.tc4096 [--check-only]
+Two rows of one channel form one complex row; three radix-16 mma stages each way, the
+first two chained in registers.  `--check-only` runs the NumPy model of the kernel's
+decomposition and fragment tables (no GPU).  On a GPU: error against float64 on the
+bf16-rounded inputs, and time against the library's fp32-compute circular plan, B=64,
+H=768 (the issue's configuration).  TC_OPTS adds NVRTC options, e.g. TC_OPTS=-DMINB=5
+(blocks per SM in __launch_bounds__, default 4).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+N = 4096
+W = np.exp(-2j * np.pi / N)
+
+
+def frag_coords():
+    """(row, col) of A-fragment element (k, lane, e): row g + 8 (k & 1), col 2q + 8 (k >> 1) + e."""
+    k, lane, e = np.meshgrid(np.arange(4), np.arange(32), np.arange(2), indexing="ij")
+    g, q = lane >> 2, lane & 3
+    return g + 8 * (k & 1), 2 * q + 8 * (k >> 1) + e
+
+
+def half_pairs(z):
+    """complex (..., 4, 32, 2) -> uint32 (..., 4, 32, 2): fp16 pairs (e = 0 low) of re, then im."""
+    def bits(v):
+        b = v.astype(np.float16).view(np.uint16).astype(np.uint32)
+        return b[..., 0] | (b[..., 1] << 16)
+    return np.stack([bits(z.real), bits(z.imag)], axis=-1)
+
+
+def lane_constants():
+    """[6][32] uint4: F / 4 as A (re, im), as B (re, im; [nb][b0, b1]), stage-2 twiddles (re, im)."""
+    row, col = frag_coords()
+    F = lambda r, c: np.exp(-2j * np.pi * ((r * c) % 16) / 16) / 4
+    fa = half_pairs(F(row, col))                                   # (4, 32, 2)
+    k, lane, e = np.meshgrid(np.arange(4), np.arange(32), np.arange(2), indexing="ij")
+    nb, hh, g, q = k >> 1, k & 1, lane >> 2, lane & 3
+    fb = half_pairs(F(2 * q + 8 * hh + e, 8 * nb + g))
+    t2 = half_pairs(W ** ((16 * row * col) % N))
+    words = [fa[..., 0], fa[..., 1], fb[..., 0], fb[..., 1], t2[..., 0], t2[..., 1]]
+    return np.stack([w.T for w in words]).astype(np.uint32)       # (6, 32, 4)
+
+
+def tables():
+    """Stage-3 twiddles in A order: forward per c tile (element (ka, kb)), inverse per j block
+    (element (j, c), conjugated)."""
+    row, col = frag_coords()
+    c = np.arange(16)[:, None, None, None]
+    tw3f = W ** ((c * (row + 16 * col)) % N)
+    jb = np.arange(16)[:, None, None, None]
+    tw3i = np.conj(W ** ((col * (16 * jb + row)) % N))
+    return tw3f, tw3i
+
+
+def spectrum(k):
+    """Per channel: K'' = fft(k) 2^t / 128 in fragment order, and the output factor 128 2^-t."""
+    K = np.fft.fft(k, n=N, axis=-1)
+    m = np.maximum(np.abs(K.real), np.abs(K.imag)).max(axis=-1)
+    _, ex = np.frexp(m)
+    Ks = K * np.ldexp(1.0, -ex)[:, None] / 128
+    row, col = frag_coords()
+    jb = np.arange(16)[:, None, None, None]
+    idx = (16 * jb + row) + 256 * col                        # k = j + 256 kc
+    return Ks[:, idx], (128 * np.ldexp(1.0, ex)).astype(np.float32)
+
+
+def model(z, Kfrag, kscale, tw3f, tw3i):
+    """float64 model of the kernel's data flow for one complex row (no rounding)."""
+    F = W ** (256 * np.outer(np.arange(16), np.arange(16)) % N) / 4
+    row, col = frag_coords()
+    T = z.reshape(16, 16, 16)                                # [a][b][c]
+    U = np.einsum("ka,abc->kbc", F, T)                       # [ka][b][c]
+    U = U * (W ** (16 * np.outer(np.arange(16), np.arange(16)) % N))[:, :, None]
+    U = np.einsum("kbc,bl->klc", U, F)                       # [ka][kb][c]
+    for c in range(16):
+        U[row, col, c] *= tw3f[c]
+    S = U.reshape(16, 16, 16).transpose(2, 1, 0).reshape(16, 256)   # S[c][j], j = ka + 16 kb
+    for jb in range(16):
+        A = S[:, 16 * jb:16 * jb + 16].T                     # [j][c]
+        Z = A @ F                                            # [j][kc]
+        Z[row, col] *= Kfrag[jb]
+        V = Z @ np.conj(F)                                   # [j][c]
+        V[row, col] *= tw3i[jb]
+        S[:, 16 * jb:16 * jb + 16] = V.T
+    Y = np.empty((16, 16, 16), complex)                      # [a][b][c]
+    tw2 = np.conj(W ** (16 * np.outer(np.arange(16), np.arange(16)) % N))
+    for c in range(16):
+        B = S[c].reshape(16, 16)                             # [kb][ka]
+        V = (np.conj(F) @ B) * tw2                           # [b][ka]
+        Y[:, :, c] = (V @ np.conj(F)).T                      # [b][a] -> [a][b]
+    return Y.reshape(N) * kscale
+
+
+def check_model(seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, N))
+    k = rng.standard_normal((1, N)) * np.exp(-np.arange(N) / 512)
+    Kf, ks = spectrum(k)
+    tw3f, tw3i = tables()
+    y = model(x[0] + 1j * x[1], Kf[0], ks[0], tw3f, tw3i)
+    ref = np.fft.ifft(np.fft.fft(x) * np.fft.fft(k, axis=-1), axis=-1).real
+    err = np.linalg.norm(np.stack([y.real, y.imag]) - ref) / np.linalg.norm(ref)
+    return err
+
+
+def source():
+    return Path(__file__).with_suffix(".cu").read_text()
+
+
+class Circular4096:
+    """The prototype kernel with its tables for one kernel bank k (H, 4096), float64."""
+
+    def __init__(self, k, options=()):
+        import cupy
+        mod = cupy.RawModule(code=source(), options=("--std=c++17", "-arch=sm_90", *options))
+        self.kern = mod.get_function("tc_circ4096")
+        Kf, ks = spectrum(np.asarray(k, np.float64))
+        tw3f, tw3i = tables()
+        self.heads = len(ks)
+        self.tabs = [cupy.asarray(half_pairs(Kf)), cupy.asarray(ks), cupy.asarray(half_pairs(tw3f)),
+                     cupy.asarray(half_pairs(tw3i)), cupy.asarray(lane_constants())]
+
+    def __call__(self, x, y):
+        """x, y: uint16 (bf16 bits), (B * H, 4096) with B even; row b H + h uses channel h."""
+        rows = x.shape[0]
+        if x.shape[1] != N or rows % (2 * self.heads):
+            raise ValueError("rows must be an even number of batches of H channels, of 4096 points")
+        pairs = rows // self.heads // 2
+        spec, ks, tw3f, tw3i, lanec = self.tabs
+        self.kern((self.heads * pairs,), (128,),
+                  (x, y, spec, ks, tw3f, tw3i, lanec, np.int32(pairs), np.int32(self.heads)))
+
+
+def run_gpu(batch=64, heads=768, repeat=30, compare=True):
+    import os
+    import cupy
+    from fftconv_cupy.bench.causal import copy_bandwidth, device_name, time_ms
+    from fftconv_cupy.runtime import arrays
+    from benchmarks.tensor_cores import one
+
+    opts = tuple(os.environ.get("TC_OPTS", "").split())
+    rows = batch * heads
+    xf = cupy.random.standard_normal((rows, N), dtype=cupy.float32)
+    x = arrays.float_to_bits16(xf, "bfloat16", cupy)
+    k = np.random.default_rng(1).standard_normal((heads, N)) * np.exp(-np.arange(N) / 512)
+    conv = Circular4096(k, opts)
+    y = cupy.full((rows, N), 0xFFFF, dtype=cupy.uint16)
+    launch = lambda: conv(x, y)
+    launch()
+    cupy.cuda.Device().synchronize()
+    bw = copy_bandwidth()
+    ms = time_ms(launch, warmup=5, repeat=repeat)
+    floor = rows * N * 4 / bw * 1e3
+    # error on two batches (b = 0, 1: every channel) and the last two
+    sel = np.r_[0:2 * heads, rows - 2 * heads:rows]
+    xr = cupy.asnumpy(arrays.bits16_to_float(x[sel], "bfloat16", cupy)).astype(np.float64)
+    yr = cupy.asnumpy(arrays.bits16_to_float(y[sel], "bfloat16", cupy)).astype(np.float64)
+    kk = k[sel % heads]
+    ref = np.fft.irfft(np.fft.rfft(xr) * np.fft.rfft(kk), n=N)
+    err = np.linalg.norm(yr - ref) / np.linalg.norm(ref)
+    row_err = np.linalg.norm(yr - ref, axis=1) / np.linalg.norm(ref, axis=1)
+    written = not np.isnan(cupy.asnumpy(arrays.bits16_to_float(y, "bfloat16", cupy))).any()
+    print(f"options {opts}")
+    print(f"{device_name()}  copy {bw / 1e12:.2f} TB/s  floor {floor:.3f} ms")
+    print(f"tensor cores (fp16 mma, fp16 twiddles): {ms[0]:.3f} ms (p10 {ms[1]:.3f}, p90 {ms[2]:.3f})  "
+          f"x{ms[0] / floor:.2f} floor  error {err:.2e} (worst row {row_err.max():.2e})  "
+          f"all written {written}")
+    if not compare:
+        return
+    r = one(N, "bfloat16", "fp32", bw, rows, circular=True, heads=heads)
+    print(f"library fp32 compute:    {r['ms']:.3f} ms  x{r['x_floor']:.2f} floor  error {r['rel_err']:.2e}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--check-only", action="store_true")
+    p.add_argument("--no-compare", action="store_true", help="skip the library's fp32 plan")
+    a = p.parse_args()
+    print(f"model error (float64, no rounding): {check_model():.2e}")
+    if not a.check_only:
+        run_gpu(compare=not a.no_compare)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The tensor-core prototype (benchmarks/tc4096): its decomposition, tables and source."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks import tc4096 as tc
+from fftconv_cupy.codegen.nvrtc import compile_cubin, nvrtc_available
+
+
+def test_model_of_the_data_flow_matches_numpy_fft():
+    # the float64 model runs the kernel's stages, twiddle tables and spectrum layout
+    assert tc.check_model(seed=0) < 1e-11
+    assert tc.check_model(seed=1) < 1e-11
+
+
+def test_a_fragment_coordinates_cover_each_tile_element_once():
+    row, col = tc.frag_coords()
+    assert sorted(zip(row.ravel(), col.ravel())) == [(r, c) for r in range(16) for c in range(16)]
+
+
+def _halves(words):
+    lo = (words & 0xFFFF).astype(np.uint16).view(np.float16).astype(np.float64)
+    hi = (words >> 16).astype(np.uint16).view(np.float16).astype(np.float64)
+    return lo, hi
+
+
+def test_lane_constants_hold_the_dft_matrix_in_fragment_order():
+    c = tc.lane_constants()                       # (6, 32, 4)
+    F = np.exp(-2j * np.pi * np.outer(np.arange(16), np.arange(16)) / 16) / 4
+    for lane in (0, 5, 31):
+        g, q = lane >> 2, lane & 3
+        for k in range(4):
+            row, col = g + 8 * (k & 1), 2 * q + 8 * (k >> 1)
+            lo, hi = _halves(c[0, lane, k])
+            np.testing.assert_allclose([lo, hi], F[row, col:col + 2].real, atol=2e-4)
+            lo, hi = _halves(c[1, lane, k])
+            np.testing.assert_allclose([lo, hi], F[row, col:col + 2].imag, atol=2e-4)
+            nb, hh = k >> 1, k & 1                # B fragment: rows 2q + 8 hh + {0, 1}, col 8 nb + g
+            lo, hi = _halves(c[2, lane, k])
+            np.testing.assert_allclose([lo, hi], F[2 * q + 8 * hh:2 * q + 8 * hh + 2, 8 * nb + g].real,
+                                       atol=2e-4)
+
+
+def test_spectrum_scaling_keeps_parts_under_one_over_128():
+    k = np.random.default_rng(2).standard_normal((3, tc.N)) * [[1e-6], [1.0], [1e6]]
+    Kf, ks = tc.spectrum(k)
+    parts = np.maximum(np.abs(Kf.real), np.abs(Kf.imag)).reshape(3, -1).max(axis=1)
+    assert np.all(parts < 1 / 128) and np.all(parts >= 1 / 256)
+    K = np.fft.fft(k, axis=-1)
+    np.testing.assert_allclose(parts * ks, np.maximum(np.abs(K.real), np.abs(K.imag)).max(axis=1),
+                               rtol=1e-6)
+
+
+@pytest.mark.skipif(not nvrtc_available(), reason="NVRTC cannot be loaded")
+def test_prototype_compiles_to_sm90():
+    cubin = compile_cubin(tc.source(), name="tc4096.cu", options=("--std=c++17",), arch="sm_90")
+    assert len(cubin) > 1000
+
+
+def _saddr(plane, c, j):
+    """benchmarks/tc4096.cu: saddr (bytes), S[plane][c][j] with XOR-swizzled 16-byte chunks."""
+    chunk = j >> 3
+    return plane * 8192 + c * 512 + (chunk ^ ((chunk >> 3) & 1) ^ (c & 7)) * 16
+
+
+@pytest.mark.parametrize("pattern", ["forward store", "stage 3", "inverse load"])
+def test_swizzle_gives_each_matrix_row_its_own_banks(pattern):
+    # each 8x8 matrix of an x4 ldmatrix / stmatrix is 8 rows of 16 bytes (lanes 8i .. 8i+7)
+    for tile in range(16):
+        for i in range(4):
+            addrs = []
+            for rr in range(8):
+                if pattern == "forward store":
+                    a = _saddr(0, tile, 8 * (i & 1) + 16 * (8 * (i >> 1) + rr))
+                elif pattern == "stage 3":
+                    a = _saddr(0, 8 * (i >> 1) + rr, 16 * tile + 8 * (i & 1))
+                else:
+                    a = _saddr(0, tile, 8 * (i >> 1) + 16 * (8 * (i & 1) + rr))
+                addrs.append(a)
+            assert len({(a // 16) % 8 for a in addrs}) == 8
+            assert len(set(addrs)) == 8
