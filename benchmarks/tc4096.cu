@@ -118,49 +118,55 @@ __device__ __forceinline__ void right(Cplx& y, const u32* ar, const u32* ai,
     mma(y.i[nb], ar, SIGN > 0 ? gi[nb][0] : gni[nb][0], SIGN > 0 ? gi[nb][1] : gni[nb][1]);
   }
 }
-// times a table in A-fragment order: per register k one uint2 (re pair, im pair) per lane
+// times a table in A-fragment order: per register pair k = 2kp, 2kp + 1 one uint4 per lane
+// (re, im of k, then of k + 1), so a tile costs two 16-byte loads
 template <bool CONJ>
-__device__ __forceinline__ void times_table(u32* ar, u32* ai, const uint2* __restrict__ t, int lane) {
+__device__ __forceinline__ void times_table(u32* ar, u32* ai, const uint4* __restrict__ t, int lane) {
 #pragma unroll
-  for (int k = 0; k < 4; ++k) {
-    uint2 w = __ldg(t + k * 32 + lane);
-    twiddle<CONJ>(ar[k], ai[k], w.x, w.y);
+  for (int kp = 0; kp < 2; ++kp) {
+    uint4 w = __ldg(t + kp * 32 + lane);
+    twiddle<CONJ>(ar[2 * kp], ai[2 * kp], w.x, w.y);
+    twiddle<CONJ>(ar[2 * kp + 1], ai[2 * kp + 1], w.z, w.w);
   }
+}
+__device__ __forceinline__ void st_v2(void* p, u32 a, u32 b) {
+  asm volatile("st.global.v2.u32 [%0], {%1, %2};" :: "l"(p), "r"(a), "r"(b) : "memory");
 }
 
 #ifndef MINB
 #define MINB 4
 #endif
 
-// One block per row pair p = h * pairs + i (rows 2i H + h and (2i + 1) H + h).  Each lane
-// reads and writes its own fragments' elements directly (8-byte accesses of 4 c).
+// Row pairs p = h * pairs + i (rows 2i H + h and (2i + 1) H + h); the host launches one
+// block per pair (the fastest, measured), a smaller grid loops.  Each lane reads and
+// writes its own fragments' elements directly (8-byte accesses of 4 c).
 extern "C" __global__ void __launch_bounds__(128, MINB)
 tc_circ4096(const unsigned short* __restrict__ x, unsigned short* __restrict__ y,
-            const uint2* __restrict__ spec, const float* __restrict__ kscale,
-            const uint2* __restrict__ tw3f, const uint2* __restrict__ tw3i,
+            const uint4* __restrict__ spec, const float* __restrict__ kscale,
+            const uint4* __restrict__ tw3f, const uint4* __restrict__ tw3i,
             const uint4* __restrict__ lanec, int pairs, int H) {
   __shared__ __align__(128) unsigned char smem[16384];
   __shared__ unsigned red[4];
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, q = lane & 3;
   const u32 base = (u32)__cvta_generic_to_shared(smem);
-  const int h = blockIdx.x / pairs, pi = blockIdx.x % pairs;
-  const size_t row1 = (size_t)(2 * pi) * H + h, row2 = row1 + H;
-
+  const int total = pairs * H;
   // this lane's (a, b) of the stage-1 B fragments: 4 consecutive c per 8-byte load
-  uint2 raw1[4][2], raw2[4][2];
-  {
-    const unsigned short* x1 = x + row1 * 4096;
-    const unsigned short* x2 = x + row2 * 4096;
+  auto load_pair = [&](int p, uint2 (*r1)[2], uint2 (*r2)[2]) {
+    const int h = p / pairs, i = p % pairs;
+    const unsigned short* x1 = x + ((size_t)(2 * i) * H + h) * 4096;
+    const unsigned short* x2 = x1 + (size_t)H * 4096;
 #pragma unroll
     for (int ai = 0; ai < 4; ++ai)
 #pragma unroll
       for (int nb = 0; nb < 2; ++nb) {
         int a = 2 * q + (ai & 1) + 8 * (ai >> 1), b = 8 * nb + g;
         int off = 256 * a + 16 * b + 4 * w;
-        raw1[ai][nb] = __ldg(reinterpret_cast<const uint2*>(x1 + off));
-        raw2[ai][nb] = __ldg(reinterpret_cast<const uint2*>(x2 + off));
+        r1[ai][nb] = __ldg(reinterpret_cast<const uint2*>(x1 + off));
+        r2[ai][nb] = __ldg(reinterpret_cast<const uint2*>(x2 + off));
       }
-  }
+  };
+  uint2 raw1[4][2], raw2[4][2];
+  load_pair(blockIdx.x, raw1, raw2);
 
   // per-lane constants (fp16 pairs): F / 4 as A (fr, fi) and as B (gr, gi: [nb][b0 b1]),
   // stage-2 twiddles w^(16 row col) in A order (t2r, t2i)
@@ -181,7 +187,17 @@ tc_circ4096(const unsigned short* __restrict__ x, unsigned short* __restrict__ y
     for (int k = 0; k < 4; ++k) gni[k >> 1][k & 1] = gi[k >> 1][k & 1] ^ 0x80008000u;
   }
 
-  {
+  // a block loops over pairs p = blockIdx.x + k gridDim.x; with PREFETCH (measured
+  // slower) the next pair's loads are issued before the current pair's stages run.
+  // Even for one iteration the loop is kept: ptxas schedules the body 10 % faster in it
+#pragma unroll 1
+  for (int p = blockIdx.x; p < total; p += gridDim.x) {
+    const int h = p / pairs, pi = p % pairs;
+    const size_t row1 = (size_t)(2 * pi) * H + h, row2 = row1 + H;
+    uint2 nx1[4][2], nx2[4][2];
+#ifdef PREFETCH
+    if (p + (int)gridDim.x < total) load_pair(p + gridDim.x, nx1, nx2);
+#endif
     // scale: the largest |part| into [256, 512)
     unsigned m = 0;
 #pragma unroll
@@ -231,7 +247,7 @@ tc_circ4096(const unsigned short* __restrict__ x, unsigned short* __restrict__ y
       for (int k = 0; k < 4; ++k) twiddle<false>(ar[k], aim[k], t2r[k], t2i[k]);
       right<1>(yv, ar, aim, gr, gi, gni);
       to_a(yv, ar, aim);         // reg order (nb0 row g), (nb0 row g+8), (nb1 g), (nb1 g+8)
-      times_table<false>(ar, aim, tw3f + c * 128, lane);
+      times_table<false>(ar, aim, tw3f + c * 64, lane);
       const int i = lane >> 3, rr = lane & 7;
       const int j = 8 * (i & 1) + 16 * (8 * (i >> 1) + rr);   // ka0 + 16 kb
       stsm_t(saddr(base, 0, c, j), ar);
@@ -240,7 +256,7 @@ tc_circ4096(const unsigned short* __restrict__ x, unsigned short* __restrict__ y
     __syncthreads();
 
     // stage 3 per j block: [j][c] . F, spectrum, . conj F, conj twiddle, in place
-    const uint2* sp = spec + (size_t)h * 16 * 128;
+    const uint4* sp = spec + (size_t)h * 16 * 64;
 #pragma unroll 1
     for (int t = 0; t < 4; ++t) {
       const int jb = 4 * w + t;
@@ -253,10 +269,10 @@ tc_circ4096(const unsigned short* __restrict__ x, unsigned short* __restrict__ y
       Cplx yv;
       right<1>(yv, ar, aim, gr, gi, gni);
       to_a(yv, ar, aim);
-      times_table<false>(ar, aim, sp + jb * 128, lane);
+      times_table<false>(ar, aim, sp + jb * 64, lane);
       right<-1>(yv, ar, aim, gr, gi, gni);
       to_a(yv, ar, aim);
-      times_table<false>(ar, aim, tw3i + jb * 128, lane);
+      times_table<false>(ar, aim, tw3i + jb * 64, lane);
       stsm_t(a0, ar);
       stsm_t(a1, aim);
     }
@@ -304,8 +320,19 @@ tc_circ4096(const unsigned short* __restrict__ x, unsigned short* __restrict__ y
       for (int r = 0; r < 4; ++r) {
         int b = g + 8 * (r >> 1), a = 8 * nb + 2 * q + (r & 1);
         int off = 256 * a + 16 * b + 4 * w;
-        *reinterpret_cast<uint2*>(y1 + off) = make_uint2(o1[nb][r][0], o1[nb][r][1]);
-        *reinterpret_cast<uint2*>(y2 + off) = make_uint2(o2[nb][r][0], o2[nb][r][1]);
+        st_v2(y1 + off, o1[nb][r][0], o1[nb][r][1]);
+        st_v2(y2 + off, o2[nb][r][0], o2[nb][r][1]);
       }
+#ifdef PREFETCH
+#pragma unroll
+    for (int ai = 0; ai < 4; ++ai)
+#pragma unroll
+      for (int nb = 0; nb < 2; ++nb) {
+        raw1[ai][nb] = nx1[ai][nb];
+        raw2[ai][nb] = nx2[ai][nb];
+      }
+#else
+    if (p + (int)gridDim.x < total) load_pair(p + gridDim.x, raw1, raw2);
+#endif
   }
 }

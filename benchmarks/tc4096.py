@@ -34,6 +34,14 @@ def half_pairs(z):
     return np.stack([bits(z.real), bits(z.imag)], axis=-1)
 
 
+def quads(words):
+    """(..., 4, 32, 2) uint32 (k, lane, re / im) -> (..., 2, 32, 4): per lane (re, im) of
+    k = 2kp, then of k = 2kp + 1 (one 16-byte load per register pair)."""
+    w = words.reshape(words.shape[:-3] + (2, 2, 32, 2))
+    w = np.moveaxis(w, -3, -2)                                      # kp, lane, kk, re/im
+    return np.ascontiguousarray(w.reshape(words.shape[:-3] + (2, 32, 4)))
+
+
 def lane_constants():
     """[6][32] uint4: F / 4 as A (re, im), as B (re, im; [nb][b0, b1]), stage-2 twiddles (re, im)."""
     row, col = frag_coords()
@@ -123,17 +131,18 @@ class Circular4096:
         Kf, ks = spectrum(np.asarray(k, np.float64))
         tw3f, tw3i = tables()
         self.heads = len(ks)
-        self.tabs = [cupy.asarray(half_pairs(Kf)), cupy.asarray(ks), cupy.asarray(half_pairs(tw3f)),
-                     cupy.asarray(half_pairs(tw3i)), cupy.asarray(lane_constants())]
+        self.tabs = [cupy.asarray(quads(half_pairs(Kf))), cupy.asarray(ks),
+                     cupy.asarray(quads(half_pairs(tw3f))), cupy.asarray(quads(half_pairs(tw3i))),
+                     cupy.asarray(lane_constants())]
 
-    def __call__(self, x, y):
+    def __call__(self, x, y, blocks=None):
         """x, y: uint16 (bf16 bits), (B * H, 4096) with B even; row b H + h uses channel h."""
         rows = x.shape[0]
         if x.shape[1] != N or rows % (2 * self.heads):
             raise ValueError("rows must be an even number of batches of H channels, of 4096 points")
         pairs = rows // self.heads // 2
         spec, ks, tw3f, tw3i, lanec = self.tabs
-        self.kern((self.heads * pairs,), (128,),
+        self.kern((blocks or self.heads * pairs,), (128,),
                   (x, y, spec, ks, tw3f, tw3i, lanec, np.int32(pairs), np.int32(self.heads)))
 
 
@@ -151,7 +160,9 @@ def run_gpu(batch=64, heads=768, repeat=30, compare=True):
     k = np.random.default_rng(1).standard_normal((heads, N)) * np.exp(-np.arange(N) / 512)
     conv = Circular4096(k, opts)
     y = cupy.full((rows, N), 0xFFFF, dtype=cupy.uint16)
-    launch = lambda: conv(x, y)
+    per_sm = int(os.environ.get("TC_BLOCKS_PER_SM", "0"))   # 0: one block per pair
+    blocks = per_sm * cupy.cuda.Device().attributes["MultiProcessorCount"] if per_sm else None
+    launch = lambda: conv(x, y, blocks)
     launch()
     cupy.cuda.Device().synchronize()
     bw = copy_bandwidth()
@@ -166,7 +177,7 @@ def run_gpu(batch=64, heads=768, repeat=30, compare=True):
     err = np.linalg.norm(yr - ref) / np.linalg.norm(ref)
     row_err = np.linalg.norm(yr - ref, axis=1) / np.linalg.norm(ref, axis=1)
     written = not np.isnan(cupy.asnumpy(arrays.bits16_to_float(y, "bfloat16", cupy))).any()
-    print(f"options {opts}")
+    print(f"options {opts}, blocks per SM {per_sm or 'all'}")
     print(f"{device_name()}  copy {bw / 1e12:.2f} TB/s  floor {floor:.3f} ms")
     print(f"tensor cores (fp16 mma, fp16 twiddles): {ms[0]:.3f} ms (p10 {ms[1]:.3f}, p90 {ms[2]:.3f})  "
           f"x{ms[0] / floor:.2f} floor  error {err:.2e} (worst row {row_err.max():.2e})  "

@@ -80,3 +80,12 @@ def test_swizzle_gives_each_matrix_row_its_own_banks(pattern):
                 addrs.append(a)
             assert len({(a // 16) % 8 for a in addrs}) == 8
             assert len(set(addrs)) == 8
+
+
+def test_quads_put_two_registers_of_a_lane_in_one_16_byte_entry():
+    w = np.arange(3 * 4 * 32 * 2, dtype=np.uint32).reshape(3, 4, 32, 2)
+    q = tc.quads(w)
+    assert q.shape == (3, 2, 32, 4)
+    for kp in range(2):
+        np.testing.assert_array_equal(q[:, kp, :, :2], w[:, 2 * kp])
+        np.testing.assert_array_equal(q[:, kp, :, 2:], w[:, 2 * kp + 1])
