@@ -13,8 +13,13 @@
 //   inverse  tile c, conj F . [kb][ka] (left), conj twiddle, . conj F (right) -> [b][a]
 // Operands are fp16 (every DFT matrix is F / 4, so nothing overflows: the input is
 // scaled so its largest part is in [256, 512), the spectrum by 2^t / 128); products
-// accumulate in fp32; twiddles and the spectrum product are fp16 pairs (HMUL2 / HFMA2)
-// applied to the packed A fragments.
+// accumulate in fp16 (the C fragment is then the next A fragment as it stands) except the
+// last one, which feeds the output in fp32; twiddles and the spectrum product are fp16
+// pairs (HMUL2 / HFMA2) applied to the packed A fragments.  The outputs leave through the
+// exchange buffer as whole 32-byte sectors.
+// Build switches (NVRTC -D): MINB (blocks per SM, 4), S3_UNROLL (2), ACC32 (fp32
+// accumulators), PREFETCH (the next pair's loads in flight), DIRECT_OUT (8-byte stores from
+// the fragments); timing experiments only, results wrong: X_NOLOAD, X_NOSTORE.
 // Fragments (mma.m16n8k16, g = lane / 4, q = lane % 4):
 //   A reg k: rows g + 8(k&1), cols 2q + 8(k>>1) + {0,1};  B: b0 rows 2q+{0,1}, b1 rows
 //   2q+8+{0,1}, col g;  C (n-block nb) reg r: row g + 8(r>>1), col 8nb + 2q + (r&1).
@@ -41,12 +46,12 @@ __device__ __forceinline__ u32 hfma2(u32 a, u32 b, u32 c) {
   asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
   return d;
 }
-// (ar + i ai) *= (wr + i wi), or conj(w) with CONJ, on fp16 pairs
 __device__ __forceinline__ u32 hneg2(u32 a) {
   u32 d;
   asm("neg.f16x2 %0, %1;" : "=r"(d) : "r"(a));
   return d;
 }
+// (ar + i ai) *= (wr + i wi), or conj(w) with CONJ, on fp16 pairs
 template <bool CONJ>
 __device__ __forceinline__ void twiddle(u32& ar, u32& ai, u32 wr, u32 wi) {
   const u32 r = ar, i = ai;
@@ -164,8 +169,9 @@ __device__ __forceinline__ void st_v2(void* p, u32 a, u32 b) {
 #endif
 
 // Row pairs p = h * pairs + i (rows 2i H + h and (2i + 1) H + h); the host launches one
-// block per pair (the fastest, measured), a smaller grid loops.  Each lane reads and
-// writes its own fragments' elements directly (8-byte accesses of 4 c).
+// block per pair (the fastest, measured), a smaller grid loops.  128 threads; rows of
+// 4096 uint16 (bf16 bits), 16-byte aligned.  Each lane reads its own fragments' elements
+// (8-byte loads of 4 c); the outputs are staged in shared memory.
 extern "C" __global__ void __launch_bounds__(128, MINB)
 tc_circ4096(const unsigned short* __restrict__ x, unsigned short* __restrict__ y,
             const uint4* __restrict__ spec, const float* __restrict__ kscale,
@@ -197,7 +203,7 @@ tc_circ4096(const unsigned short* __restrict__ x, unsigned short* __restrict__ y
       }
   };
   uint2 raw1[4][2], raw2[4][2];
-  load_pair(blockIdx.x, raw1, raw2);
+  if (blockIdx.x < total) load_pair(blockIdx.x, raw1, raw2);
 
   // per-lane constants (fp16 pairs): F / 4 as A (fr, fi) and as B (gr, gi: [nb][b0 b1]),
   // stage-2 twiddles w^(16 row col) in A order (t2r, t2i)
@@ -225,8 +231,8 @@ tc_circ4096(const unsigned short* __restrict__ x, unsigned short* __restrict__ y
   for (int p = blockIdx.x; p < total; p += gridDim.x) {
     const int h = p / pairs, pi = p % pairs;
     const size_t row1 = (size_t)(2 * pi) * H + h, row2 = row1 + H;
-    uint2 nx1[4][2], nx2[4][2];
 #ifdef PREFETCH
+    uint2 nx1[4][2], nx2[4][2];
     if (p + (int)gridDim.x < total) load_pair(p + gridDim.x, nx1, nx2);
 #endif
     // scale: the largest |part| into [256, 512)
@@ -375,8 +381,12 @@ tc_circ4096(const unsigned short* __restrict__ x, unsigned short* __restrict__ y
         u1 = make_uint4(u1.z, u1.w, u1.x, u1.y);
         u2 = make_uint4(u2.z, u2.w, u2.x, u2.y);
       }
+#ifdef X_NOSTORE   // timing experiment only: one word per lane instead of the outputs
+      if (k == 0) reinterpret_cast<u32*>(y1)[threadIdx.x] = u1.x ^ u1.w ^ u2.y ^ u2.z;
+#else
       reinterpret_cast<uint4*>(y1)[v] = u1;
       reinterpret_cast<uint4*>(y2)[v] = u2;
+#endif
     }
     __syncthreads();             // the next pair's stage 2 writes the buffer
 #else

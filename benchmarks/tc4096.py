@@ -5,8 +5,9 @@ Two rows of one channel form one complex row; three radix-16 mma stages each way
 first two chained in registers.  `--check-only` runs the NumPy model of the kernel's
 decomposition and fragment tables (no GPU).  On a GPU: error against float64 on the
 bf16-rounded inputs, and time against the library's fp32-compute circular plan, B=64,
-H=768 (the issue's configuration).  TC_OPTS adds NVRTC options, e.g. TC_OPTS=-DMINB=5
-(blocks per SM in __launch_bounds__, default 4).
+H=768 (the issue's configuration).  TC_OPTS adds NVRTC options (the kernel's build
+switches, e.g. TC_OPTS=-DMINB=5; benchmarks/tc4096.cu lists them); TC_BLOCKS_PER_SM=n
+launches n blocks per SM that loop over the pairs (default: one block per pair).
 """
 from __future__ import annotations
 
@@ -133,6 +134,7 @@ def _twiddle(v, w, conj=False, exact=False):
     in float64, rounded to fp16 once, as fp32 twiddles and a conversion would)."""
     if exact:
         return _r16(v * (np.conj(w) if conj else w))
+    v = _r16(v)                    # the A fragment the twiddle reads (a no-op after fp16 sums)
     r16 = lambda t: t.astype(np.float16).astype(np.float64)
     wr, wi = w.real, (-w.imag if conj else w.imag)
     re = r16(-v.imag * wi + r16(v.real * wr))
@@ -157,8 +159,10 @@ def emulate(x1, x2, k, io="bfloat16", acc16=True, tw16=True):
     Kf = rt(Kf[0])
     tw3f, tw3i = (rt(t) for t in tables())
     acc = _r16 if acc16 else _r32
-    _tw = _twiddle
-    _twiddle_ = lambda v, w, conj=False: _tw(v, w, conj, exact=not tw16)
+
+    def _twiddle_(v, w, conj=False):
+        return _twiddle(v, w, conj, exact=not tw16)
+
     F = _r16(W ** (256 * np.outer(np.arange(16), np.arange(16)) % N) / 4)
     Fc = np.conj(F)
     tw2 = rt(W ** (16 * np.outer(np.arange(16), np.arange(16)) % N))
@@ -232,10 +236,14 @@ class Circular4096:
                      cupy.asarray(lane_constants())]
 
     def __call__(self, x, y, blocks=None):
-        """x, y: uint16 (bf16 bits), (B * H, 4096) with B even; row b H + h uses channel h."""
+        """x, y: C-contiguous uint16 (bf16 bits), (B * H, 4096) with B even; row b H + h uses
+        channel h.  blocks: the grid (default one block per row pair; fewer blocks loop)."""
+        for name, a in (("x", x), ("y", y)):
+            if a.dtype != np.uint16 or not a.flags.c_contiguous or a.ndim != 2:
+                raise TypeError(f"{name} must be a C-contiguous 2-D uint16 array of bf16 bits")
         rows = x.shape[0]
-        if x.shape[1] != N or rows % (2 * self.heads):
-            raise ValueError("rows must be an even number of batches of H channels, of 4096 points")
+        if y.shape != x.shape or x.shape[1] != N or rows % (2 * self.heads):
+            raise ValueError("x and y must be (B * H, 4096) with an even number B of batches")
         pairs = rows // self.heads // 2
         spec, ks, tw3f, tw3i, lanec = self.tabs
         self.kern((blocks or self.heads * pairs,), (128,),

@@ -37,9 +37,15 @@ def test_lane_constants_hold_the_dft_matrix_in_fragment_order():
             lo, hi = _halves(c[1, lane, k])
             np.testing.assert_allclose([lo, hi], F[row, col:col + 2].imag, atol=2e-4)
             nb, hh = k >> 1, k & 1                # B fragment: rows 2q + 8 hh + {0, 1}, col 8 nb + g
-            lo, hi = _halves(c[2, lane, k])
-            np.testing.assert_allclose([lo, hi], F[2 * q + 8 * hh:2 * q + 8 * hh + 2, 8 * nb + g].real,
-                                       atol=2e-4)
+            for word, part in ((2, np.real), (3, np.imag)):
+                lo, hi = _halves(c[word, lane, k])
+                np.testing.assert_allclose([lo, hi], part(F[2 * q + 8 * hh:2 * q + 8 * hh + 2, 8 * nb + g]),
+                                           atol=2e-4)
+            # stage-2 twiddles w^(16 row col), A order
+            w = np.exp(-2j * np.pi * 16 * row * np.array([col, col + 1]) / tc.N)
+            for word, part in ((4, np.real), (5, np.imag)):
+                lo, hi = _halves(c[word, lane, k])
+                np.testing.assert_allclose([lo, hi], part(w), atol=5e-4)
 
 
 def test_spectrum_scaling_keeps_parts_under_one_over_128():
