@@ -15,9 +15,7 @@ import argparse
 
 import numpy as np
 
-
-def _r16(v):
-    return v.real.astype(np.float16).astype(np.float64) + 1j * v.imag.astype(np.float16).astype(np.float64)
+from benchmarks.tc4096 import _r16
 
 
 def _norm(v):
