@@ -110,7 +110,8 @@ PAIR_IO = ("bfloat16",)
 PAIR_MODES = ("circular",)
 
 # `precision="auto"` for 16-bit I/O: the fastest compute that meets the dtype's target
-# (see docs/tensor-cores.md for the measured errors and times behind the choice).
+# (see docs/tensor-cores.md for the measured errors and times behind the choice); FFTConv
+# takes the row pairs above first where they serve the problem (PAIR_SIZES).
 IO16_AUTO = {"float16": "fp32", "bfloat16": "fp32"}
 
 
@@ -160,4 +161,6 @@ def support_summary() -> dict:
         "max_transform": MAX_TRANSFORM,
         "modes": list(MODES),
         "orders": list(ORDERS),
+        "row_pairs": {"sizes": sorted(PAIR_SIZES), "io": list(PAIR_IO), "modes": list(PAIR_MODES),
+                      "unit": "tensor cores (mma.sync m16n8k16 f16, stages chained in registers)"},
     }
