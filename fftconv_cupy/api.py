@@ -139,6 +139,8 @@ def _execute_rows(plan: Plan, x, hs, channels: int, length: int, xp, io, *,
         y = cpu_execute(plan, x, hs, np.arange(rows) % channels, pre_gate=pre_gate,
                         post_gate=post_gate)
         return arrays.float_to_bits16(y, plan.io) if plan.io else y.astype(io, copy=False)
+    if isinstance(plan, PairPlan) and _ptr(x) % 16:
+        x = x.copy()                  # row pairs read 8-byte pieces: a shifted view is copied
     if io.kind == "c":
         # complex rows are read as whole elements: an element-misaligned view is copied
         x = x if _ptr(x) % io.itemsize == 0 else x.copy()

@@ -46,6 +46,10 @@ class PairExecutor:
         for name, a in (("signal rows", x), ("output rows", y)):
             if a.shape != shape or a.dtype.itemsize != 2 or not a.flags.c_contiguous:
                 raise ValueError(f"{name} must be C-contiguous 16-bit {shape}, got {a.dtype} {a.shape}")
+            if a.data.ptr % 16:         # the kernel reads 8-byte and writes 16-byte pieces
+                raise ValueError(f"{name} must be 16-byte aligned for a row-pair plan")
+        if hs.dtype.itemsize != 4:
+            raise ValueError("the kernel spectrum was made for another plan")
         if hs.size != channels * (plan.spectrum_words + 1):
             raise ValueError("the kernel spectrum was made for another plan or channel count")
         device = cupy.cuda.runtime.getDevice()

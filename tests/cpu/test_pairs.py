@@ -43,6 +43,19 @@ def test_fftconv_picks_row_pairs_for_an_even_batch_only():
     assert _conv((2, 3, 4096), order=4)[0].plan.layout != "row_pairs"
 
 
+@pytest.mark.parametrize("kw", [dict(mode="causal"), dict(mode="full"), dict(dtype="float16")])
+def test_fftconv_keeps_other_problems_off_row_pairs(kw):
+    k = np.ones((1, 3, 4096))
+    args = dict(mode="circular", dtype="bfloat16") | kw
+    assert fc.FFTConv((2, 3, 4096), k, **args).plan.layout != "row_pairs"
+
+
+def test_row_pairs_need_the_rows_along_the_last_axis():
+    k = np.ones((4096, 1, 1))
+    conv = fc.FFTConv((4096, 3, 2), k, mode="circular", dtype="bfloat16", axes=0)
+    assert conv.plan.layout != "row_pairs"
+
+
 def test_numpy_executor_of_row_pairs_matches_the_oracle():
     conv, k = _conv((4, 3, 4096))
     rng = np.random.default_rng(2)
@@ -83,3 +96,15 @@ def test_row_pair_source_compiles_to_sm90():
     cubin = compile_cubin(src.code, name="pairs.cu", options=(*DEFAULT_OPTIONS, "-I" + include_dir()),
                           arch="sm_90")
     assert len(cubin) > 1000
+
+
+def test_numpy_executor_keeps_a_nan_row_to_itself():
+    conv, k = _conv((2, 3, 4096))
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3, 4096)).astype(np.float32)
+    x[0, 1, 7] = np.nan                     # row (0, 1); its partner is row (1, 1)
+    y = conv(x.astype(ml_dtypes.bfloat16)).astype(np.float64)
+    assert np.isnan(y[0, 1]).all()
+    xf = x.astype(ml_dtypes.bfloat16).astype(np.float64)
+    ref = np.fft.irfft(np.fft.rfft(xf[1, 1]) * np.fft.rfft(k[0, 1]), n=4096)
+    assert np.linalg.norm(y[1, 1] - ref) / np.linalg.norm(ref) < 3e-3
