@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from fftconv_cupy.plan.pairs import frag_coords, half_pairs, lane_constants, model, quads  # noqa: F401
-from fftconv_cupy.plan.pairs import fragment_spectrum, stage3_twiddles
+from fftconv_cupy.plan.pairs import emulate_pair, fragment_spectrum, stage3_twiddles
 
 N = 4096
 W = np.exp(-2j * np.pi / N)
@@ -33,91 +33,18 @@ def spectrum(k):
     return fragment_spectrum(np.fft.fft(k, n=N, axis=-1))
 
 
-def _r16(v):
-    """Complex values with real and imaginary parts rounded to fp16."""
-    return v.real.astype(np.float16).astype(np.float64) + 1j * v.imag.astype(np.float16).astype(np.float64)
-
-
-def _r32(v):
-    return v.real.astype(np.float32).astype(np.float64) + 1j * v.imag.astype(np.float32).astype(np.float64)
-
-
-def _product(P, Q, rnd, data_left=False):
-    """P Q as the kernel's two mma per part accumulate, rounding (`rnd`) after each mma:
-    re = rnd(rnd(Pr Qr) - Pi Qi); im = rnd(rnd(Pr Qi) + Pi Qr) when the DFT matrix is P (a left
-    product), rnd(rnd(Pi Qr) + Pr Qi) when the data are P (a right product: the kernel sums
-    the data's imaginary part first there).  conj(F) products pass conj(F) itself."""
-    re = rnd(rnd(P.real @ Q.real) - P.imag @ Q.imag)
-    if data_left:
-        im = rnd(rnd(P.imag @ Q.real) + P.real @ Q.imag)
-    else:
-        im = rnd(rnd(P.real @ Q.imag) + P.imag @ Q.real)
-    return re + 1j * im
-
-
-def _twiddle(v, w, conj=False, exact=False):
-    """The kernel's fp16 pair twiddle (times w, or conj(w)): re' = r(-i wi + r(r wr)),
-    im' = r(r wi + r(i wr)), each product of fp16 pairs rounded to fp16 (exact: the product
-    in float64, rounded to fp16 once, as fp32 twiddles and a conversion would)."""
-    if exact:
-        return _r16(v * (np.conj(w) if conj else w))
-    v = _r16(v)                    # the A fragment the twiddle reads (a no-op after fp16 sums)
-    r16 = lambda t: t.astype(np.float16).astype(np.float64)
-    wr, wi = w.real, (-w.imag if conj else w.imag)
-    re = r16(-v.imag * wi + r16(v.real * wr))
-    im = r16(v.real * wi + r16(v.imag * wr))
-    return re + 1j * im
-
-
 def _round_io(v, io):
     from fftconv_cupy.runtime import arrays
     return arrays.bits16_to_float(arrays.float_to_bits16(v, io), io).astype(np.float64)
 
 
-def emulate(x1, x2, k, io="bfloat16", acc16=True, tw16=True):
+def emulate(x1, x2, k, io="bfloat16", acc16=True, tw16=True, per_row=False):
     """The kernel's arithmetic for one row pair (values x1, x2 of the I/O dtype; kernel row k,
-    float64): fp16 operands, tables and twiddle products, fp16 accumulators rounded after
-    each mma, fp32 accumulators in the last product, the output rounded to `io`.
-    acc16=False: fp32 accumulators everywhere (the kernel's ACC32); tw16=False: twiddles and
-    spectrum exact, their products rounded to fp16 once (fp32 arithmetic before the operand)."""
-    row, col = frag_coords()
+    float64), outputs rounded to `io` (plan/pairs.py: emulate_pair).  per_row=False: this
+    prototype's one scale per pair; the library's kernel scales each row."""
     Kf, ks = spectrum(k[None])
-    rt = _r16 if tw16 else (lambda t: t)
-    Kf = rt(Kf[0])
-    tw3f, tw3i = (rt(t) for t in tables())
-    acc = _r16 if acc16 else _r32
-
-    def _twiddle_(v, w, conj=False):
-        return _twiddle(v, w, conj, exact=not tw16)
-
-    F = _r16(W ** (256 * np.outer(np.arange(16), np.arange(16)) % N) / 4)
-    Fc = np.conj(F)
-    tw2 = rt(W ** (16 * np.outer(np.arange(16), np.arange(16)) % N))
-    m = max(np.abs(x1).max(), np.abs(x2).max())
-    sh = 0 if m == 0 else 8 - (int(np.frexp(m)[1]) - 1)          # largest part into [256, 512)
-    z = _r16((x1 + 1j * x2) * 2.0 ** sh)
-    T = z.reshape(16, 16, 16)                                  # [a][b][c]
-    S = np.empty((16, 256), complex)                           # S[c][j], j = ka + 16 kb
-    for c in range(16):
-        U = _product(F, T[:, :, c], acc)                      # [ka][b]
-        U = _twiddle_(U, tw2)
-        U = _product(U, F, acc, data_left=True)                # [ka][kb]
-        U[row, col] = _twiddle_(U[row, col], tw3f[c])
-        S[c] = U.T.reshape(256)
-    for jb in range(16):
-        A = S[:, 16 * jb:16 * jb + 16].T                       # [j][c]
-        Z = _product(A, F, acc, data_left=True)                # [j][kc]
-        Z[row, col] = _twiddle_(Z[row, col], Kf[jb])
-        V = _product(Z, Fc, acc, data_left=True)              # [j][c]
-        V[row, col] = _twiddle_(V[row, col], tw3i[jb])
-        S[:, 16 * jb:16 * jb + 16] = V.T
-    Y = np.empty((16, 16, 16), complex)                        # [a][b][c]
-    for c in range(16):
-        B = S[c].reshape(16, 16)                               # [kb][ka]
-        V = _twiddle_(_product(Fc, B, acc), tw2, conj=True)    # [b][ka]
-        Y[:, :, c] = _product(V, Fc, _r32, data_left=True).T   # [b][a]
-    y = Y.reshape(N) * (2.0 ** -sh * float(ks[0]))
-    return _round_io(y.real, io), _round_io(y.imag, io)
+    y1, y2 = emulate_pair(x1, x2, Kf[0], float(ks[0]), per_row=per_row, acc16=acc16, tw16=tw16)
+    return _round_io(y1, io), _round_io(y2, io)
 
 
 def emulated_error(rows=4, seed=3, io="bfloat16", **kw):

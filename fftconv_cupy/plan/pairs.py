@@ -206,9 +206,102 @@ def model(z, Kfrag, kscale, tw3f, tw3i):
     return Y.reshape(n) * kscale
 
 
-def execute_pairs(plan: PairPlan, x: np.ndarray, hs: np.ndarray, channels: int) -> np.ndarray:
+# --- the kernel's roundings, emulated ------------------------------------------------
+
+def _r16(v):
+    """Complex values with real and imaginary parts rounded to fp16."""
+    return v.real.astype(np.float16).astype(np.float64) + 1j * v.imag.astype(np.float16).astype(np.float64)
+
+
+def _r32(v):
+    return v.real.astype(np.float32).astype(np.float64) + 1j * v.imag.astype(np.float32).astype(np.float64)
+
+
+def _product(P, Q, rnd, data_left=False):
+    """P Q as the kernel's two mma per part accumulate, rounding (`rnd`) after each mma:
+    re = rnd(rnd(Pr Qr) - Pi Qi); im = rnd(rnd(Pr Qi) + Pi Qr) when the DFT matrix is P (a left
+    product), rnd(rnd(Pi Qr) + Pr Qi) when the data are P (a right product: the kernel sums
+    the data's imaginary part first there).  conj(F) products pass conj(F) itself."""
+    re = rnd(rnd(P.real @ Q.real) - P.imag @ Q.imag)
+    if data_left:
+        im = rnd(rnd(P.imag @ Q.real) + P.real @ Q.imag)
+    else:
+        im = rnd(rnd(P.real @ Q.imag) + P.imag @ Q.real)
+    return re + 1j * im
+
+
+def _twiddle(v, w, conj=False, exact=False):
+    """The kernel's fp16 pair twiddle (times w, or conj(w)): re' = r(-i wi + r(r wr)),
+    im' = r(r wi + r(i wr)), each product of fp16 pairs rounded to fp16 (exact: the product
+    in float64, rounded to fp16 once, as fp32 twiddles and a conversion would)."""
+    if exact:
+        return _r16(v * (np.conj(w) if conj else w))
+    v = _r16(v)                    # the A fragment the twiddle reads (a no-op after fp16 sums)
+    r16 = lambda t: t.astype(np.float16).astype(np.float64)
+    wr, wi = w.real, (-w.imag if conj else w.imag)
+    re = r16(-v.imag * wi + r16(v.real * wr))
+    im = r16(v.real * wi + r16(v.imag * wr))
+    return re + 1j * im
+
+
+def _shift(x) -> int:
+    """The kernel's scale exponent: 2^sh puts the largest |value| into [256, 512)."""
+    m = np.abs(x).max() if x.size else 0.0
+    return 0 if m == 0 else 8 - (int(np.frexp(m)[1]) - 1)
+
+
+def emulate_pair(x1, x2, Kf, kscale, *, per_row=True, acc16=True, tw16=True):
+    """The kernel's arithmetic for one row pair of n = 4096 (finite float64 rows x1, x2;
+    Kf the fragment-ordered spectrum K'' (fp16 values), kscale its output factor): fp16
+    operands, tables and twiddle products, fp16 accumulators rounded after each mma, fp32
+    in the last product.  Returns the two output rows before their I/O rounding.
+    per_row=False: one scale for both rows (the prototype kernel); acc16=False: fp32
+    accumulators; tw16=False: twiddles and spectrum exact, their products rounded once."""
+    n = x1.shape[-1]
+    row, col = frag_coords()
+    rt = _r16 if tw16 else (lambda t: t)
+    Kf = rt(Kf)
+    tw3f, tw3i = (rt(t) for t in stage3_twiddles(n))
+    acc = _r16 if acc16 else _r32
+
+    def tw(v, w, conj=False):
+        return _twiddle(v, w, conj, exact=not tw16)
+
+    F = _r16(_w(n) ** (256 * np.outer(np.arange(16), np.arange(16)) % n) / 4)
+    Fc = np.conj(F)
+    tw2 = rt(_w(n) ** (16 * np.outer(np.arange(16), np.arange(16)) % n))
+    if per_row:
+        sh1, sh2 = _shift(x1), _shift(x2)
+    else:
+        sh1 = sh2 = _shift(np.concatenate([x1, x2]))
+    z = _r16(x1 * 2.0 ** sh1 + 1j * (x2 * 2.0 ** sh2))
+    T = z.reshape(16, 16, 16)                                  # [a][b][c]
+    S = np.empty((16, 256), complex)                           # S[c][j], j = ka + 16 kb
+    for c in range(16):
+        U = tw(_product(F, T[:, :, c], acc), tw2)              # [ka][b]
+        U = _product(U, F, acc, data_left=True)                # [ka][kb]
+        U[row, col] = tw(U[row, col], tw3f[c])
+        S[c] = U.T.reshape(256)
+    for jb in range(16):
+        A = S[:, 16 * jb:16 * jb + 16].T                       # [j][c]
+        Z = _product(A, F, acc, data_left=True)                # [j][kc]
+        Z[row, col] = tw(Z[row, col], Kf[jb])
+        V = _product(Z, Fc, acc, data_left=True)               # [j][c]
+        V[row, col] = tw(V[row, col], tw3i[jb])
+        S[:, 16 * jb:16 * jb + 16] = V.T
+    Y = np.empty((16, 16, 16), complex)                        # [a][b][c]
+    for c in range(16):
+        V = tw(_product(Fc, S[c].reshape(16, 16), acc), tw2, conj=True)   # [b][ka]
+        Y[:, :, c] = _product(V, Fc, _r32, data_left=True).T   # [b][a]
+    y = Y.reshape(n) * kscale
+    return y.real * 2.0 ** -sh1, y.imag * 2.0 ** -sh2
+
+
+def execute_pairs(plan: PairPlan, x: np.ndarray, hs: np.ndarray, channels: int, *,
+                  emulate: bool = False) -> np.ndarray:
     """The NumPy executor: float64 rows x (batch * channels, n), row r of channel r % channels,
-    through the kernel's decomposition and its fp16 spectrum (no other rounding)."""
+    through the kernel's decomposition and its fp16 spectrum (no other rounding; emulate:
+    the kernel's fp16 roundings too, `emulate_pair`)."""
     rows = x.shape[0]
     if rows % (2 * channels):
         raise ValueError(f"row pairs need an even batch: {rows} rows of {channels} channels")
@@ -220,8 +313,12 @@ def execute_pairs(plan: PairPlan, x: np.ndarray, hs: np.ndarray, channels: int) 
         for h in range(channels):
             r1, r2 = 2 * i * channels + h, (2 * i + 1) * channels + h
             # as the kernel: a row with a NaN or Inf is left out of the pair, its outputs NaN
-            z = np.where(finite[r1], x[r1], 0) + 1j * np.where(finite[r2], x[r2], 0)
-            out = model(z, Kf[h], float(ks[h]), tw3f, tw3i)
-            y[r1] = out.real if finite[r1] else np.nan
-            y[r2] = out.imag if finite[r2] else np.nan
+            x1, x2 = np.where(finite[r1], x[r1], 0), np.where(finite[r2], x[r2], 0)
+            if emulate:
+                y1, y2 = emulate_pair(x1, x2, Kf[h], float(ks[h]))
+            else:
+                out = model(x1 + 1j * x2, Kf[h], float(ks[h]), tw3f, tw3i)
+                y1, y2 = out.real, out.imag
+            y[r1] = y1 if finite[r1] else np.nan
+            y[r2] = y2 if finite[r2] else np.nan
     return y

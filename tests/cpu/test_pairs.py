@@ -108,3 +108,36 @@ def test_numpy_executor_keeps_a_nan_row_to_itself():
     xf = x.astype(ml_dtypes.bfloat16).astype(np.float64)
     ref = np.fft.irfft(np.fft.rfft(xf[1, 1]) * np.fft.rfft(k[0, 1]), n=4096)
     assert np.linalg.norm(y[1, 1] - ref) / np.linalg.norm(ref) < 3e-3
+
+
+def _bf16(v):
+    return v.astype(np.float32).astype(ml_dtypes.bfloat16).astype(np.float64)
+
+
+def test_each_row_of_a_pair_is_scaled_on_its_own():
+    # the kernel's roundings, emulated: a row 1e-4 the size of its partner keeps the bf16
+    # target only with its own scale (one shared scale: what the prototype kernel did)
+    rng = np.random.default_rng(7)
+    x1 = _bf16(rng.standard_normal(4096))
+    x2 = _bf16(1e-4 * rng.standard_normal(4096))
+    k = rng.standard_normal(4096) * np.exp(-np.arange(4096) / 300)
+    Kf, ks = P.fragment_spectrum(np.fft.fft(k)[None])
+    ref2 = np.fft.irfft(np.fft.rfft(x2) * np.fft.rfft(k), n=4096)
+
+    def err2(per_row):
+        _, y2 = P.emulate_pair(x1, x2, P._r16(Kf[0]), float(ks[0]), per_row=per_row)
+        return np.linalg.norm(_bf16(y2) - ref2) / np.linalg.norm(ref2)
+    assert err2(per_row=True) < 3e-3
+    assert err2(per_row=False) > 3e-2
+
+
+def test_emulating_executor_meets_the_bf16_target_row_by_row():
+    conv, k = _conv((2, 3, 4096))
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 3, 4096)) * np.array([1.0, 1e-3])[:, None, None]
+    xb = x.astype(ml_dtypes.bfloat16)
+    rows = xb.astype(np.float64).reshape(6, 4096)
+    y = P.execute_pairs(conv.plan, rows, conv.spectrum, 3, emulate=True)
+    ref = np.fft.irfft(np.fft.rfft(rows) * np.fft.rfft(np.tile(k[0], (2, 1))), n=4096)
+    err = np.linalg.norm(_bf16(y) - ref, axis=1) / np.linalg.norm(ref, axis=1)
+    assert err.max() < 3e-3, err
