@@ -1,4 +1,6 @@
-// Prototype: circular 4096-point convolution of bfloat16 rows on tensor cores.
+// Prototype: circular 4096-point convolution of bfloat16 rows on tensor cores.  The
+// library's kernel (templates/pairs.cu.j2, include/fftconv/pairs.cuh) is this file's
+// default build; this one keeps the build switches the measurements used.
 //
 // Two real rows of one channel form one complex row z = x1 + i x2 (a real kernel keeps
 // them apart: y1 + i y2 = ifft(fft(z) K)).  The 4096-point DFT is three radix-16

@@ -1,5 +1,9 @@
 """Prototype: circular bf16 convolution, N = 4096, on tensor cores (benchmarks/tc4096.cu).
 
+The library runs the same kernel (templates/pairs.cu.j2: the default build of this file,
+bit-equal results, tested) with these tables (plan/pairs.py); this file keeps the build
+switches of the measurements in docs/tensor-cores.md and the rounding emulation.
+
 python -m benchmarks.tc4096 [--check-only]
 Two rows of one channel form one complex row; three radix-16 mma stages each way, the
 first two chained in registers.  `--check-only` runs the NumPy model of the kernel's
@@ -16,130 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
+from fftconv_cupy.plan.pairs import frag_coords, half_pairs, lane_constants, model, quads  # noqa: F401
+from fftconv_cupy.plan.pairs import emulate_pair, fragment_spectrum, stage3_twiddles
+
 N = 4096
 W = np.exp(-2j * np.pi / N)
-
-
-def frag_coords():
-    """(row, col) of A-fragment element (k, lane, e): row g + 8 (k & 1), col 2q + 8 (k >> 1) + e."""
-    k, lane, e = np.meshgrid(np.arange(4), np.arange(32), np.arange(2), indexing="ij")
-    g, q = lane >> 2, lane & 3
-    return g + 8 * (k & 1), 2 * q + 8 * (k >> 1) + e
-
-
-def half_pairs(z):
-    """complex (..., 4, 32, 2) -> uint32 (..., 4, 32, 2): fp16 pairs (e = 0 low) of re, then im."""
-    def bits(v):
-        b = v.astype(np.float16).view(np.uint16).astype(np.uint32)
-        return b[..., 0] | (b[..., 1] << 16)
-    return np.stack([bits(z.real), bits(z.imag)], axis=-1)
-
-
-def quads(words):
-    """(..., 4, 32, 2) uint32 (k, lane, re / im) -> (..., 2, 32, 4): per lane (re, im) of
-    k = 2kp, then of k = 2kp + 1 (one 16-byte load per register pair)."""
-    w = words.reshape(words.shape[:-3] + (2, 2, 32, 2))
-    w = np.moveaxis(w, -3, -2)                                      # kp, lane, kk, re/im
-    return np.ascontiguousarray(w.reshape(words.shape[:-3] + (2, 32, 4)))
-
-
-def lane_constants():
-    """[6][32] uint4: F / 4 as A (re, im), as B (re, im; [nb][b0, b1]), stage-2 twiddles (re, im)."""
-    row, col = frag_coords()
-    F = lambda r, c: np.exp(-2j * np.pi * ((r * c) % 16) / 16) / 4
-    fa = half_pairs(F(row, col))                                   # (4, 32, 2)
-    k, lane, e = np.meshgrid(np.arange(4), np.arange(32), np.arange(2), indexing="ij")
-    nb, hh, g, q = k >> 1, k & 1, lane >> 2, lane & 3
-    fb = half_pairs(F(2 * q + 8 * hh + e, 8 * nb + g))
-    t2 = half_pairs(W ** ((16 * row * col) % N))
-    words = [fa[..., 0], fa[..., 1], fb[..., 0], fb[..., 1], t2[..., 0], t2[..., 1]]
-    return np.stack([w.T for w in words]).astype(np.uint32)       # (6, 32, 4)
-
-
-def tables():
-    """Stage-3 twiddles in A order: forward per c tile (element (ka, kb)), inverse per j block
-    (element (j, c), conjugated)."""
-    row, col = frag_coords()
-    c = np.arange(16)[:, None, None, None]
-    tw3f = W ** ((c * (row + 16 * col)) % N)
-    jb = np.arange(16)[:, None, None, None]
-    tw3i = np.conj(W ** ((col * (16 * jb + row)) % N))
-    return tw3f, tw3i
+tables = stage3_twiddles
 
 
 def spectrum(k):
     """Per channel: K'' = fft(k) 2^t / 128 in fragment order, and the output factor 128 2^-t."""
-    K = np.fft.fft(k, n=N, axis=-1)
-    m = np.maximum(np.abs(K.real), np.abs(K.imag)).max(axis=-1)
-    _, ex = np.frexp(m)
-    Ks = K * np.ldexp(1.0, -ex)[:, None] / 128
-    row, col = frag_coords()
-    jb = np.arange(16)[:, None, None, None]
-    idx = (16 * jb + row) + 256 * col                        # k = j + 256 kc
-    return Ks[:, idx], (128 * np.ldexp(1.0, ex)).astype(np.float32)
-
-
-def model(z, Kfrag, kscale, tw3f, tw3i):
-    """float64 model of the kernel's data flow for one complex row (no rounding)."""
-    F = W ** (256 * np.outer(np.arange(16), np.arange(16)) % N) / 4
-    row, col = frag_coords()
-    T = z.reshape(16, 16, 16)                                # [a][b][c]
-    U = np.einsum("ka,abc->kbc", F, T)                       # [ka][b][c]
-    U = U * (W ** (16 * np.outer(np.arange(16), np.arange(16)) % N))[:, :, None]
-    U = np.einsum("kbc,bl->klc", U, F)                       # [ka][kb][c]
-    for c in range(16):
-        U[row, col, c] *= tw3f[c]
-    S = U.reshape(16, 16, 16).transpose(2, 1, 0).reshape(16, 256)   # S[c][j], j = ka + 16 kb
-    for jb in range(16):
-        A = S[:, 16 * jb:16 * jb + 16].T                     # [j][c]
-        Z = A @ F                                            # [j][kc]
-        Z[row, col] *= Kfrag[jb]
-        V = Z @ np.conj(F)                                   # [j][c]
-        V[row, col] *= tw3i[jb]
-        S[:, 16 * jb:16 * jb + 16] = V.T
-    Y = np.empty((16, 16, 16), complex)                      # [a][b][c]
-    tw2 = np.conj(W ** (16 * np.outer(np.arange(16), np.arange(16)) % N))
-    for c in range(16):
-        B = S[c].reshape(16, 16)                             # [kb][ka]
-        V = (np.conj(F) @ B) * tw2                           # [b][ka]
-        Y[:, :, c] = (V @ np.conj(F)).T                      # [b][a] -> [a][b]
-    return Y.reshape(N) * kscale
-
-
-def _r16(v):
-    """Complex values with real and imaginary parts rounded to fp16."""
-    return v.real.astype(np.float16).astype(np.float64) + 1j * v.imag.astype(np.float16).astype(np.float64)
-
-
-def _r32(v):
-    return v.real.astype(np.float32).astype(np.float64) + 1j * v.imag.astype(np.float32).astype(np.float64)
-
-
-def _product(P, Q, rnd, data_left=False):
-    """P Q as the kernel's two mma per part accumulate, rounding (`rnd`) after each mma:
-    re = rnd(rnd(Pr Qr) - Pi Qi); im = rnd(rnd(Pr Qi) + Pi Qr) when the DFT matrix is P (a left
-    product), rnd(rnd(Pi Qr) + Pr Qi) when the data are P (a right product: the kernel sums
-    the data's imaginary part first there).  conj(F) products pass conj(F) itself."""
-    re = rnd(rnd(P.real @ Q.real) - P.imag @ Q.imag)
-    if data_left:
-        im = rnd(rnd(P.imag @ Q.real) + P.real @ Q.imag)
-    else:
-        im = rnd(rnd(P.real @ Q.imag) + P.imag @ Q.real)
-    return re + 1j * im
-
-
-def _twiddle(v, w, conj=False, exact=False):
-    """The kernel's fp16 pair twiddle (times w, or conj(w)): re' = r(-i wi + r(r wr)),
-    im' = r(r wi + r(i wr)), each product of fp16 pairs rounded to fp16 (exact: the product
-    in float64, rounded to fp16 once, as fp32 twiddles and a conversion would)."""
-    if exact:
-        return _r16(v * (np.conj(w) if conj else w))
-    v = _r16(v)                    # the A fragment the twiddle reads (a no-op after fp16 sums)
-    r16 = lambda t: t.astype(np.float16).astype(np.float64)
-    wr, wi = w.real, (-w.imag if conj else w.imag)
-    re = r16(-v.imag * wi + r16(v.real * wr))
-    im = r16(v.real * wi + r16(v.imag * wr))
-    return re + 1j * im
+    return fragment_spectrum(np.fft.fft(k, n=N, axis=-1))
 
 
 def _round_io(v, io):
@@ -147,50 +38,13 @@ def _round_io(v, io):
     return arrays.bits16_to_float(arrays.float_to_bits16(v, io), io).astype(np.float64)
 
 
-def emulate(x1, x2, k, io="bfloat16", acc16=True, tw16=True):
+def emulate(x1, x2, k, io="bfloat16", acc16=True, tw16=True, per_row=False):
     """The kernel's arithmetic for one row pair (values x1, x2 of the I/O dtype; kernel row k,
-    float64): fp16 operands, tables and twiddle products, fp16 accumulators rounded after
-    each mma, fp32 accumulators in the last product, the output rounded to `io`.
-    acc16=False: fp32 accumulators everywhere (the kernel's ACC32); tw16=False: twiddles and
-    spectrum exact, their products rounded to fp16 once (fp32 arithmetic before the operand)."""
-    row, col = frag_coords()
+    float64), outputs rounded to `io` (plan/pairs.py: emulate_pair).  per_row=False: this
+    prototype's one scale per pair; the library's kernel scales each row."""
     Kf, ks = spectrum(k[None])
-    rt = _r16 if tw16 else (lambda t: t)
-    Kf = rt(Kf[0])
-    tw3f, tw3i = (rt(t) for t in tables())
-    acc = _r16 if acc16 else _r32
-
-    def _twiddle_(v, w, conj=False):
-        return _twiddle(v, w, conj, exact=not tw16)
-
-    F = _r16(W ** (256 * np.outer(np.arange(16), np.arange(16)) % N) / 4)
-    Fc = np.conj(F)
-    tw2 = rt(W ** (16 * np.outer(np.arange(16), np.arange(16)) % N))
-    m = max(np.abs(x1).max(), np.abs(x2).max())
-    sh = 0 if m == 0 else 8 - (int(np.frexp(m)[1]) - 1)          # largest part into [256, 512)
-    z = _r16((x1 + 1j * x2) * 2.0 ** sh)
-    T = z.reshape(16, 16, 16)                                  # [a][b][c]
-    S = np.empty((16, 256), complex)                           # S[c][j], j = ka + 16 kb
-    for c in range(16):
-        U = _product(F, T[:, :, c], acc)                      # [ka][b]
-        U = _twiddle_(U, tw2)
-        U = _product(U, F, acc, data_left=True)                # [ka][kb]
-        U[row, col] = _twiddle_(U[row, col], tw3f[c])
-        S[c] = U.T.reshape(256)
-    for jb in range(16):
-        A = S[:, 16 * jb:16 * jb + 16].T                       # [j][c]
-        Z = _product(A, F, acc, data_left=True)                # [j][kc]
-        Z[row, col] = _twiddle_(Z[row, col], Kf[jb])
-        V = _product(Z, Fc, acc, data_left=True)              # [j][c]
-        V[row, col] = _twiddle_(V[row, col], tw3i[jb])
-        S[:, 16 * jb:16 * jb + 16] = V.T
-    Y = np.empty((16, 16, 16), complex)                        # [a][b][c]
-    for c in range(16):
-        B = S[c].reshape(16, 16)                               # [kb][ka]
-        V = _twiddle_(_product(Fc, B, acc), tw2, conj=True)    # [b][ka]
-        Y[:, :, c] = _product(V, Fc, _r32, data_left=True).T   # [b][a]
-    y = Y.reshape(N) * (2.0 ** -sh * float(ks[0]))
-    return _round_io(y.real, io), _round_io(y.imag, io)
+    y1, y2 = emulate_pair(x1, x2, Kf[0], float(ks[0]), per_row=per_row, acc16=acc16, tw16=tw16)
+    return _round_io(y1, io), _round_io(y2, io)
 
 
 def emulated_error(rows=4, seed=3, io="bfloat16", **kw):

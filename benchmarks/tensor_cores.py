@@ -67,6 +67,31 @@ def one(L, io, precision, bw, rows, *, terms=3, gated=False, circular=False, hea
                 plan=plan.describe(), tc_stages=plan.as_dict().get("tensor_core_stages", 0))
 
 
+def circular_pairs(bw, batch=64, heads=768, n=4096):
+    """The row-pair plan (what FFTConv picks for bf16 circular rows of an even batch)."""
+    import cupy
+    from fftconv_cupy.plan.pairs import kernel_spectrum_pairs, pair_plan
+    from fftconv_cupy.runtime.pairs import PairExecutor
+    plan = pair_plan(n, n, mode="circular", io="bfloat16", precision="auto")
+    rows = batch * heads
+    xf = cupy.random.standard_normal((rows, n), dtype=cupy.float32)
+    x = arrays.float_to_bits16(xf, "bfloat16", cupy)
+    k = np.random.default_rng(1).standard_normal((heads, n)) * np.exp(-np.arange(n) / (n / 8))
+    hs = kernel_spectrum_pairs(plan, k, cupy)
+    y = cupy.full((rows, n), 0xFFFF, dtype=cupy.uint16)
+    ex = PairExecutor(plan)
+    ms = time_ms(lambda: ex(x, hs, y, batch=batch, channels=heads))[0]
+    floor = plan.io_bytes(rows) / bw * 1e3
+    sel = np.r_[0:2 * heads]
+    xr = cupy.asnumpy(arrays.bits16_to_float(x[sel], "bfloat16", cupy)).astype(np.float64)
+    ref = np.fft.irfft(np.fft.rfft(xr) * np.fft.rfft(k[sel % heads]), n=n)
+    out = cupy.asnumpy(arrays.bits16_to_float(y[sel], "bfloat16", cupy))
+    written = not bool(cupy.isnan(arrays.bits16_to_float(y, "bfloat16", cupy)).any())
+    return dict(L=n, io="bfloat16", precision=plan.precision, rows=rows, circular=True, ms=ms,
+                floor_ms=floor, x_floor=ms / floor, rel_err=rel_error(out, ref), target=3e-3,
+                written=written, plan=plan.describe())
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--lengths", default="1K,4K,16K,64K,1M,4M")
@@ -75,13 +100,15 @@ def main(argv=None):
     ap.add_argument("--terms", type=int, default=3, help="products per tensor-core stage (1 or 3)")
     ap.add_argument("--extras", action="store_true",
                     help="also: gated vs ungated (16-bit), circular bf16 B=64 H=768 N=4096")
+    ap.add_argument("--circular", action="store_true",
+                    help="only circular bf16 B=64 H=768 N=4096: the fp32 plan and the row pairs")
     ap.add_argument("--out")
     a = ap.parse_args(argv)
     import cupy
     bw = copy_bandwidth()
     print(f"{device_name()}  copy bandwidth {bw / 1e12:.2f} TB/s", flush=True)
     results = []
-    for L in [parse_len(s) for s in a.lengths.split(",")]:
+    for L in [] if a.circular else [parse_len(s) for s in a.lengths.split(",")]:
         rows = rows_for(L)
         for io in a.ios.split(","):
             for prec in a.precisions.split(","):
@@ -91,7 +118,7 @@ def main(argv=None):
                 print(f"L={L:>8} io={io:<8} {prec:<4} tc={r['tc_stages']} {r['ms']:8.3f} ms  "
                       f"x{r['x_floor']:5.2f} floor  err {r['rel_err']:.1e} ({ok})", flush=True)
                 cupy.get_default_memory_pool().free_all_blocks()
-    if a.extras:
+    if a.extras and not a.circular:
         for L in (4096, 1 << 14, 1 << 20):
             for io in ("float16", "bfloat16"):
                 t = {}
@@ -102,6 +129,11 @@ def main(argv=None):
                     print(f"L={L:>8} io={io:<8} fp32 {'gated  ' if gated else 'ungated'} {r['ms']:8.3f} ms  "
                           f"x{r['x_floor']:5.2f} floor  err {r['rel_err']:.1e}", flush=True)
                 print(f"L={L:>8} io={io:<8} gated / ungated {t[True] / t[False]:.2f}", flush=True)
+    if a.extras or a.circular:
+        r = circular_pairs(bw)
+        results.append(r)
+        print(f"circular bf16 B=64 H=768 N=4096 row pairs (fp16 mma): {r['ms']:8.3f} ms  "
+              f"x{r['x_floor']:5.2f} floor  err {r['rel_err']:.1e} written={r['written']}", flush=True)
         for prec in ("fp32", "bf16"):
             r = one(4096, "bfloat16", prec, bw, 64 * 768, circular=True, heads=768)
             results.append(r)

@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 
 from .errors import UnsupportedPlanError
+from .plan.pairs import PairPlan, execute_pairs, kernel_spectrum_pairs, pair_plan
 from .plan.plan import Plan, make_plan, min_fft_size
 from .plan.sparsity import Sparsity, check_mask, pattern_mask, sparsify
 from .plan.sparsity import fft_size as sparse_fft_size
@@ -111,8 +112,11 @@ def _suffix(small: tuple, full: tuple) -> int | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _executor(plan: Plan):
+def _executor(plan: Plan | PairPlan):
     """One executor per plan per process (its kernel is compiled or loaded once)."""
+    if isinstance(plan, PairPlan):
+        from .runtime.pairs import PairExecutor
+        return PairExecutor(plan)
     from .runtime.executor import GPUExecutor
     return GPUExecutor(plan)
 
@@ -125,6 +129,9 @@ def _execute_rows(plan: Plan, x, hs, channels: int, length: int, xp, io, *,
     NumPy executor of the same plan.
     """
     rows = x.shape[0]
+    if xp is np and isinstance(plan, PairPlan):
+        y = execute_pairs(plan, arrays.bits16_to_float(x, plan.io).astype(np.float64), hs, channels)
+        return arrays.float_to_bits16(y, plan.io)
     if xp is np:
         if plan.io is not None:       # 16-bit rows: the executor works on their fp32 values
             x, pre_gate, post_gate = (None if a is None else arrays.bits16_to_float(a, plan.io)
@@ -132,6 +139,8 @@ def _execute_rows(plan: Plan, x, hs, channels: int, length: int, xp, io, *,
         y = cpu_execute(plan, x, hs, np.arange(rows) % channels, pre_gate=pre_gate,
                         post_gate=post_gate)
         return arrays.float_to_bits16(y, plan.io) if plan.io else y.astype(io, copy=False)
+    if isinstance(plan, PairPlan) and _ptr(x) % 16:
+        x = x.copy()                  # row pairs read 8-byte pieces: a shifted view is copied
     if io.kind == "c":
         # complex rows are read as whole elements: an element-misaligned view is copied
         x = x if _ptr(x) % io.itemsize == 0 else x.copy()
@@ -485,9 +494,17 @@ class FFTConv:
         limits = _limits(xp)
         if sparsity is not None:
             limits["clusters"] = False      # sparse masks skip work in fused and three-pass plans
-        plan = make_plan(L, K, start, length, real=real, precision=prec, order=order,
-                         **limits, circular=circular, n=n,
-                         segment=False if sparsity is not None else None, io=io16)
+        # 16-bit circular rows that come in same-channel pairs (an even batch) on a GPU with
+        # stmatrix (sm_90): row pairs on tensor cores where the support table has the size
+        rows_total = math.prod(shape) // L
+        pairs = None
+        if (io16 and sparsity is None and order in (None, 3) and limits.get("clusters")
+                and axis == len(shape) - 1 and not prob.materialize
+                and (rows_total // max(prob.channels, 1)) % 2 == 0):
+            pairs = pair_plan(L, K, mode=mode, io=io16, precision=precision)
+        plan = pairs or make_plan(L, K, start, length, real=real, precision=prec, order=order,
+                                  **limits, circular=circular, n=n,
+                                  segment=False if sparsity is not None else None, io=io16)
         self.mask = None
         if sparsity is not None:
             # a mask of the whole row's spectrum: one transform per row (no overlap-save)
@@ -501,7 +518,8 @@ class FFTConv:
             plan = sparsify(plan, self.mask)
         self.plan: Plan = plan
         self.fft_size = plan.n
-        self.spectrum = kernel_spectrum(plan, prob.kernel_rows(k), xp, mask=self.mask)
+        self.spectrum = (kernel_spectrum_pairs(plan, prob.kernel_rows(k), xp) if pairs else
+                         kernel_spectrum(plan, prob.kernel_rows(k), xp, mask=self.mask))
         # the spectrum per device: a plan made on one GPU runs on any (copied on first use
         # there); complete before any other stream or device reads it
         self._spectra = None

@@ -137,4 +137,7 @@ def info(as_json):
                  if mt & (mt - 1) == 0 else f"{mt:,} complex points")
     rest.add_row("modes", ", ".join(s["modes"]) + " (CLI also: causal)")
     rest.add_row("orders", ", ".join(map(str, s["orders"])))
+    rp = s["row_pairs"]
+    rest.add_row("row pairs", f"FFTConv {'/'.join(rp['modes'])} {'/'.join(rp['io'])} rows of "
+                 f"{', '.join(map(str, rp['sizes']))}, even batch: {rp['unit']}")
     out.print(rest)

@@ -62,3 +62,13 @@ def template_params(plan: Plan) -> dict:
 def render_plan(plan: Plan) -> KernelSource:
     code = render(TEMPLATE, **template_params(plan))
     return KernelSource(code=code, entries=entries(plan), plan=plan.describe())
+
+
+PAIRS_TEMPLATE = "pairs.cu.j2"
+
+
+def render_pairs(plan) -> KernelSource:
+    """A row-pair plan (plan/pairs.py) -> its kernel source."""
+    code = render(PAIRS_TEMPLATE, describe=plan.describe(), min_blocks=plan.min_blocks,
+                  s3_unroll=plan.s3_unroll)
+    return KernelSource(code=code, entries=("fftconv_pairs",), plan=plan.describe())

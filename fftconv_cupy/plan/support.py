@@ -99,8 +99,19 @@ IO_PRECISION = {
     "complex128": "fp64",
 }
 
+# Row pairs on tensor cores (plan/pairs.py, templates/pairs.cu.j2): two real 16-bit rows
+# of one channel as one complex row, the transform as fp16 mma products chained through
+# their fragments.  Transform size -> radices; I/O dtypes it meets the target of (bf16:
+# 1.9e-3 measured, 3e-3 asked; fp16 I/O would need split operands, 9.4e-4 > 5e-4 by
+# emulation); convolution kinds.  H200, circular bf16 4096, B=64 H=768: 0.36-0.37 ms
+# (1.85-1.89x the floor) against 0.57 for the fp32 plan (docs/tensor-cores.md).
+PAIR_SIZES = {4096: (16, 16, 16)}
+PAIR_IO = ("bfloat16",)
+PAIR_MODES = ("circular",)
+
 # `precision="auto"` for 16-bit I/O: the fastest compute that meets the dtype's target
-# (see docs/tensor-cores.md for the measured errors and times behind the choice).
+# (see docs/tensor-cores.md for the measured errors and times behind the choice); FFTConv
+# takes the row pairs above first where they serve the problem (PAIR_SIZES).
 IO16_AUTO = {"float16": "fp32", "bfloat16": "fp32"}
 
 
@@ -150,4 +161,6 @@ def support_summary() -> dict:
         "max_transform": MAX_TRANSFORM,
         "modes": list(MODES),
         "orders": list(ORDERS),
+        "row_pairs": {"sizes": sorted(PAIR_SIZES), "io": list(PAIR_IO), "modes": list(PAIR_MODES),
+                      "unit": "tensor cores (mma.sync m16n8k16 f16, stages chained in registers)"},
     }

@@ -1,0 +1,324 @@
+"""Row pairs on tensor cores: plan, tables, spectrum and the NumPy executor.
+
+Two real rows of one channel form one complex row z = x1 + i x2; a real kernel keeps
+them apart (y1 + i y2 = ifft(fft(z) K)), so the n-point transform needs no pairing of
+bins k and n - k.  The kernel (templates/pairs.cu.j2, include/fftconv/pairs.cuh) runs the
+three radix-16 stages of n = 4096 as fp16 mma products; this module lays out what it
+reads: per-lane DFT fragments and stage-2 twiddles, stage-3 twiddle tables and the
+kernel spectrum, all in mma fragment order (fp16 pairs), and runs the same flow in
+float64 for the no-GPU path.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from .support import PAIR_IO, PAIR_SIZES
+
+THREADS = 128
+SMEM_BYTES = 16384 + 32      # the exchange buffer (two fp16 planes) and the rows' maxima
+
+
+@dataclass(frozen=True)
+class PairPlan:
+    """A circular convolution of 16-bit real rows, two rows of one channel per block."""
+    n: int                     # transform size (= the row length: circular)
+    radices: tuple[int, ...]
+    len_k: int
+    io: str
+    precision: str = "fp16"
+    min_blocks: int = 4        # __launch_bounds__ (128 registers; 3 and 5 measured slower)
+    s3_unroll: int = 2         # stage-3 j blocks interleaved (1: 6 % slower)
+
+    layout = "row_pairs"
+    real = True
+    gate_pre = gate_post = False
+    sparse = None
+
+    @property
+    def len_x(self) -> int:
+        return self.n
+
+    @property
+    def out_len(self) -> int:
+        return self.n
+
+    def with_alignment(self, x_ptr: int, y_ptr: int) -> "PairPlan":
+        return self                 # rows are read and written in 16-byte pieces or whole sectors
+
+    def io_bytes(self, rows: int) -> int:
+        """Bytes of x and y (the floor's bytes)."""
+        return rows * 2 * self.n * 2
+
+    @property
+    def spectrum_words(self) -> int:
+        """uint32 words of one channel's spectrum (fp16 pairs in fragment order)."""
+        return self.n
+
+    def describe(self) -> str:
+        f = "x".join(map(str, self.radices))
+        return (f"row_pairs real {self.precision} n={self.n} [{f}] io={self.io} circular "
+                f"(two rows per complex row, mma.sync m16n8k16 f16)")
+
+    def as_dict(self) -> dict:
+        return {"layout": self.layout, "precision": self.precision, "real": True, "n": self.n,
+                "m": self.n, "factors": list(self.radices), "passes": 1, "io": self.io,
+                "threads": THREADS, "shared_memory_bytes": SMEM_BYTES,
+                "rows_per_block": 2, "describe": self.describe()}
+
+
+def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None,
+              precision: str) -> PairPlan | None:
+    """The row-pair plan of a problem it serves, else None (the caller plans as usual).
+
+    precision: 'fp16' or 'auto' (16-bit I/O); the pairs' rows must come in same-channel
+    pairs (an even batch), which the caller checks.
+    """
+    if (mode != "circular" or io not in PAIR_IO or precision not in ("auto", "fp16")
+            or len_x not in PAIR_SIZES or not 0 < len_k <= len_x):
+        return None
+    return PairPlan(n=len_x, radices=PAIR_SIZES[len_x], len_k=len_k, io=io)
+
+
+# --- fragment order ----------------------------------------------------------------
+
+def frag_coords():
+    """(row, col) of A-fragment element (k, lane, e): row g + 8 (k & 1), col 2q + 8 (k >> 1) + e."""
+    k, lane, e = np.meshgrid(np.arange(4), np.arange(32), np.arange(2), indexing="ij")
+    g, q = lane >> 2, lane & 3
+    return g + 8 * (k & 1), 2 * q + 8 * (k >> 1) + e
+
+
+def half_pairs(z):
+    """complex (..., 4, 32, 2) -> uint32 (..., 4, 32, 2): fp16 pairs (e = 0 low) of re, then im."""
+    def bits(v):
+        b = np.asarray(v).astype(np.float16).view(np.uint16).astype(np.uint32)
+        return b[..., 0] | (b[..., 1] << 16)
+    return np.stack([bits(z.real), bits(z.imag)], axis=-1)
+
+
+def quads(words):
+    """(..., 4, 32, 2) uint32 (k, lane, re / im) -> (..., 2, 32, 4): per lane (re, im) of
+    k = 2kp, then of k = 2kp + 1 (one 16-byte load per register pair)."""
+    w = words.reshape(words.shape[:-3] + (2, 2, 32, 2))
+    w = np.moveaxis(w, -3, -2)
+    return np.ascontiguousarray(w.reshape(words.shape[:-3] + (2, 32, 4)))
+
+
+def _w(n):
+    return np.exp(-2j * np.pi / n)
+
+
+def lane_constants(n: int = 4096):
+    """[6][32] uint4: F / 4 as A (re, im), as B (re, im; [nb][b0, b1]), stage-2 twiddles (re, im)."""
+    row, col = frag_coords()
+    F = lambda r, c: np.exp(-2j * np.pi * ((r * c) % 16) / 16) / 4
+    fa = half_pairs(F(row, col))
+    k, lane, e = np.meshgrid(np.arange(4), np.arange(32), np.arange(2), indexing="ij")
+    nb, hh, g, q = k >> 1, k & 1, lane >> 2, lane & 3
+    fb = half_pairs(F(2 * q + 8 * hh + e, 8 * nb + g))
+    t2 = half_pairs(_w(n) ** ((16 * row * col) % n))
+    words = [fa[..., 0], fa[..., 1], fb[..., 0], fb[..., 1], t2[..., 0], t2[..., 1]]
+    return np.stack([w.T for w in words]).astype(np.uint32)
+
+
+def stage3_twiddles(n: int = 4096):
+    """Complex stage-3 twiddles in A order: forward per c tile (element (ka, kb)), inverse
+    per j block (element (j, c), conjugated); each (16, 4, 32, 2)."""
+    row, col = frag_coords()
+    t = np.arange(16)[:, None, None, None]
+    tw3f = _w(n) ** ((t * (row + 16 * col)) % n)
+    tw3i = np.conj(_w(n) ** ((col * (16 * t + row)) % n))
+    return tw3f, tw3i
+
+
+@functools.lru_cache(maxsize=4)
+def device_tables(n: int = 4096):
+    """The kernel's constant tables (host arrays): stage-3 forward, inverse, lane constants."""
+    tw3f, tw3i = stage3_twiddles(n)
+    return quads(half_pairs(tw3f)), quads(half_pairs(tw3i)), lane_constants(n)
+
+
+def fragment_spectrum(K):
+    """Kernel spectra K (channels, n) -> (K'' in fragment order, output factors): K'' =
+    K 2^t / 128 with 2^t putting each channel's largest part into [0.5, 1)."""
+    n = K.shape[-1]
+    m = np.maximum(np.abs(K.real), np.abs(K.imag)).max(axis=-1)
+    _, ex = np.frexp(np.where(m > 0, m, 1.0))
+    Ks = K * np.ldexp(1.0, -ex)[:, None] / 128
+    row, col = frag_coords()
+    jb = np.arange(16)[:, None, None, None]
+    idx = (16 * jb + row) + 256 * col                        # k = j + 256 kc
+    return Ks[:, idx], (128 * np.ldexp(1.0, ex)).astype(np.float32)
+
+
+def kernel_spectrum_pairs(plan: PairPlan, k_rows, xp):
+    """The spectrum array the kernel reads: per channel n uint32 words (fp16 pairs in
+    fragment order), then one float32 output factor per channel."""
+    k = np.asarray(k_rows.get() if hasattr(k_rows, "get") else k_rows, dtype=np.float64)
+    K = np.fft.fft(k, n=plan.n, axis=-1)
+    Kf, ks = fragment_spectrum(K)
+    words = quads(half_pairs(Kf)).reshape(len(k), plan.spectrum_words)
+    out = np.concatenate([words.ravel(), ks.view(np.uint32)])
+    return xp.asarray(out)
+
+
+def unpack_spectrum(plan: PairPlan, hs: np.ndarray, channels: int):
+    """The fp16 spectrum values and output factors back from `kernel_spectrum_pairs`."""
+    words = hs[:channels * plan.spectrum_words].reshape(channels, 16, 2, 32, 4)
+    ks = hs[channels * plan.spectrum_words:].view(np.float32)
+    w = np.moveaxis(words.reshape(channels, 16, 2, 32, 2, 2), 3, 4)   # kp, kk, lane, re/im
+    w = w.reshape(channels, 16, 4, 32, 2)
+    def val(v):
+        lo = (v & 0xFFFF).astype(np.uint16).view(np.float16).astype(np.float64)
+        hi = (v >> 16).astype(np.uint16).view(np.float16).astype(np.float64)
+        return np.stack([lo, hi], axis=-1)
+    return val(w[..., 0]) + 1j * val(w[..., 1]), ks
+
+
+def model(z, Kfrag, kscale, tw3f, tw3i):
+    """float64 run of the kernel's data flow for one complex row of 4096 points."""
+    n = z.shape[-1]
+    F = _w(n) ** (256 * np.outer(np.arange(16), np.arange(16)) % n) / 4
+    row, col = frag_coords()
+    T = z.reshape(16, 16, 16)                                # [a][b][c]
+    U = np.einsum("ka,abc->kbc", F, T)                       # [ka][b][c]
+    U = U * (_w(n) ** (16 * np.outer(np.arange(16), np.arange(16)) % n))[:, :, None]
+    U = np.einsum("kbc,bl->klc", U, F)                       # [ka][kb][c]
+    for c in range(16):
+        U[row, col, c] *= tw3f[c]
+    S = U.reshape(16, 16, 16).transpose(2, 1, 0).reshape(16, 256)   # S[c][j], j = ka + 16 kb
+    for jb in range(16):
+        A = S[:, 16 * jb:16 * jb + 16].T                     # [j][c]
+        Z = A @ F                                            # [j][kc]
+        Z[row, col] *= Kfrag[jb]
+        V = Z @ np.conj(F)                                   # [j][c]
+        V[row, col] *= tw3i[jb]
+        S[:, 16 * jb:16 * jb + 16] = V.T
+    Y = np.empty((16, 16, 16), complex)                      # [a][b][c]
+    tw2 = np.conj(_w(n) ** (16 * np.outer(np.arange(16), np.arange(16)) % n))
+    for c in range(16):
+        B = S[c].reshape(16, 16)                             # [kb][ka]
+        V = (np.conj(F) @ B) * tw2                           # [b][ka]
+        Y[:, :, c] = (V @ np.conj(F)).T                      # [b][a] -> [a][b]
+    return Y.reshape(n) * kscale
+
+
+# --- the kernel's roundings, emulated ------------------------------------------------
+
+def _r16(v):
+    """Complex values with real and imaginary parts rounded to fp16."""
+    return v.real.astype(np.float16).astype(np.float64) + 1j * v.imag.astype(np.float16).astype(np.float64)
+
+
+def _r32(v):
+    return v.real.astype(np.float32).astype(np.float64) + 1j * v.imag.astype(np.float32).astype(np.float64)
+
+
+def _product(P, Q, rnd, data_left=False):
+    """P Q as the kernel's two mma per part accumulate, rounding (`rnd`) after each mma:
+    re = rnd(rnd(Pr Qr) - Pi Qi); im = rnd(rnd(Pr Qi) + Pi Qr) when the DFT matrix is P (a left
+    product), rnd(rnd(Pi Qr) + Pr Qi) when the data are P (a right product: the kernel sums
+    the data's imaginary part first there).  conj(F) products pass conj(F) itself."""
+    re = rnd(rnd(P.real @ Q.real) - P.imag @ Q.imag)
+    if data_left:
+        im = rnd(rnd(P.imag @ Q.real) + P.real @ Q.imag)
+    else:
+        im = rnd(rnd(P.real @ Q.imag) + P.imag @ Q.real)
+    return re + 1j * im
+
+
+def _twiddle(v, w, conj=False, exact=False):
+    """The kernel's fp16 pair twiddle (times w, or conj(w)): re' = r(-i wi + r(r wr)),
+    im' = r(r wi + r(i wr)), each product of fp16 pairs rounded to fp16 (exact: the product
+    in float64, rounded to fp16 once, as fp32 twiddles and a conversion would)."""
+    if exact:
+        return _r16(v * (np.conj(w) if conj else w))
+    v = _r16(v)                    # the A fragment the twiddle reads (a no-op after fp16 sums)
+    r16 = lambda t: t.astype(np.float16).astype(np.float64)
+    wr, wi = w.real, (-w.imag if conj else w.imag)
+    re = r16(-v.imag * wi + r16(v.real * wr))
+    im = r16(v.real * wi + r16(v.imag * wr))
+    return re + 1j * im
+
+
+def _shift(x) -> int:
+    """The kernel's scale exponent: 2^sh puts the largest |value| into [256, 512)."""
+    m = np.abs(x).max() if x.size else 0.0
+    return 0 if m == 0 else 8 - (int(np.frexp(m)[1]) - 1)
+
+
+def emulate_pair(x1, x2, Kf, kscale, *, per_row=True, acc16=True, tw16=True):
+    """The kernel's arithmetic for one row pair of n = 4096 (finite float64 rows x1, x2;
+    Kf the fragment-ordered spectrum K'' (fp16 values), kscale its output factor): fp16
+    operands, tables and twiddle products, fp16 accumulators rounded after each mma, fp32
+    in the last product.  Returns the two output rows before their I/O rounding.
+    per_row=False: one scale for both rows (the prototype kernel); acc16=False: fp32
+    accumulators; tw16=False: twiddles and spectrum exact, their products rounded once."""
+    n = x1.shape[-1]
+    row, col = frag_coords()
+    rt = _r16 if tw16 else (lambda t: t)
+    Kf = rt(Kf)
+    tw3f, tw3i = (rt(t) for t in stage3_twiddles(n))
+    acc = _r16 if acc16 else _r32
+
+    def tw(v, w, conj=False):
+        return _twiddle(v, w, conj, exact=not tw16)
+
+    F = _r16(_w(n) ** (256 * np.outer(np.arange(16), np.arange(16)) % n) / 4)
+    Fc = np.conj(F)
+    tw2 = rt(_w(n) ** (16 * np.outer(np.arange(16), np.arange(16)) % n))
+    if per_row:
+        sh1, sh2 = _shift(x1), _shift(x2)
+    else:
+        sh1 = sh2 = _shift(np.concatenate([x1, x2]))
+    z = _r16(x1 * 2.0 ** sh1 + 1j * (x2 * 2.0 ** sh2))
+    T = z.reshape(16, 16, 16)                                  # [a][b][c]
+    S = np.empty((16, 256), complex)                           # S[c][j], j = ka + 16 kb
+    for c in range(16):
+        U = tw(_product(F, T[:, :, c], acc), tw2)              # [ka][b]
+        U = _product(U, F, acc, data_left=True)                # [ka][kb]
+        U[row, col] = tw(U[row, col], tw3f[c])
+        S[c] = U.T.reshape(256)
+    for jb in range(16):
+        A = S[:, 16 * jb:16 * jb + 16].T                       # [j][c]
+        Z = _product(A, F, acc, data_left=True)                # [j][kc]
+        Z[row, col] = tw(Z[row, col], Kf[jb])
+        V = _product(Z, Fc, acc, data_left=True)               # [j][c]
+        V[row, col] = tw(V[row, col], tw3i[jb])
+        S[:, 16 * jb:16 * jb + 16] = V.T
+    Y = np.empty((16, 16, 16), complex)                        # [a][b][c]
+    for c in range(16):
+        V = tw(_product(Fc, S[c].reshape(16, 16), acc), tw2, conj=True)   # [b][ka]
+        Y[:, :, c] = _product(V, Fc, _r32, data_left=True).T   # [b][a]
+    y = Y.reshape(n) * kscale
+    return y.real * 2.0 ** -sh1, y.imag * 2.0 ** -sh2
+
+
+def execute_pairs(plan: PairPlan, x: np.ndarray, hs: np.ndarray, channels: int, *,
+                  emulate: bool = False) -> np.ndarray:
+    """The NumPy executor: float64 rows x (batch * channels, n), row r of channel r % channels,
+    through the kernel's decomposition and its fp16 spectrum (no other rounding; emulate:
+    the kernel's fp16 roundings too, `emulate_pair`)."""
+    rows = x.shape[0]
+    if rows % (2 * channels):
+        raise ValueError(f"row pairs need an even batch: {rows} rows of {channels} channels")
+    Kf, ks = unpack_spectrum(plan, np.asarray(hs), channels)
+    tw3f, tw3i = stage3_twiddles(plan.n)
+    y = np.empty((rows, plan.n))
+    finite = np.isfinite(x).all(axis=1)
+    for i in range(rows // (2 * channels)):
+        for h in range(channels):
+            r1, r2 = 2 * i * channels + h, (2 * i + 1) * channels + h
+            # as the kernel: a row with a NaN or Inf is left out of the pair, its outputs NaN
+            x1, x2 = np.where(finite[r1], x[r1], 0), np.where(finite[r2], x[r2], 0)
+            if emulate:
+                y1, y2 = emulate_pair(x1, x2, Kf[h], float(ks[h]))
+            else:
+                out = model(x1 + 1j * x2, Kf[h], float(ks[h]), tw3f, tw3i)
+                y1, y2 = out.real, out.imag
+            y[r1] = y1 if finite[r1] else np.nan
+            y[r2] = y2 if finite[r2] else np.nan
+    return y

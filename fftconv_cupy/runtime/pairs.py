@@ -1,0 +1,61 @@
+"""Launches of a row-pair plan (plan/pairs.py): one block per pair of rows of a channel."""
+from __future__ import annotations
+
+import functools
+import threading
+
+from ..codegen.compile import get_kernel
+from ..codegen.source import render_pairs
+from ..plan.pairs import THREADS, PairPlan, device_tables
+
+
+@functools.lru_cache(maxsize=16)
+def _device_tables(n: int, device: int):
+    import cupy
+    return tuple(cupy.asarray(t) for t in device_tables(n))
+
+
+class PairExecutor:
+    """y rows = x rows (*) kernel spectrum rows for 16-bit rows, two rows of a channel per
+    block: rows b H + h and (b + 1) H + h for even b (an even batch)."""
+
+    def __init__(self, plan: PairPlan):
+        self.plan = plan
+        self.kernel = get_kernel(render_pairs(plan))
+        self._launchers: dict[int, object] = {}
+        self._lock = threading.Lock()
+
+    def _launcher(self, device: int):
+        launcher = self._launchers.get(device)
+        if launcher is None:
+            with self._lock:
+                launcher = self._launchers.setdefault(
+                    device, self.kernel.launcher("fftconv_pairs", THREADS))
+        return launcher
+
+    def __call__(self, x, hs, y, *, batch: int, channels: int, tmp_bytes=None,
+                 pre_gate=None, post_gate=None):
+        import cupy
+        from .executor import _wrong_device
+        plan = self.plan
+        if pre_gate is not None or post_gate is not None:
+            raise ValueError("gates are not generated for row-pair plans")
+        if batch % 2 or batch < 2:
+            raise ValueError(f"a row-pair plan needs an even batch, got {batch}")
+        shape = (batch * channels, plan.n)
+        for name, a in (("signal rows", x), ("output rows", y)):
+            if a.shape != shape or a.dtype.itemsize != 2 or not a.flags.c_contiguous:
+                raise ValueError(f"{name} must be C-contiguous 16-bit {shape}, got {a.dtype} {a.shape}")
+            if a.data.ptr % 16:         # the kernel reads 8-byte and writes 16-byte pieces
+                raise ValueError(f"{name} must be 16-byte aligned for a row-pair plan")
+        if hs.dtype.itemsize != 4:
+            raise ValueError("the kernel spectrum was made for another plan")
+        if hs.size != channels * (plan.spectrum_words + 1):
+            raise ValueError("the kernel spectrum was made for another plan or channel count")
+        device = cupy.cuda.runtime.getDevice()
+        _wrong_device(device, signal=x, output=y, kernel_spectrum=hs)
+        tw3f, tw3i, lanec = _device_tables(plan.n, device)
+        spec = hs.data.ptr
+        self._launcher(device)((channels * batch // 2,), x.data.ptr, y.data.ptr, spec,
+                               spec + 4 * channels * plan.spectrum_words, tw3f.data.ptr,
+                               tw3i.data.ptr, lanec.data.ptr, batch // 2, channels)

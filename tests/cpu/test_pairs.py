@@ -1,0 +1,143 @@
+"""Row pairs on tensor cores (plan/pairs.py): planning, tables, the NumPy executor, the source."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fftconv_cupy as fc
+from fftconv_cupy.codegen.nvrtc import compile_cubin, nvrtc_available
+from fftconv_cupy.codegen.source import render_pairs
+from fftconv_cupy.plan import pairs as P
+
+ml_dtypes = pytest.importorskip("ml_dtypes")
+
+
+@pytest.mark.parametrize("args, served", [
+    ((4096, 4096, "circular", "bfloat16", "auto"), True),
+    ((4096, 100, "circular", "bfloat16", "fp16"), True),
+    ((4096, 4096, "causal", "bfloat16", "auto"), False),
+    ((4096, 4096, "circular", "float16", "auto"), False),     # fp16 I/O misses 5e-4 so
+    ((4096, 4096, "circular", "bfloat16", "fp32"), False),
+    ((4096, 4096, "circular", "bfloat16", "bf16"), False),
+    ((2048, 2048, "circular", "bfloat16", "auto"), False),
+])
+def test_pair_plan_serves_what_the_support_table_lists(args, served):
+    L, K, mode, io, precision = args
+    plan = P.pair_plan(L, K, mode=mode, io=io, precision=precision)
+    assert (plan is not None) == served
+    if plan is not None:
+        assert plan.as_dict()["factors"] == [16, 16, 16] and plan.n == L
+
+
+def _conv(shape, **kw):
+    rng = np.random.default_rng(1)
+    H, L = shape[-2], shape[-1]
+    k = (rng.standard_normal((H, L)) * np.exp(-np.arange(L) / 300))[None]
+    return fc.FFTConv(shape, k, mode="circular", dtype="bfloat16", **kw), k
+
+
+def test_fftconv_picks_row_pairs_for_an_even_batch_only():
+    assert _conv((2, 3, 4096))[0].plan.layout == "row_pairs"
+    assert _conv((3, 3, 4096))[0].plan.layout != "row_pairs"          # odd batch
+    assert _conv((2, 3, 4096), precision="fp32")[0].plan.layout != "row_pairs"
+    assert _conv((2, 3, 4096), order=4)[0].plan.layout != "row_pairs"
+
+
+@pytest.mark.parametrize("kw", [dict(mode="causal"), dict(mode="full"), dict(dtype="float16")])
+def test_fftconv_keeps_other_problems_off_row_pairs(kw):
+    k = np.ones((1, 3, 4096))
+    args = dict(mode="circular", dtype="bfloat16") | kw
+    assert fc.FFTConv((2, 3, 4096), k, **args).plan.layout != "row_pairs"
+
+
+def test_row_pairs_need_the_rows_along_the_last_axis():
+    k = np.ones((4096, 1, 1))
+    conv = fc.FFTConv((4096, 3, 2), k, mode="circular", dtype="bfloat16", axes=0)
+    assert conv.plan.layout != "row_pairs"
+
+
+def test_numpy_executor_of_row_pairs_matches_the_oracle():
+    conv, k = _conv((4, 3, 4096))
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 3, 4096)).astype(ml_dtypes.bfloat16)
+    y = conv(x)
+    assert y.dtype == x.dtype and y.shape == x.shape
+    ref = np.fft.irfft(np.fft.rfft(x.astype(np.float64)) * np.fft.rfft(k), n=4096)
+    err = np.linalg.norm(y.astype(np.float64) - ref) / np.linalg.norm(ref)
+    assert err < 3e-3                      # bf16 output rounding (1.65e-3) and fp16 spectrum
+
+
+def test_spectrum_round_trips_through_its_packing():
+    plan = P.pair_plan(4096, 4096, mode="circular", io="bfloat16", precision="auto")
+    rng = np.random.default_rng(3)
+    k = rng.standard_normal((2, 4096)) * [[1e-3], [1e4]]
+    hs = P.kernel_spectrum_pairs(plan, k, np)
+    assert hs.dtype == np.uint32 and hs.size == 2 * (4096 + 1)
+    Kf, ks = P.unpack_spectrum(plan, hs, 2)
+    want, want_ks = P.fragment_spectrum(np.fft.fft(k, axis=-1))
+    np.testing.assert_array_equal(ks, want_ks)
+    np.testing.assert_allclose(Kf, want, rtol=1e-3, atol=1e-6)
+
+
+def test_row_pair_source_renders_deterministically():
+    plan = P.pair_plan(4096, 4096, mode="circular", io="bfloat16", precision="auto")
+    a, b = render_pairs(plan), render_pairs(plan)
+    assert a.code == b.code and a.entries == ("fftconv_pairs",)
+    assert "__launch_bounds__(128, 4)" in a.code and "#pragma unroll 2" in a.code
+    assert a.signatures == ("PPPPPPPii",)
+
+
+@pytest.mark.skipif(not nvrtc_available(), reason="NVRTC cannot be loaded")
+def test_row_pair_source_compiles_to_sm90():
+    from fftconv_cupy.codegen.nvrtc import DEFAULT_OPTIONS
+    from fftconv_cupy.codegen.render import include_dir
+    plan = P.pair_plan(4096, 4096, mode="circular", io="bfloat16", precision="auto")
+    src = render_pairs(plan)
+    cubin = compile_cubin(src.code, name="pairs.cu", options=(*DEFAULT_OPTIONS, "-I" + include_dir()),
+                          arch="sm_90")
+    assert len(cubin) > 1000
+
+
+def test_numpy_executor_keeps_a_nan_row_to_itself():
+    conv, k = _conv((2, 3, 4096))
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 3, 4096)).astype(np.float32)
+    x[0, 1, 7] = np.nan                     # row (0, 1); its partner is row (1, 1)
+    y = conv(x.astype(ml_dtypes.bfloat16)).astype(np.float64)
+    assert np.isnan(y[0, 1]).all()
+    xf = x.astype(ml_dtypes.bfloat16).astype(np.float64)
+    ref = np.fft.irfft(np.fft.rfft(xf[1, 1]) * np.fft.rfft(k[0, 1]), n=4096)
+    assert np.linalg.norm(y[1, 1] - ref) / np.linalg.norm(ref) < 3e-3
+
+
+def _bf16(v):
+    return v.astype(np.float32).astype(ml_dtypes.bfloat16).astype(np.float64)
+
+
+def test_each_row_of_a_pair_is_scaled_on_its_own():
+    # the kernel's roundings, emulated: a row 1e-4 the size of its partner keeps the bf16
+    # target only with its own scale (one shared scale: what the prototype kernel did)
+    rng = np.random.default_rng(7)
+    x1 = _bf16(rng.standard_normal(4096))
+    x2 = _bf16(1e-4 * rng.standard_normal(4096))
+    k = rng.standard_normal(4096) * np.exp(-np.arange(4096) / 300)
+    Kf, ks = P.fragment_spectrum(np.fft.fft(k)[None])
+    ref2 = np.fft.irfft(np.fft.rfft(x2) * np.fft.rfft(k), n=4096)
+
+    def err2(per_row):
+        _, y2 = P.emulate_pair(x1, x2, P._r16(Kf[0]), float(ks[0]), per_row=per_row)
+        return np.linalg.norm(_bf16(y2) - ref2) / np.linalg.norm(ref2)
+    assert err2(per_row=True) < 3e-3
+    assert err2(per_row=False) > 3e-2
+
+
+def test_emulating_executor_meets_the_bf16_target_row_by_row():
+    conv, k = _conv((2, 3, 4096))
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 3, 4096)) * np.array([1.0, 1e-3])[:, None, None]
+    xb = x.astype(ml_dtypes.bfloat16)
+    rows = xb.astype(np.float64).reshape(6, 4096)
+    y = P.execute_pairs(conv.plan, rows, conv.spectrum, 3, emulate=True)
+    ref = np.fft.irfft(np.fft.rfft(rows) * np.fft.rfft(np.tile(k[0], (2, 1))), n=4096)
+    err = np.linalg.norm(_bf16(y) - ref, axis=1) / np.linalg.norm(ref, axis=1)
+    assert err.max() < 3e-3, err
