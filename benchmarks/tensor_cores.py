@@ -67,29 +67,42 @@ def one(L, io, precision, bw, rows, *, terms=3, gated=False, circular=False, hea
                 plan=plan.describe(), tc_stages=plan.as_dict().get("tensor_core_stages", 0))
 
 
-def circular_pairs(bw, batch=64, heads=768, n=4096):
-    """The row-pair plan (what FFTConv picks for bf16 circular rows of an even batch)."""
+def pairs_run(bw, L=4096, *, mode="circular", batch=64, heads=768, gated=False, min_blocks=None):
+    """The row-pair plan (what FFTConv and causal_conv pick for bf16 rows of an even batch
+    where a size fits): time, floor and error against float64 on the rounded inputs."""
     import cupy
+    from dataclasses import replace
+    import scipy.signal as ss
     from fftconv_cupy.plan.pairs import kernel_spectrum_pairs, pair_plan
     from fftconv_cupy.runtime.pairs import PairExecutor
-    plan = pair_plan(n, n, mode="circular", io="bfloat16", precision="auto")
+    plan = pair_plan(L, L, mode=mode, io="bfloat16", precision="auto", gates=(gated, gated))
+    if min_blocks:
+        plan = replace(plan, min_blocks=min_blocks)
     rows = batch * heads
-    xf = cupy.random.standard_normal((rows, n), dtype=cupy.float32)
+    xf = cupy.random.standard_normal((rows, L), dtype=cupy.float32)
     x = arrays.float_to_bits16(xf, "bfloat16", cupy)
-    k = np.random.default_rng(1).standard_normal((heads, n)) * np.exp(-np.arange(n) / (n / 8))
+    g = arrays.float_to_bits16(1 + 0.1 * cupy.random.standard_normal((rows, L), dtype=cupy.float32),
+                               "bfloat16", cupy) if gated else None
+    k = np.random.default_rng(1).standard_normal((heads, L)) * np.exp(-np.arange(L) / (L / 8))
     hs = kernel_spectrum_pairs(plan, k, cupy)
-    y = cupy.full((rows, n), 0xFFFF, dtype=cupy.uint16)
+    y = cupy.full((rows, L), 0xFFFF, dtype=cupy.uint16)
     ex = PairExecutor(plan)
-    ms = time_ms(lambda: ex(x, hs, y, batch=batch, channels=heads))[0]
+    ms = time_ms(lambda: ex(x, hs, y, batch=batch, channels=heads, pre_gate=g, post_gate=g))[0]
     floor = plan.io_bytes(rows) / bw * 1e3
-    sel = np.r_[0:2 * heads]
-    xr = cupy.asnumpy(arrays.bits16_to_float(x[sel], "bfloat16", cupy)).astype(np.float64)
-    ref = np.fft.irfft(np.fft.rfft(xr) * np.fft.rfft(k[sel % heads]), n=n)
-    out = cupy.asnumpy(arrays.bits16_to_float(y[sel], "bfloat16", cupy))
+    sel = np.r_[0:2 * min(heads, 64)]
+    sel = np.r_[sel, sel + heads]           # both rows of each pair
+    f64 = lambda a: cupy.asnumpy(arrays.bits16_to_float(a[sel], "bfloat16", cupy)).astype(np.float64)
+    xr, gr = f64(x), (f64(g) if gated else 1.0)
+    if mode == "circular":
+        ref = np.fft.irfft(np.fft.rfft(xr * gr) * np.fft.rfft(k[sel % heads]), n=L)
+    else:
+        ref = ss.fftconvolve(xr * gr, k[sel % heads], axes=-1)[:, :L]
+    ref = ref * gr
+    out = f64(y)
     written = not bool(cupy.isnan(arrays.bits16_to_float(y, "bfloat16", cupy)).any())
-    return dict(L=n, io="bfloat16", precision=plan.precision, rows=rows, circular=True, ms=ms,
-                floor_ms=floor, x_floor=ms / floor, rel_err=rel_error(out, ref), target=3e-3,
-                written=written, plan=plan.describe())
+    return dict(L=L, io="bfloat16", precision=plan.precision, rows=rows, circular=mode == "circular",
+                gated=gated, min_blocks=plan.min_blocks, ms=ms, floor_ms=floor, x_floor=ms / floor,
+                rel_err=rel_error(out, ref), target=3e-3, written=written, plan=plan.describe())
 
 
 def main(argv=None):
@@ -102,12 +115,32 @@ def main(argv=None):
                     help="also: gated vs ungated (16-bit), circular bf16 B=64 H=768 N=4096")
     ap.add_argument("--circular", action="store_true",
                     help="only circular bf16 B=64 H=768 N=4096: the fp32 plan and the row pairs")
+    ap.add_argument("--causal-pairs", action="store_true",
+                    help="only causal bf16 rows of 2048 (rows as the sweep's): row pairs, gated and "
+                         "not, against the fp32 plan")
     ap.add_argument("--out")
     a = ap.parse_args(argv)
     import cupy
     bw = copy_bandwidth()
     print(f"{device_name()}  copy bandwidth {bw / 1e12:.2f} TB/s", flush=True)
     results = []
+    if a.causal_pairs:
+        a.circular = True               # no sweep
+        L = 2048
+        rows = rows_for(L)
+        heads = max(1, rows // 8)
+        for gated in (False, True):
+            base = one(L, "bfloat16", "fp32", bw, rows, gated=gated, heads=heads)
+            results.append(base)
+            print(f"causal bf16 L={L} rows={rows} {'gated  ' if gated else 'ungated'} fp32 plan: "
+                  f"{base['ms']:8.3f} ms  x{base['x_floor']:5.2f} floor  err {base['rel_err']:.1e}", flush=True)
+            for mb in ((4,) if not gated else (4, 3)):
+                r = pairs_run(bw, L, mode="causal", batch=rows // heads, heads=heads, gated=gated,
+                              min_blocks=mb)
+                results.append(r)
+                print(f"causal bf16 L={L} rows={rows} {'gated  ' if gated else 'ungated'} row pairs "
+                      f"(min_blocks {mb}): {r['ms']:8.3f} ms  x{r['x_floor']:5.2f} floor  "
+                      f"err {r['rel_err']:.1e} written={r['written']}", flush=True)
     for L in [] if a.circular else [parse_len(s) for s in a.lengths.split(",")]:
         rows = rows_for(L)
         for io in a.ios.split(","):
@@ -129,8 +162,8 @@ def main(argv=None):
                     print(f"L={L:>8} io={io:<8} fp32 {'gated  ' if gated else 'ungated'} {r['ms']:8.3f} ms  "
                           f"x{r['x_floor']:5.2f} floor  err {r['rel_err']:.1e}", flush=True)
                 print(f"L={L:>8} io={io:<8} gated / ungated {t[True] / t[False]:.2f}", flush=True)
-    if a.extras or a.circular:
-        r = circular_pairs(bw)
+    if a.extras or (a.circular and not a.causal_pairs):
+        r = pairs_run(bw)
         results.append(r)
         print(f"circular bf16 B=64 H=768 N=4096 row pairs (fp16 mma): {r['ms']:8.3f} ms  "
               f"x{r['x_floor']:5.2f} floor  err {r['rel_err']:.1e} written={r['written']}", flush=True)

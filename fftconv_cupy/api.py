@@ -51,6 +51,15 @@ def _ptr(a) -> int:
     return a.data.ptr
 
 
+def _row_pairs(L, K, *, mode, io16, precision, order, limits, batch, gates=(False, False)):
+    """The row-pair plan (plan/pairs.py) where it serves: 16-bit rows in same-channel pairs
+    (an even batch), Monarch order 3 or the default, on a GPU with stmatrix (sm_90), a size
+    of the support table; else None."""
+    if not io16 or order not in (None, 3) or not limits.get("clusters") or batch % 2:
+        return None
+    return pair_plan(L, K, mode=mode, io=io16, precision=precision, gates=gates)
+
+
 class _Problem:
     """One convolved axis, moved last; operands as (rows, len) with the kernel broadcast
     over channels (row r uses kernel row r % channels).  Shape logic only: the
@@ -130,7 +139,10 @@ def _execute_rows(plan: Plan, x, hs, channels: int, length: int, xp, io, *,
     """
     rows = x.shape[0]
     if xp is np and isinstance(plan, PairPlan):
-        y = execute_pairs(plan, arrays.bits16_to_float(x, plan.io).astype(np.float64), hs, channels)
+        x, pre_gate, post_gate = (None if a is None else arrays.bits16_to_float(a, plan.io)
+                                  for a in (x, pre_gate, post_gate))
+        y = execute_pairs(plan, x.astype(np.float64), hs, channels, pre_gate=pre_gate,
+                          post_gate=post_gate)
         return arrays.float_to_bits16(y, plan.io)
     if xp is np:
         if plan.io is not None:       # 16-bit rows: the executor works on their fp32 values
@@ -139,8 +151,10 @@ def _execute_rows(plan: Plan, x, hs, channels: int, length: int, xp, io, *,
         y = cpu_execute(plan, x, hs, np.arange(rows) % channels, pre_gate=pre_gate,
                         post_gate=post_gate)
         return arrays.float_to_bits16(y, plan.io) if plan.io else y.astype(io, copy=False)
-    if isinstance(plan, PairPlan) and _ptr(x) % 16:
-        x = x.copy()                  # row pairs read 8-byte pieces: a shifted view is copied
+    if isinstance(plan, PairPlan):
+        # row pairs read 8-byte pieces: a shifted view is copied
+        x, pre_gate, post_gate = (a if a is None or _ptr(a) % 16 == 0 else a.copy()
+                                  for a in (x, pre_gate, post_gate))
     if io.kind == "c":
         # complex rows are read as whole elements: an element-misaligned view is copied
         x = x if _ptr(x) % io.itemsize == 0 else x.copy()
@@ -394,9 +408,15 @@ def _causal_conv16(u, k, s_u, s_k2, io, pre_gate, post_gate, precision, order):
     gs = [None if g is None else xp.ascontiguousarray(xp.asarray(arrays.bits16(g, io))).reshape(-1, L)
           for g in gates]
     kk = _kernel_values(k, xp, conv).reshape(s_k2)
-    plan = make_plan(L, s_k2[1], 0, L, real=True, precision=prec, order=order,
-                     **_limits(xp), gates=(gs[0] is not None, gs[1] is not None), io=io)
-    hs = kernel_spectrum(plan, kk, xp)
+    limits, gated = _limits(xp), (gs[0] is not None, gs[1] is not None)
+    plan = _row_pairs(L, s_k2[1], mode="causal", io16=io, precision=precision, order=order,
+                      limits=limits, batch=x.shape[0] // max(s_k2[0], 1), gates=gated)
+    if plan is not None:
+        hs = kernel_spectrum_pairs(plan, kk, xp)
+    else:
+        plan = make_plan(L, s_k2[1], 0, L, real=True, precision=prec, order=order, **limits,
+                         gates=gated, io=io)
+        hs = kernel_spectrum(plan, kk, xp)
     y = _execute_rows(plan, x, hs, s_k2[0], L, xp, arrays.BITS16[io], pre_gate=gs[0], post_gate=gs[1])
     y = y.reshape(s_u)
     if kind == "numpy" and not isinstance(y, np.ndarray):
@@ -494,14 +514,11 @@ class FFTConv:
         limits = _limits(xp)
         if sparsity is not None:
             limits["clusters"] = False      # sparse masks skip work in fused and three-pass plans
-        # 16-bit circular rows that come in same-channel pairs (an even batch) on a GPU with
-        # stmatrix (sm_90): row pairs on tensor cores where the support table has the size
-        rows_total = math.prod(shape) // L
+        # 16-bit rows in same-channel pairs: row pairs on tensor cores where they serve
         pairs = None
-        if (io16 and sparsity is None and order in (None, 3) and limits.get("clusters")
-                and axis == len(shape) - 1 and not prob.materialize
-                and (rows_total // max(prob.channels, 1)) % 2 == 0):
-            pairs = pair_plan(L, K, mode=mode, io=io16, precision=precision)
+        if sparsity is None and axis == len(shape) - 1 and not prob.materialize:
+            pairs = _row_pairs(L, K, mode=mode, io16=io16, precision=precision, order=order,
+                               limits=limits, batch=math.prod(shape) // L // max(prob.channels, 1))
         plan = pairs or make_plan(L, K, start, length, real=real, precision=prec, order=order,
                                   **limits, circular=circular, n=n,
                                   segment=False if sparsity is not None else None, io=io16)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .support import PAIR_IO, PAIR_SIZES
+from .support import PAIR_CAUSAL_ALIGN, PAIR_IO, PAIR_SIZES
 
 THREADS = 128
 SMEM_BYTES = 16384 + 32      # the exchange buffer (two fp16 planes) and the rows' maxima
@@ -23,34 +23,39 @@ SMEM_BYTES = 16384 + 32      # the exchange buffer (two fp16 planes) and the row
 
 @dataclass(frozen=True)
 class PairPlan:
-    """A circular convolution of 16-bit real rows, two rows of one channel per block."""
-    n: int                     # transform size (= the row length: circular)
+    """A convolution of 16-bit real rows, two rows of one channel per block: circular
+    (rows of n) or causal (rows of `length` <= n - len_k + 1, zero-padded to n on chip, the
+    first `length` outputs stored), with optional gates multiplied on load and store."""
+    n: int                     # transform size
     radices: tuple[int, ...]
     len_k: int
     io: str
     precision: str = "fp16"
+    mode: str = "circular"
+    length: int = 0            # row length (0: n)
+    gate_pre: bool = False
+    gate_post: bool = False
     min_blocks: int = 4        # __launch_bounds__ (128 registers; 3 and 5 measured slower)
     s3_unroll: int = 2         # stage-3 j blocks interleaved (1: 6 % slower)
 
     layout = "row_pairs"
     real = True
-    gate_pre = gate_post = False
     sparse = None
 
     @property
     def len_x(self) -> int:
-        return self.n
+        return self.length or self.n
 
     @property
     def out_len(self) -> int:
-        return self.n
+        return self.len_x
 
     def with_alignment(self, x_ptr: int, y_ptr: int) -> "PairPlan":
         return self                 # rows are read and written in 16-byte pieces or whole sectors
 
     def io_bytes(self, rows: int) -> int:
-        """Bytes of x and y (the floor's bytes)."""
-        return rows * 2 * self.n * 2
+        """Bytes of x, y and the gates (the floor's bytes)."""
+        return rows * (2 + self.gate_pre + self.gate_post) * self.len_x * 2
 
     @property
     def spectrum_words(self) -> int:
@@ -59,27 +64,40 @@ class PairPlan:
 
     def describe(self) -> str:
         f = "x".join(map(str, self.radices))
-        return (f"row_pairs real {self.precision} n={self.n} [{f}] io={self.io} circular "
-                f"(two rows per complex row, mma.sync m16n8k16 f16)")
+        gates = "".join((" pre_gate" if self.gate_pre else "", " post_gate" if self.gate_post else ""))
+        rows = f" L={self.len_x}" if self.mode != "circular" else ""
+        return (f"row_pairs real {self.precision} n={self.n} [{f}] io={self.io} {self.mode}{rows}"
+                f"{gates} (two rows per complex row, mma.sync m16n8k16 f16)")
 
     def as_dict(self) -> dict:
         return {"layout": self.layout, "precision": self.precision, "real": True, "n": self.n,
-                "m": self.n, "factors": list(self.radices), "passes": 1, "io": self.io,
-                "threads": THREADS, "shared_memory_bytes": SMEM_BYTES,
-                "rows_per_block": 2, "describe": self.describe()}
+                "m": self.len_x, "mode": self.mode, "factors": list(self.radices), "passes": 1,
+                "io": self.io, "gates": [self.gate_pre, self.gate_post], "threads": THREADS,
+                "shared_memory_bytes": SMEM_BYTES, "rows_per_block": 2,
+                "describe": self.describe()}
 
 
-def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None,
-              precision: str) -> PairPlan | None:
+def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: str,
+              gates: tuple[bool, bool] = (False, False)) -> PairPlan | None:
     """The row-pair plan of a problem it serves, else None (the caller plans as usual).
 
     precision: 'fp16' or 'auto' (16-bit I/O); the pairs' rows must come in same-channel
-    pairs (an even batch), which the caller checks.
+    pairs (an even batch), which the caller checks.  Circular rows of a size in the
+    support table; causal rows whose linear convolution fits one of those sizes, where
+    the size is at most 4x the row (a row of a quarter of it runs faster on the fp32
+    plans) and rows are whole 16-byte pieces.
     """
-    if (mode != "circular" or io not in PAIR_IO or precision not in ("auto", "fp16")
-            or len_x not in PAIR_SIZES or not 0 < len_k <= len_x):
+    if io not in PAIR_IO or precision not in ("auto", "fp16") or not 0 < len_k <= len_x:
         return None
-    return PairPlan(n=len_x, radices=PAIR_SIZES[len_x], len_k=len_k, io=io)
+    if mode == "circular" and len_x in PAIR_SIZES:
+        return PairPlan(n=len_x, radices=PAIR_SIZES[len_x], len_k=len_k, io=io,
+                        gate_pre=gates[0], gate_post=gates[1])
+    if mode == "causal" and len_x % PAIR_CAUSAL_ALIGN == 0:
+        for n, radices in sorted(PAIR_SIZES.items()):
+            if n // 4 < len_x and len_x + len_k - 1 <= n:
+                return PairPlan(n=n, radices=radices, len_k=len_k, io=io, mode="causal",
+                                length=len_x, gate_pre=gates[0], gate_post=gates[1])
+    return None
 
 
 # --- fragment order ----------------------------------------------------------------
@@ -298,27 +316,34 @@ def emulate_pair(x1, x2, Kf, kscale, *, per_row=True, acc16=True, tw16=True):
 
 
 def execute_pairs(plan: PairPlan, x: np.ndarray, hs: np.ndarray, channels: int, *,
-                  emulate: bool = False) -> np.ndarray:
-    """The NumPy executor: float64 rows x (batch * channels, n), row r of channel r % channels,
-    through the kernel's decomposition and its fp16 spectrum (no other rounding; emulate:
-    the kernel's fp16 roundings too, `emulate_pair`)."""
-    rows = x.shape[0]
+                  emulate: bool = False, pre_gate=None, post_gate=None) -> np.ndarray:
+    """The NumPy executor: float64 rows x (batch * channels, len_x), row r of channel
+    r % channels, through the kernel's decomposition and its fp16 spectrum (no other
+    rounding; emulate: the kernel's fp16 roundings too, `emulate_pair`).  Causal rows are
+    zero-padded to n and their first len_x outputs kept; the gates multiply the rows on
+    load (in fp32, as the kernel) and the outputs before their rounding."""
+    rows, L = x.shape[0], plan.len_x
     if rows % (2 * channels):
         raise ValueError(f"row pairs need an even batch: {rows} rows of {channels} channels")
+    if pre_gate is not None:
+        x = (x.astype(np.float32) * np.asarray(pre_gate, np.float32)).astype(np.float64)
     Kf, ks = unpack_spectrum(plan, np.asarray(hs), channels)
     tw3f, tw3i = stage3_twiddles(plan.n)
-    y = np.empty((rows, plan.n))
+    y = np.empty((rows, L))
     finite = np.isfinite(x).all(axis=1)
+    pad = np.zeros((rows, plan.n))
+    pad[:, :L] = np.where(finite[:, None], x, 0)
     for i in range(rows // (2 * channels)):
         for h in range(channels):
             r1, r2 = 2 * i * channels + h, (2 * i + 1) * channels + h
             # as the kernel: a row with a NaN or Inf is left out of the pair, its outputs NaN
-            x1, x2 = np.where(finite[r1], x[r1], 0), np.where(finite[r2], x[r2], 0)
             if emulate:
-                y1, y2 = emulate_pair(x1, x2, Kf[h], float(ks[h]))
+                y1, y2 = emulate_pair(pad[r1], pad[r2], Kf[h], float(ks[h]))
             else:
-                out = model(x1 + 1j * x2, Kf[h], float(ks[h]), tw3f, tw3i)
+                out = model(pad[r1] + 1j * pad[r2], Kf[h], float(ks[h]), tw3f, tw3i)
                 y1, y2 = out.real, out.imag
-            y[r1] = y1 if finite[r1] else np.nan
-            y[r2] = y2 if finite[r2] else np.nan
+            y[r1] = y1[:L] if finite[r1] else np.nan
+            y[r2] = y2[:L] if finite[r2] else np.nan
+    if post_gate is not None:
+        y = y * np.asarray(post_gate, np.float64)
     return y

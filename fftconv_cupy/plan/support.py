@@ -104,10 +104,12 @@ IO_PRECISION = {
 # their fragments.  Transform size -> radices; I/O dtypes it meets the target of (bf16:
 # 1.9e-3 measured, 3e-3 asked; fp16 I/O would need split operands, 9.4e-4 > 5e-4 by
 # emulation); convolution kinds.  H200, circular bf16 4096, B=64 H=768: 0.36-0.37 ms
-# (1.85-1.89x the floor) against 0.57 for the fp32 plan (docs/tensor-cores.md).
+# (1.85-1.97x the floor) against 0.57 for the fp32 plan (docs/tensor-cores.md).  Causal
+# rows: length + len_k - 1 <= n, length > n / 4, whole 16-byte pieces (a multiple of 8).
 PAIR_SIZES = {4096: (16, 16, 16)}
 PAIR_IO = ("bfloat16",)
-PAIR_MODES = ("circular",)
+PAIR_MODES = ("circular", "causal")
+PAIR_CAUSAL_ALIGN = 8
 
 # `precision="auto"` for 16-bit I/O: the fastest compute that meets the dtype's target
 # (see docs/tensor-cores.md for the measured errors and times behind the choice); FFTConv

@@ -38,12 +38,15 @@ class PairExecutor:
         import cupy
         from .executor import _wrong_device
         plan = self.plan
-        if pre_gate is not None or post_gate is not None:
-            raise ValueError("gates are not generated for row-pair plans")
+        if (pre_gate is not None) != plan.gate_pre or (post_gate is not None) != plan.gate_post:
+            raise ValueError("the gates given do not match the plan's")
         if batch % 2 or batch < 2:
             raise ValueError(f"a row-pair plan needs an even batch, got {batch}")
-        shape = (batch * channels, plan.n)
-        for name, a in (("signal rows", x), ("output rows", y)):
+        shape = (batch * channels, plan.len_x)
+        for name, a in (("signal rows", x), ("output rows", y), ("pre_gate rows", pre_gate),
+                        ("post_gate rows", post_gate)):
+            if a is None:
+                continue
             if a.shape != shape or a.dtype.itemsize != 2 or not a.flags.c_contiguous:
                 raise ValueError(f"{name} must be C-contiguous 16-bit {shape}, got {a.dtype} {a.shape}")
             if a.data.ptr % 16:         # the kernel reads 8-byte and writes 16-byte pieces
@@ -53,9 +56,11 @@ class PairExecutor:
         if hs.size != channels * (plan.spectrum_words + 1):
             raise ValueError("the kernel spectrum was made for another plan or channel count")
         device = cupy.cuda.runtime.getDevice()
-        _wrong_device(device, signal=x, output=y, kernel_spectrum=hs)
+        _wrong_device(device, signal=x, output=y, kernel_spectrum=hs, pre_gate=pre_gate,
+                      post_gate=post_gate)
         tw3f, tw3i, lanec = _device_tables(plan.n, device)
         spec = hs.data.ptr
+        gates = [0 if a is None else a.data.ptr for a in (pre_gate, post_gate)]
         self._launcher(device)((channels * batch // 2,), x.data.ptr, y.data.ptr, spec,
                                spec + 4 * channels * plan.spectrum_words, tw3f.data.ptr,
-                               tw3i.data.ptr, lanec.data.ptr, batch // 2, channels)
+                               tw3i.data.ptr, lanec.data.ptr, batch // 2, channels, *gates)

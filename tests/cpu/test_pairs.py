@@ -15,7 +15,13 @@ ml_dtypes = pytest.importorskip("ml_dtypes")
 @pytest.mark.parametrize("args, served", [
     ((4096, 4096, "circular", "bfloat16", "auto"), True),
     ((4096, 100, "circular", "bfloat16", "fp16"), True),
-    ((4096, 4096, "causal", "bfloat16", "auto"), False),
+    ((4096, 4096, "causal", "bfloat16", "auto"), False),      # 8191 outputs: no size fits
+    ((2048, 2048, "causal", "bfloat16", "auto"), True),
+    ((3000, 1000, "causal", "bfloat16", "auto"), True),       # 3999 <= 4096
+    ((3000, 1200, "causal", "bfloat16", "auto"), False),      # 4199 > 4096
+    ((1024, 1024, "causal", "bfloat16", "auto"), False),      # a quarter of 4096: fp32 plans
+    ((2044, 2044, "causal", "bfloat16", "auto"), False),      # rows not whole 16-byte pieces
+    ((2048, 2048, "causal", "float16", "auto"), False),
     ((4096, 4096, "circular", "float16", "auto"), False),     # fp16 I/O misses 5e-4 so
     ((4096, 4096, "circular", "bfloat16", "fp32"), False),
     ((4096, 4096, "circular", "bfloat16", "bf16"), False),
@@ -26,7 +32,8 @@ def test_pair_plan_serves_what_the_support_table_lists(args, served):
     plan = P.pair_plan(L, K, mode=mode, io=io, precision=precision)
     assert (plan is not None) == served
     if plan is not None:
-        assert plan.as_dict()["factors"] == [16, 16, 16] and plan.n == L
+        assert plan.as_dict()["factors"] == [16, 16, 16] and plan.n == 4096
+        assert plan.len_x == plan.out_len == L and plan.as_dict()["mode"] == mode
 
 
 def _conv(shape, **kw):
@@ -84,7 +91,7 @@ def test_row_pair_source_renders_deterministically():
     a, b = render_pairs(plan), render_pairs(plan)
     assert a.code == b.code and a.entries == ("fftconv_pairs",)
     assert "__launch_bounds__(128, 4)" in a.code and "#pragma unroll 2" in a.code
-    assert a.signatures == ("PPPPPPPii",)
+    assert a.signatures == ("PPPPPPPiiPP",)
 
 
 @pytest.mark.skipif(not nvrtc_available(), reason="NVRTC cannot be loaded")
@@ -141,3 +148,119 @@ def test_emulating_executor_meets_the_bf16_target_row_by_row():
     ref = np.fft.irfft(np.fft.rfft(rows) * np.fft.rfft(np.tile(k[0], (2, 1))), n=4096)
     err = np.linalg.norm(_bf16(y) - ref, axis=1) / np.linalg.norm(ref, axis=1)
     assert err.max() < 3e-3, err
+
+
+# --- causal rows and gates ------------------------------------------------------------
+
+def _causal_oracle(u, k, pre=None, post=None):
+    """float64 first L samples of the linear convolution, on the bf16-rounded operands."""
+    L = u.shape[-1]
+    x = u.astype(np.float64) * (1 if pre is None else pre.astype(np.float64))
+    n = 2 * L
+    y = np.fft.irfft(np.fft.rfft(x, n) * np.fft.rfft(np.asarray(k, np.float64), n), n)[..., :L]
+    return y if post is None else y * post.astype(np.float64)
+
+
+@pytest.mark.parametrize("L, K", [(2048, 2048), (2048, 64), (1536, 1536), (3000, 1000)])
+@pytest.mark.parametrize("gated", [(False, False), (True, True), (True, False), (False, True)])
+def test_causal_conv_numpy_executor_of_row_pairs_matches_the_oracle(L, K, gated):
+    rng = np.random.default_rng(L + K)
+    B, H = 2, 3
+    u = rng.standard_normal((B, H, L)).astype(ml_dtypes.bfloat16)
+    k = rng.standard_normal((H, K)) / np.sqrt(K)
+    pre, post = (rng.uniform(-2, 2, (B, H, L)).astype(ml_dtypes.bfloat16) if g else None
+                 for g in gated)
+    plan = fc.api._row_pairs(L, K, mode="causal", io16="bfloat16", precision="auto", order=None,
+                             limits={"clusters": True}, batch=B, gates=gated)
+    assert plan is not None and plan.len_x == L and (plan.gate_pre, plan.gate_post) == gated
+    y = fc.causal_conv(u, k, pre_gate=pre, post_gate=post)
+    assert y.dtype == u.dtype and y.shape == u.shape
+    ref = _causal_oracle(u, k[None], pre, post)
+    err = np.linalg.norm(y.astype(np.float64) - ref) / np.linalg.norm(ref)
+    assert err < 2.5e-3                    # bf16 output rounding (1.7e-3) and fp16 spectrum
+
+
+def test_causal_row_pairs_emulated_meet_the_bf16_target_gated():
+    # the kernel's roundings: the gated rows (fp32 products) scaled row by row, zero padding
+    plan = P.pair_plan(2048, 2048, mode="causal", io="bfloat16", precision="auto",
+                       gates=(True, True))
+    rng = np.random.default_rng(11)
+    H = 2
+    x = _bf16(rng.standard_normal((4, 2048)) * np.array([[1.0], [1e-3], [1e2], [1.0]]))
+    pre, post = (_bf16(rng.uniform(-2, 2, (4, 2048))) for _ in range(2))
+    k = rng.standard_normal((H, 2048)) / 45
+    hs = P.kernel_spectrum_pairs(plan, k, np)
+    y = P.execute_pairs(plan, x, hs, H, emulate=True, pre_gate=pre, post_gate=post)
+    ref = _causal_oracle(x, np.tile(k, (2, 1)), pre, post)
+    err = np.linalg.norm(_bf16(y) - ref, axis=1) / np.linalg.norm(ref, axis=1)
+    assert err.max() < 3e-3, err
+
+
+def test_causal_numpy_executor_keeps_a_nan_row_to_itself():
+    rng = np.random.default_rng(12)
+    u = rng.standard_normal((2, 2, 2048)).astype(np.float32)
+    u[1, 0, 5] = np.inf                     # pairs with row (0, 0)
+    ub = u.astype(ml_dtypes.bfloat16)
+    k = rng.standard_normal((2, 100))
+    y = fc.causal_conv(ub, k).astype(np.float64)
+    assert np.isnan(y[1, 0]).all()
+    ref = _causal_oracle(ub[0, 0], k[0])
+    assert np.linalg.norm(y[0, 0] - ref) / np.linalg.norm(ref) < 3e-3
+
+
+def test_fftconv_causal_rows_take_row_pairs_where_they_fit():
+    k = np.ones((1, 3, 2048))
+    assert fc.FFTConv((2, 3, 2048), k, mode="causal", dtype="bfloat16").plan.layout == "row_pairs"
+    assert fc.FFTConv((2, 3, 2048), k, mode="full", dtype="bfloat16").plan.layout != "row_pairs"
+    assert fc.FFTConv((1, 3, 2048), k, mode="causal", dtype="bfloat16").plan.layout != "row_pairs"
+
+
+def test_row_pair_executor_refuses_gates_the_plan_was_not_made_for():
+    from fftconv_cupy.runtime.pairs import PairExecutor
+    plan = P.pair_plan(2048, 2048, mode="causal", io="bfloat16", precision="auto")
+    ex = PairExecutor.__new__(PairExecutor)
+    ex.plan = plan
+    with pytest.raises(ValueError, match="gates given do not match"):
+        ex(None, None, None, batch=2, channels=1, pre_gate=np.zeros(1))
+
+
+@pytest.mark.parametrize("gates", [(False, False), (True, False), (False, True), (True, True)])
+def test_causal_row_pair_source(gates):
+    plan = P.pair_plan(1536, 1536, mode="causal", io="bfloat16", precision="auto", gates=gates)
+    code = render_pairs(plan).code
+    assert "constexpr int L = 1536;" in code and "if (off >= L)" in code
+    assert ("gpre + row1 * L" in code) == gates[0] and ("gpost + row1 * L" in code) == gates[1]
+    assert render_pairs(plan).signatures == ("PPPPPPPiiPP",)
+    circ = render_pairs(P.pair_plan(4096, 4096, mode="circular", io="bfloat16", precision="auto")).code
+    assert "if (off >= L)" not in circ and "8 * v >= L" not in circ
+
+
+@pytest.mark.skipif(not nvrtc_available(), reason="NVRTC cannot be loaded")
+@pytest.mark.parametrize("gates", [(False, False), (True, True)])
+def test_causal_row_pair_source_compiles_to_sm90(gates):
+    from fftconv_cupy.codegen.nvrtc import DEFAULT_OPTIONS
+    from fftconv_cupy.codegen.render import include_dir
+    plan = P.pair_plan(2048, 2048, mode="causal", io="bfloat16", precision="auto", gates=gates)
+    cubin = compile_cubin(render_pairs(plan).code, name="pairs.cu",
+                          options=(*DEFAULT_OPTIONS, "-I" + include_dir()), arch="sm_90")
+    assert len(cubin) > 1000
+
+
+GOLDEN_PAIRS = {
+    "row_pairs_circular_bf16_4096": dict(len_x=4096, len_k=4096, mode="circular"),
+    "row_pairs_causal_bf16_1536_gated": dict(len_x=1536, len_k=1536, mode="causal", gates=(True, True)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_PAIRS))
+def test_row_pair_golden(name):
+    import os
+    from pathlib import Path
+    args = dict(GOLDEN_PAIRS[name])
+    plan = P.pair_plan(args.pop("len_x"), args.pop("len_k"), io="bfloat16", precision="auto", **args)
+    code = render_pairs(plan).code
+    path = Path(__file__).resolve().parents[1] / "golden" / f"{name}.cu"
+    if os.environ.get("FFTCONV_CUPY_UPDATE_GOLDEN") == "1":
+        path.write_text(code)
+    assert path.exists(), f"missing golden file {path}; run with FFTCONV_CUPY_UPDATE_GOLDEN=1"
+    assert code == path.read_text(), f"{name}: rendered source differs from {path}"

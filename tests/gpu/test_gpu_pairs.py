@@ -71,3 +71,71 @@ def test_shifted_view_is_copied_not_misread():
     assert u.data_ptr() % 16
     y = conv(u)
     assert rel_error(y.float().cpu().numpy(), _oracle(u, k)) <= 3e-3
+
+
+# --- causal rows (causal_conv) and gates ------------------------------------------------
+
+def _causal_oracle(u, k, pre=None, post=None):
+    f = lambda t: t.float().cpu().numpy().astype(np.float64)
+    x = f(u) * (1 if pre is None else f(pre))
+    L, n = u.shape[-1], 2 * u.shape[-1]
+    y = np.fft.irfft(np.fft.rfft(x, n) * np.fft.rfft(f(k), n), n)[..., :L]
+    return y if post is None else y * f(post)
+
+
+def _pairs_taken(monkeypatch):
+    from fftconv_cupy import api
+    seen = []
+    orig = api._row_pairs
+    def spy(*a, **kw):
+        plan = orig(*a, **kw)
+        seen.append(plan)
+        return plan
+    monkeypatch.setattr(api, "_row_pairs", spy)
+    return seen
+
+
+@pytest.mark.parametrize("L, K", [(2048, 2048), (2048, 37), (1536, 1536), (3000, 1000)])
+@pytest.mark.parametrize("gated", [(False, False), (True, True), (True, False), (False, True)])
+def test_causal_conv_row_pairs_torch_bf16(monkeypatch, L, K, gated):
+    seen = _pairs_taken(monkeypatch)
+    B, H = 4, 5
+    torch.manual_seed(L + K)
+    u = torch.randn(B, H, L, device="cuda").to(torch.bfloat16)
+    k = torch.randn(H, K, device="cuda") / K ** 0.5
+    pre, post = ((torch.rand(B, H, L, device="cuda") * 4 - 2).to(torch.bfloat16) if g else None
+                 for g in gated)
+    y = fc.causal_conv(u, k, pre_gate=pre, post_gate=post)
+    assert seen and seen[-1] is not None and seen[-1].len_x == L
+    assert y.dtype == torch.bfloat16 and y.shape == u.shape and y.is_cuda
+    yf = y.float().cpu().numpy()
+    assert not np.isnan(yf).any()
+    assert rel_error(yf, _causal_oracle(u, k, pre, post)) <= 3e-3
+
+
+def test_causal_row_pairs_match_the_fp32_plan_and_keep_nans_to_their_row():
+    B, H, L = 2, 3, 2048
+    u = torch.randn(B, H, L, device="cuda")
+    u[0] *= 1e-4                         # rows (0, h) pair with (1, h)
+    u[1, 2, 100] = float("inf")
+    u = u.to(torch.bfloat16)
+    k = torch.randn(H, L, device="cuda") / 45
+    g = (torch.rand(B, H, L, device="cuda") + 0.5).to(torch.bfloat16)
+    y = fc.causal_conv(u, k, pre_gate=g, post_gate=g).float().cpu().numpy()
+    ref = fc.causal_conv(u, k, pre_gate=g, post_gate=g, precision="fp32").float().cpu().numpy()
+    assert np.isnan(y[1, 2]).all()
+    for b in range(B):
+        for h in range(H):
+            if (b, h) != (1, 2):
+                assert rel_error(y[b, h], ref[b, h]) <= 3e-3, (b, h)
+
+
+def test_causal_row_pairs_read_shifted_gates_correctly():
+    B, H, L = 2, 2, 2048
+    u = torch.randn(B, H, L, device="cuda").to(torch.bfloat16)
+    k = torch.randn(H, 300, device="cuda") / 17
+    big = (torch.rand(B * H * L + 1, device="cuda") + 0.5).to(torch.bfloat16)
+    g = big[1:].view(B, H, L)            # 2 bytes past an aligned start
+    assert g.data_ptr() % 16
+    y = fc.causal_conv(u, k, pre_gate=g, post_gate=g).float().cpu().numpy()
+    assert rel_error(y, _causal_oracle(u, k, g, g)) <= 3e-3
