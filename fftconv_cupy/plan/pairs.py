@@ -19,6 +19,7 @@ from .support import PAIR_CAUSAL_ALIGN, PAIR_IO, PAIR_SIZES
 
 THREADS = 128
 SMEM_BYTES = 16384 + 32      # the exchange buffer (two fp16 planes) and the rows' maxima
+STATIC_SMEM_LIMIT = 48 * 1024
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class PairPlan:
         return rows * (2 + self.gate_pre + self.gate_post) * self.len_x * 2
 
     @property
+    def smem_bytes(self) -> int:
+        """Static shared memory: the exchange buffer, the maxima, each gate's two rows."""
+        return SMEM_BYTES + (self.gate_pre + self.gate_post) * 2 * self.len_x * 2
+
+    @property
     def spectrum_words(self) -> int:
         """uint32 words of one channel's spectrum (fp16 pairs in fragment order)."""
         return self.n
@@ -73,7 +79,7 @@ class PairPlan:
         return {"layout": self.layout, "precision": self.precision, "real": True, "n": self.n,
                 "m": self.len_x, "mode": self.mode, "factors": list(self.radices), "passes": 1,
                 "io": self.io, "gates": [self.gate_pre, self.gate_post], "threads": THREADS,
-                "shared_memory_bytes": SMEM_BYTES, "rows_per_block": 2,
+                "shared_memory_bytes": self.smem_bytes, "rows_per_block": 2,
                 "describe": self.describe()}
 
 
@@ -89,15 +95,18 @@ def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: s
     """
     if io not in PAIR_IO or precision not in ("auto", "fp16") or not 0 < len_k <= len_x:
         return None
+    plan = None
     if mode == "circular" and len_x in PAIR_SIZES:
-        return PairPlan(n=len_x, radices=PAIR_SIZES[len_x], len_k=len_k, io=io,
+        plan = PairPlan(n=len_x, radices=PAIR_SIZES[len_x], len_k=len_k, io=io,
                         gate_pre=gates[0], gate_post=gates[1])
     if mode == "causal" and len_x % PAIR_CAUSAL_ALIGN == 0:
         for n, radices in sorted(PAIR_SIZES.items()):
             if n // 4 < len_x and len_x + len_k - 1 <= n:
-                return PairPlan(n=n, radices=radices, len_k=len_k, io=io, mode="causal",
+                plan = PairPlan(n=n, radices=radices, len_k=len_k, io=io, mode="causal",
                                 length=len_x, gate_pre=gates[0], gate_post=gates[1])
-    return None
+                break
+    # the gates' rows live in static shared memory (two gates of 4096: past its limit)
+    return plan if plan is not None and plan.smem_bytes <= STATIC_SMEM_LIMIT else None
 
 
 # --- fragment order ----------------------------------------------------------------

@@ -215,6 +215,17 @@ def test_fftconv_causal_rows_take_row_pairs_where_they_fit():
     assert fc.FFTConv((1, 3, 2048), k, mode="causal", dtype="bfloat16").plan.layout != "row_pairs"
 
 
+def test_gated_row_pairs_stay_within_static_shared_memory():
+    # each gate keeps its pair's two rows in shared memory
+    plan = P.pair_plan(4000, 1, mode="causal", io="bfloat16", precision="auto", gates=(True, True))
+    assert plan is not None and plan.smem_bytes <= P.STATIC_SMEM_LIMIT
+    assert plan.as_dict()["shared_memory_bytes"] == P.SMEM_BYTES + 2 * 2 * 4000 * 2
+    assert P.pair_plan(4096, 1, mode="causal", io="bfloat16", precision="auto",
+                       gates=(True, True)) is None
+    assert P.pair_plan(4096, 1, mode="causal", io="bfloat16", precision="auto",
+                       gates=(True, False)) is not None
+
+
 def test_row_pair_executor_refuses_gates_the_plan_was_not_made_for():
     from fftconv_cupy.runtime.pairs import PairExecutor
     plan = P.pair_plan(2048, 2048, mode="causal", io="bfloat16", precision="auto")
@@ -229,7 +240,10 @@ def test_causal_row_pair_source(gates):
     plan = P.pair_plan(1536, 1536, mode="causal", io="bfloat16", precision="auto", gates=gates)
     code = render_pairs(plan).code
     assert "constexpr int L = 1536;" in code and "if (off >= L)" in code
-    assert ("gpre + row1 * L" in code) == gates[0] and ("gpost + row1 * L" in code) == gates[1]
+    # gates reach shared memory by cp.async: pre one pair ahead, post at the pair's start
+    assert ("fetch_gates(gpre, p + gridDim.x, pre_s)" in code) == gates[0]
+    assert ("fetch_gates(gpost, p, post_s)" in code) == gates[1]
+    assert "__ldg(reinterpret_cast<const u32*>" not in code      # no fragment-order global reads
     assert render_pairs(plan).signatures == ("PPPPPPPiiPP",)
     circ = render_pairs(P.pair_plan(4096, 4096, mode="circular", io="bfloat16", precision="auto")).code
     assert "if (off >= L)" not in circ and "8 * v >= L" not in circ

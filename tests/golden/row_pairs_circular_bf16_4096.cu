@@ -39,7 +39,9 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
       }
   };
   uint2 raw1[4][2], raw2[4][2];
-  if (blockIdx.x < total) load_pair(blockIdx.x, raw1, raw2);
+  if (blockIdx.x < total) {
+    load_pair(blockIdx.x, raw1, raw2);
+  }
 
   // per-lane constants (fp16 pairs): F / 4 as A (fr, fi) and as B (gr, gi: [nb][b0 b1]),
   // stage-2 twiddles w^(16 row col) in A order (t2r, t2i)
@@ -236,6 +238,8 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
       reinterpret_cast<uint4*>(y2)[v] = u2;
     }
     __syncthreads();             // the next pair's stage 2 writes the buffer
-    if (p + (int)gridDim.x < total) load_pair(p + gridDim.x, raw1, raw2);
+    if (p + (int)gridDim.x < total) {
+      load_pair(p + gridDim.x, raw1, raw2);
+    }
   }
 }
