@@ -12,12 +12,10 @@ using namespace fc::pairs;
 // L outputs stored.
 // The pre-gate multiplies the rows in fp32 (exact for bf16 factors) before their scaling.
 // The post-gate multiplies the fp32 outputs before their rounding.
-// Gates arrive in shared memory by coalesced 4-byte cp.async (the pre-gate one pair ahead,
-// the post-gate at the pair's start), their words swizzled (gate_word) so the fragment-
-// order reads hit 32 banks: read from global memory in fragment order they cost 1.7x the
-// ungated time, from unswizzled shared memory 1.3x (measured).
+// Gates arrive in shared memory by coalesced cp.async (the pre-gate one pair ahead, the
+// post-gate at the pair's start): read from global memory in fragment order they cost
+// 1.7x the ungated time (measured).
 constexpr int L = 1536;   // row length (elements)
-constexpr int GATE_WORDS = (L / 2 + 7) / 8 * 8;   // a gate row's words (gate_word permutes within 8)
 extern "C" __global__ void __launch_bounds__(128, 4)
 fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__ y,
             const uint4* __restrict__ spec, const float* __restrict__ kscale,
@@ -26,8 +24,8 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
             const unsigned short* __restrict__ gpre, const unsigned short* __restrict__ gpost) {
   __shared__ __align__(128) unsigned char smem[16384];
   __shared__ unsigned red[8];
-  __shared__ u32 pre_s[2][GATE_WORDS];
-  __shared__ u32 post_s[2][GATE_WORDS];
+  __shared__ __align__(16) unsigned short pre_s[2][L];
+  __shared__ __align__(16) unsigned short post_s[2][L];
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, q = lane & 3;
   const u32 base = (u32)__cvta_generic_to_shared(smem);
   const int total = pairs * H;
@@ -40,13 +38,13 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
     return 256 * (8 * nb + 2 * q + (r & 1)) + 16 * (g + 8 * (r >> 1)) + 4 * w;
   };
   // pair p's gate rows -> dst (16-byte cp.async, coalesced), one commit group
-  auto fetch_gates = [&](const unsigned short* src, int p, u32 (*dst)[GATE_WORDS]) {
+  auto fetch_gates = [&](const unsigned short* src, int p, unsigned short (*dst)[L]) {
     const int h = p / pairs, i = p % pairs;
-    const u32* s1 = reinterpret_cast<const u32*>(src + ((size_t)(2 * i) * H + h) * L);
-    const u32* s2 = s1 + (size_t)H * L / 2;
-    for (int v = threadIdx.x; v < L / 2; v += 128) {
-      cp_async4((u32)__cvta_generic_to_shared(&dst[0][gate_word(v)]), s1 + v);
-      cp_async4((u32)__cvta_generic_to_shared(&dst[1][gate_word(v)]), s2 + v);
+    const unsigned short* s1 = src + ((size_t)(2 * i) * H + h) * L;
+    const unsigned short* s2 = s1 + (size_t)H * L;
+    for (int v = threadIdx.x; v < L / 8; v += 128) {
+      cp_async16((u32)__cvta_generic_to_shared(&dst[0][8 * v]), s1 + 8 * v);
+      cp_async16((u32)__cvta_generic_to_shared(&dst[1][8 * v]), s2 + 8 * v);
     }
     cp_async_commit();
   };
@@ -113,8 +111,8 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
       for (int nb = 0; nb < 2; ++nb) {
         const int off = in_off(ai, nb);
         if (off >= L) continue;
-        const uint2 g1 = make_uint2(pre_s[0][gate_word(off >> 1)], pre_s[0][gate_word((off >> 1) + 1)]);
-        const uint2 g2 = make_uint2(pre_s[1][gate_word(off >> 1)], pre_s[1][gate_word((off >> 1) + 1)]);
+        const uint2 g1 = *reinterpret_cast<const uint2*>(&pre_s[0][off]);
+        const uint2 g2 = *reinterpret_cast<const uint2*>(&pre_s[1][off]);
         m1 = max(m1, max(absprod_bits(raw1[ai][nb].x, g1.x), absprod_bits(raw1[ai][nb].y, g1.y)));
         m2 = max(m2, max(absprod_bits(raw2[ai][nb].x, g2.x), absprod_bits(raw2[ai][nb].y, g2.y)));
       }
@@ -165,8 +163,8 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
               gw1[ai][nb] = gw2[ai][nb] = 0u;
               continue;
             }
-            gw1[ai][nb] = pre_s[0][gate_word(off >> 1)];
-            gw2[ai][nb] = pre_s[1][gate_word(off >> 1)];
+            gw1[ai][nb] = *reinterpret_cast<const u32*>(&pre_s[0][off]);
+            gw2[ai][nb] = *reinterpret_cast<const u32*>(&pre_s[1][off]);
           }
       }
 #pragma unroll
@@ -248,8 +246,8 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
               go1[nb][r] = go2[nb][r] = 0u;
               continue;
             }
-            go1[nb][r] = post_s[0][gate_word(off >> 1)];
-            go2[nb][r] = post_s[1][gate_word(off >> 1)];
+            go1[nb][r] = *reinterpret_cast<const u32*>(&post_s[0][off]);
+            go2[nb][r] = *reinterpret_cast<const u32*>(&post_s[1][off]);
           }
       }
       const u32 br[2][2] = { {d[0], d[1]}, {d[2], d[3]} };

@@ -81,16 +81,9 @@ __device__ __forceinline__ void mma(u32* d, const u32* a, u32 b0, u32 b1) {
       : "+r"(d[0]), "+r"(d[1])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
-// 4 bytes global -> shared, asynchronous; groups committed and waited for
-__device__ __forceinline__ void cp_async4(u32 saddr, const void* src) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4;" :: "r"(saddr), "l"(src) : "memory");
-}
-// A gate row's word W (elements 2W, 2W + 1) in shared memory: the fragment-order reads of
-// a warp take W = 256 q + 8 g + const (lane = 4 g + q), which fall on 4 banks; XOR-ing
-// bit 5 (g / 4) and bits 8-9 (q) into bits 0-2 spreads them over all 32.  A permutation
-// within each 8 words.
-__device__ __forceinline__ int gate_word(int W) {
-  return W ^ ((W >> 5) & 1) ^ (((W >> 8) & 3) << 1);
+// 16 bytes global -> shared, asynchronous (L2 only); groups committed and waited for
+__device__ __forceinline__ void cp_async16(u32 saddr, const void* src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" :: "r"(saddr), "l"(src) : "memory");
 }
 __device__ __forceinline__ void cp_async_commit() {
   asm volatile("cp.async.commit_group;" ::: "memory");
