@@ -67,7 +67,8 @@ def one(L, io, precision, bw, rows, *, terms=3, gated=False, circular=False, hea
                 plan=plan.describe(), tc_stages=plan.as_dict().get("tensor_core_stages", 0))
 
 
-def pairs_run(bw, L=4096, *, mode="circular", batch=64, heads=768, gated=False, min_blocks=None):
+def pairs_run(bw, L=4096, *, mode="circular", batch=64, heads=768, gated=False, min_blocks=None,
+              gates=None, grid_per_sm=0):
     """The row-pair plan (what FFTConv and causal_conv pick for bf16 rows of an even batch
     where a size fits): time, floor and error against float64 on the rounded inputs."""
     import cupy
@@ -75,9 +76,12 @@ def pairs_run(bw, L=4096, *, mode="circular", batch=64, heads=768, gated=False, 
     import scipy.signal as ss
     from fftconv_cupy.plan.pairs import kernel_spectrum_pairs, pair_plan
     from fftconv_cupy.runtime.pairs import PairExecutor
-    plan = pair_plan(L, L, mode=mode, io="bfloat16", precision="auto", gates=(gated, gated))
+    gates = gates or (gated, gated)
+    gated = any(gates)
+    plan = pair_plan(L, L, mode=mode, io="bfloat16", precision="auto", gates=gates)
     if min_blocks:
         plan = replace(plan, min_blocks=min_blocks)
+    plan = replace(plan, grid_per_sm=grid_per_sm)
     rows = batch * heads
     xf = cupy.random.standard_normal((rows, L), dtype=cupy.float32)
     x = arrays.float_to_bits16(xf, "bfloat16", cupy)
@@ -87,21 +91,23 @@ def pairs_run(bw, L=4096, *, mode="circular", batch=64, heads=768, gated=False, 
     hs = kernel_spectrum_pairs(plan, k, cupy)
     y = cupy.full((rows, L), 0xFFFF, dtype=cupy.uint16)
     ex = PairExecutor(plan)
-    ms = time_ms(lambda: ex(x, hs, y, batch=batch, channels=heads, pre_gate=g, post_gate=g))[0]
+    pre, post = (g if on else None for on in gates)
+    ms = time_ms(lambda: ex(x, hs, y, batch=batch, channels=heads, pre_gate=pre, post_gate=post))[0]
     floor = plan.io_bytes(rows) / bw * 1e3
     sel = np.r_[0:2 * min(heads, 64)]
     sel = np.r_[sel, sel + heads]           # both rows of each pair
     f64 = lambda a: cupy.asnumpy(arrays.bits16_to_float(a[sel], "bfloat16", cupy)).astype(np.float64)
-    xr, gr = f64(x), (f64(g) if gated else 1.0)
+    xr = f64(x)
+    gpre, gpost = (f64(g) if on else 1.0 for on in gates)
     if mode == "circular":
-        ref = np.fft.irfft(np.fft.rfft(xr * gr) * np.fft.rfft(k[sel % heads]), n=L)
+        ref = np.fft.irfft(np.fft.rfft(xr * gpre) * np.fft.rfft(k[sel % heads]), n=L)
     else:
-        ref = ss.fftconvolve(xr * gr, k[sel % heads], axes=-1)[:, :L]
-    ref = ref * gr
+        ref = ss.fftconvolve(xr * gpre, k[sel % heads], axes=-1)[:, :L]
+    ref = ref * gpost
     out = f64(y)
     written = not bool(cupy.isnan(arrays.bits16_to_float(y, "bfloat16", cupy)).any())
     return dict(L=L, io="bfloat16", precision=plan.precision, rows=rows, circular=mode == "circular",
-                gated=gated, min_blocks=plan.min_blocks, ms=ms, floor_ms=floor, x_floor=ms / floor,
+                gated=gated, gates=list(gates), min_blocks=plan.min_blocks, ms=ms, floor_ms=floor, x_floor=ms / floor,
                 rel_err=rel_error(out, ref), target=3e-3, written=written, plan=plan.describe())
 
 
@@ -134,13 +140,17 @@ def main(argv=None):
             results.append(base)
             print(f"causal bf16 L={L} rows={rows} {'gated  ' if gated else 'ungated'} fp32 plan: "
                   f"{base['ms']:8.3f} ms  x{base['x_floor']:5.2f} floor  err {base['rel_err']:.1e}", flush=True)
-            for mb in ((4,) if not gated else (4, 3)):
-                r = pairs_run(bw, L, mode="causal", batch=rows // heads, heads=heads, gated=gated,
-                              min_blocks=mb)
-                results.append(r)
-                print(f"causal bf16 L={L} rows={rows} {'gated  ' if gated else 'ungated'} row pairs "
-                      f"(min_blocks {mb}): {r['ms']:8.3f} ms  x{r['x_floor']:5.2f} floor  "
-                      f"err {r['rel_err']:.1e} written={r['written']}", flush=True)
+            for gates in ([(False, False)] if not gated else
+                          [(True, True), (True, False), (False, True)]):
+                for mb, gps in ([(4, 0), (4, 4)] if not gated else [(4, 0), (4, 4), (3, 3)]):
+                    r = pairs_run(bw, L, mode="causal", batch=rows // heads, heads=heads,
+                                  gates=gates, min_blocks=mb, grid_per_sm=gps)
+                    results.append(r)
+                    name = {(0, 0): "ungated", (1, 1): "gated  ", (1, 0): "pre    ", (0, 1): "post   "}
+                    print(f"causal bf16 L={L} rows={rows} {name[gates]} row pairs "
+                          f"(min_blocks {mb}, grid {gps or 'one per pair'}/SM): {r['ms']:8.3f} ms  "
+                          f"x{r['x_floor']:5.2f} floor  "
+                          f"err {r['rel_err']:.1e} written={r['written']}", flush=True)
     for L in [] if a.circular else [parse_len(s) for s in a.lengths.split(",")]:
         rows = rows_for(L)
         for io in a.ios.split(","):

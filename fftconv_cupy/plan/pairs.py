@@ -36,6 +36,7 @@ class PairPlan:
     length: int = 0            # row length (0: n)
     gate_pre: bool = False
     gate_post: bool = False
+    grid_per_sm: int = 0       # blocks per SM of a looping grid (0: one block per pair)
     min_blocks: int = 4        # __launch_bounds__ (128 registers; 3 and 5 measured slower)
     s3_unroll: int = 2         # stage-3 j blocks interleaved (1: 6 % slower)
 

@@ -15,6 +15,12 @@ def _device_tables(n: int, device: int):
     return tuple(cupy.asarray(t) for t in device_tables(n))
 
 
+@functools.lru_cache(maxsize=16)
+def _sm_count(device: int) -> int:
+    import cupy
+    return cupy.cuda.runtime.getDeviceProperties(device)["multiProcessorCount"]
+
+
 class PairExecutor:
     """y rows = x rows (*) kernel spectrum rows for 16-bit rows, two rows of a channel per
     block: rows b H + h and (b + 1) H + h for even b (an even batch)."""
@@ -61,6 +67,9 @@ class PairExecutor:
         tw3f, tw3i, lanec = _device_tables(plan.n, device)
         spec = hs.data.ptr
         gates = [0 if a is None else a.data.ptr for a in (pre_gate, post_gate)]
-        self._launcher(device)((channels * batch // 2,), x.data.ptr, y.data.ptr, spec,
+        grid = channels * batch // 2
+        if plan.grid_per_sm:
+            grid = min(grid, plan.grid_per_sm * _sm_count(device))
+        self._launcher(device)((grid,), x.data.ptr, y.data.ptr, spec,
                                spec + 4 * channels * plan.spectrum_words, tw3f.data.ptr,
                                tw3i.data.ptr, lanec.data.ptr, batch // 2, channels, *gates)

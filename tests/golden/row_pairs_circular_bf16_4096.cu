@@ -238,8 +238,6 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
       reinterpret_cast<uint4*>(y2)[v] = u2;
     }
     __syncthreads();             // the next pair's stage 2 writes the buffer
-    if (p + (int)gridDim.x < total) {
-      load_pair(p + gridDim.x, raw1, raw2);
-    }
+    if (p + (int)gridDim.x < total) load_pair(p + gridDim.x, raw1, raw2);
   }
 }

@@ -139,3 +139,29 @@ def test_causal_row_pairs_read_shifted_gates_correctly():
     assert g.data_ptr() % 16
     y = fc.causal_conv(u, k, pre_gate=g, post_gate=g).float().cpu().numpy()
     assert rel_error(y, _causal_oracle(u, k, g, g)) <= 3e-3
+
+
+@pytest.mark.parametrize("gates", [(False, False), (True, True), (True, False)])
+def test_looping_grid_gives_the_same_bits(gates):
+    # a grid smaller than the pairs loops, fetching the next pair's pre-gate one pair ahead
+    from dataclasses import replace
+    from fftconv_cupy.plan.pairs import kernel_spectrum_pairs, pair_plan
+    from fftconv_cupy.runtime.pairs import PairExecutor
+    B, H, L = 6, 50, 2048
+    plan = pair_plan(L, L, mode="causal", io="bfloat16", precision="auto", gates=gates)
+    from fftconv_cupy.runtime import arrays
+    xb = arrays.float_to_bits16(cupy.random.standard_normal((B * H, L), dtype=cupy.float32),
+                                "bfloat16", cupy)
+    g = arrays.float_to_bits16(cupy.random.uniform(0.5, 1.5, (B * H, L), dtype=cupy.float32),
+                               "bfloat16", cupy)
+    k = np.random.default_rng(3).standard_normal((H, L)) / 45
+    hs = kernel_spectrum_pairs(plan, k, cupy)
+    pre, post = (g if on else None for on in gates)
+    outs = []
+    for gps in (0, 1):
+        y = cupy.full((B * H, L), 0xFFFF, dtype=cupy.uint16)
+        PairExecutor(replace(plan, grid_per_sm=gps))(xb, hs, y, batch=B, channels=H,
+                                                     pre_gate=pre, post_gate=post)
+        outs.append(y)
+    assert (outs[0] != 0xFFFF).all()
+    assert (outs[0] == outs[1]).all()
