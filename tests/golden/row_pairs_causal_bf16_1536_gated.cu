@@ -103,7 +103,9 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
     // and its outputs are NaN, as the FFT convolution of that row alone gives
     cp_async_wait<1>();     // this pair's pre-gate (not the post-gate)
     __syncthreads();
-    // the gated rows' largest |part| as fp32 bits (a NaN's bits are above every number's)
+    // the gated rows' largest |part|, from bf16x2 products (HMUL2: 1 instruction per 2
+    // elements; their rounding never lowers a value's binade, so the scale still bounds
+    // the exact fp32 products), as fp32 bits (a NaN's bits are above every number's)
     unsigned m1 = 0, m2 = 0;
 #pragma unroll
     for (int ai = 0; ai < 4; ++ai)
@@ -113,9 +115,13 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
         if (off >= L) continue;
         const uint2 g1 = *reinterpret_cast<const uint2*>(&pre_s[0][off]);
         const uint2 g2 = *reinterpret_cast<const uint2*>(&pre_s[1][off]);
-        m1 = max(m1, max(absprod_bits(raw1[ai][nb].x, g1.x), absprod_bits(raw1[ai][nb].y, g1.y)));
-        m2 = max(m2, max(absprod_bits(raw2[ai][nb].x, g2.x), absprod_bits(raw2[ai][nb].y, g2.y)));
+        m1 = __vmaxu2(m1, bmul2(raw1[ai][nb].x, g1.x) & 0x7fff7fffu);
+        m1 = __vmaxu2(m1, bmul2(raw1[ai][nb].y, g1.y) & 0x7fff7fffu);
+        m2 = __vmaxu2(m2, bmul2(raw2[ai][nb].x, g2.x) & 0x7fff7fffu);
+        m2 = __vmaxu2(m2, bmul2(raw2[ai][nb].y, g2.y) & 0x7fff7fffu);
       }
+    m1 = max(m1 & 0xffffu, m1 >> 16) << 16;          // as fp32 bits
+    m2 = max(m2 & 0xffffu, m2 >> 16) << 16;
 #pragma unroll
     for (int s = 16; s > 0; s >>= 1) {
       m1 = max(m1, __shfl_xor_sync(0xffffffffu, m1, s));

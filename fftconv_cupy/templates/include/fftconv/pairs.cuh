@@ -41,11 +41,11 @@ __device__ __forceinline__ u32 bf2(float lo, float hi) {
 __device__ __forceinline__ float bf_half(u32 pair, int hi) {
   return __uint_as_float(hi ? (pair & 0xffff0000u) : (pair << 16));
 }
-// the larger |x g| of two bf16 pairs' products (exact in fp32), as fp32 bits: unsigned
-// order is magnitude order, and a NaN's bits are above every number's
-__device__ __forceinline__ unsigned absprod_bits(u32 x, u32 g) {
-  const float lo = bf_half(x, 0) * bf_half(g, 0), hi = bf_half(x, 1) * bf_half(g, 1);
-  return max(__float_as_uint(lo) & 0x7fffffffu, __float_as_uint(hi) & 0x7fffffffu);
+// x g of two bf16 pairs, rounded to bf16 (mul.bf16x2, sm_90)
+__device__ __forceinline__ u32 bmul2(u32 a, u32 b) {
+  u32 d;
+  asm("mul.rn.bf16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b));
+  return d;
 }
 __device__ __forceinline__ u32 hmul2(u32 a, u32 b) {
   u32 d;
