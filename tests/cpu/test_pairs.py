@@ -247,6 +247,11 @@ def test_causal_row_pair_source(gates):
     assert render_pairs(plan).signatures == ("PPPPPPPiiPP",)
     circ = render_pairs(P.pair_plan(4096, 4096, mode="circular", io="bfloat16", precision="auto")).code
     assert "if (off >= L)" not in circ and "8 * v >= L" not in circ
+    # rows of at most n / 2: stage 1 over the nonzero half (m16n8k8), half the last product
+    assert "left_k8<1>(yv" in code and "right<-1, Cplx, 1>(yv" in code
+    assert "left<1>(yv" in circ and "right<-1, Cplx, 2>(yv" in circ
+    longer = render_pairs(P.pair_plan(3000, 1000, mode="causal", io="bfloat16", precision="auto")).code
+    assert "left<1>(yv" in longer and "if (off >= L)" in longer
 
 
 @pytest.mark.skipif(not nvrtc_available(), reason="NVRTC cannot be loaded")

@@ -15,6 +15,9 @@ using namespace fc::pairs;
 // Gates arrive in shared memory by coalesced cp.async (the pre-gate one pair ahead, the
 // post-gate at the pair's start): read from global memory in fragment order they cost
 // 1.7x the ungated time, through shared memory 1.4x (measured).
+// Rows of at most n / 2: the padding is rows a >= 8 of stage 1's B operand (m16n8k8
+// products over a < 8; the rows' loads and conversions of a >= 8 are not generated), and
+// the outputs kept are columns a < 8 of the last product (one n-block of two).
 constexpr int L = 1536;   // row length (elements)
 extern "C" __global__ void __launch_bounds__(128, 4)
 fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__ y,
@@ -54,7 +57,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
     const unsigned short* x1 = x + ((size_t)(2 * i) * H + h) * L;
     const unsigned short* x2 = x1 + (size_t)H * L;
 #pragma unroll
-    for (int ai = 0; ai < 4; ++ai)
+    for (int ai = 0; ai < 2; ++ai)
 #pragma unroll
       for (int nb = 0; nb < 2; ++nb) {
         const int off = in_off(ai, nb);
@@ -108,7 +111,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
     // the exact fp32 products), as fp32 bits (a NaN's bits are above every number's)
     unsigned m1 = 0, m2 = 0;
 #pragma unroll
-    for (int ai = 0; ai < 4; ++ai)
+    for (int ai = 0; ai < 2; ++ai)
 #pragma unroll
       for (int nb = 0; nb < 2; ++nb) {
         const int off = in_off(ai, nb);
@@ -137,7 +140,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
     const bool bad1 = m1 >= 0x7f800000u, bad2 = m2 >= 0x7f800000u;   // Inf or NaN
     if (bad1 || bad2) {
 #pragma unroll
-      for (int ai = 0; ai < 4; ++ai)
+      for (int ai = 0; ai < 2; ++ai)
 #pragma unroll
         for (int nb = 0; nb < 2; ++nb) {
           if (bad1) raw1[ai][nb] = make_uint2(0u, 0u);
@@ -161,7 +164,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
       // the gates of tiles t and t + 1
       if ((t & 1) == 0) {
 #pragma unroll
-        for (int ai = 0; ai < 4; ++ai)
+        for (int ai = 0; ai < 2; ++ai)
 #pragma unroll
           for (int nb = 0; nb < 2; ++nb) {
             const int off = in_off(ai, nb) + 2 * (t >> 1);
@@ -176,7 +179,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
 #pragma unroll
       for (int nb = 0; nb < 2; ++nb)
 #pragma unroll
-        for (int hh = 0; hh < 2; ++hh) {
+        for (int hh = 0; hh < 1; ++hh) {
           float v[2][2];
 #pragma unroll
           for (int pp = 0; pp < 2; ++pp) {
@@ -190,9 +193,11 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
           br[nb][hh] = h2(v[0][0], v[0][1]);
           bi[nb][hh] = h2(v[1][0], v[1][1]);
         }
+#pragma unroll
+      for (int nb = 0; nb < 2; ++nb) br[nb][1] = bi[nb][1] = 0u;   // not read by left_k8
       Acc yv;
       u32 ar[4], aim[4];
-      left<1>(yv, fr, fi, fni, br, bi);
+      left_k8<1>(yv, fr, fi, fni, br, bi);
       to_a(yv, ar, aim);
 #pragma unroll
       for (int k = 0; k < 4; ++k) twiddle<false>(ar[k], aim[k], t2r[k], t2i[k]);
@@ -251,7 +256,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
       ldsm_t(saddr(base, 1, c, j), dd);
       if ((t & 1) == 0) {
 #pragma unroll
-        for (int nb = 0; nb < 2; ++nb)
+        for (int nb = 0; nb < 1; ++nb)
 #pragma unroll
           for (int r = 0; r < 4; ++r) {
             const int off = out_off(nb, r) + t;
@@ -272,9 +277,9 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
 #pragma unroll
       for (int k = 0; k < 4; ++k) twiddle<true>(ar[k], aim[k], t2r[k], t2i[k]);
       Cplx yv;                   // the output product accumulates in fp32
-      right<-1>(yv, ar, aim, gr, gi, gni);
+      right<-1, Cplx, 1>(yv, ar, aim, gr, gi, gni);
 #pragma unroll
-      for (int nb = 0; nb < 2; ++nb)
+      for (int nb = 0; nb < 1; ++nb)
 #pragma unroll
         for (int r = 0; r < 4; ++r) {
           float v1 = yv.r[nb][r] * sout1, v2 = yv.i[nb][r] * sout2;
@@ -298,7 +303,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
     __syncthreads();
     unsigned char* st = smem;
 #pragma unroll
-    for (int nb = 0; nb < 2; ++nb)
+    for (int nb = 0; nb < 1; ++nb)
 #pragma unroll
       for (int r = 0; r < 4; ++r) {
         int b = g + 8 * (r >> 1), a = 8 * nb + 2 * q + (r & 1);

@@ -192,7 +192,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
 #pragma unroll
       for (int k = 0; k < 4; ++k) twiddle<true>(ar[k], aim[k], t2r[k], t2i[k]);
       Cplx yv;                   // the output product accumulates in fp32
-      right<-1>(yv, ar, aim, gr, gi, gni);
+      right<-1, Cplx, 2>(yv, ar, aim, gr, gi, gni);
 #pragma unroll
       for (int nb = 0; nb < 2; ++nb)
 #pragma unroll

@@ -76,6 +76,12 @@ __device__ __forceinline__ void mma(float* d, const u32* a, u32 b0, u32 b1) {
 }
 // d += a b with fp16 accumulators: d0 = row g, cols 2q, 2q+1; d1 = row g + 8 (packed pairs,
 // which is the A fragment's register layout, so a product feeds the next one unconverted)
+// d += a b over k < 8 only (m16n8k8: A regs 0-1, B reg 0), fp16 accumulators
+__device__ __forceinline__ void mma8(u32* d, const u32* a, u32 b0) {
+  asm("mma.sync.aligned.m16n8k8.row.col.f16.f16.f16.f16 {%0,%1}, {%2,%3}, {%4}, {%0,%1};"
+      : "+r"(d[0]), "+r"(d[1])
+      : "r"(a[0]), "r"(a[1]), "r"(b0));
+}
 __device__ __forceinline__ void mma(u32* d, const u32* a, u32 b0, u32 b1) {
   asm("mma.sync.aligned.m16n8k16.row.col.f16.f16.f16.f16 {%0,%1}, {%2,%3,%4,%5}, {%6,%7}, {%0,%1};"
       : "+r"(d[0]), "+r"(d[1])
@@ -154,13 +160,27 @@ __device__ __forceinline__ void left(T& y, const u32* fr, const u32* fi, const u
     mma(y.i[nb], SIGN > 0 ? fi : fni, br[nb][0], br[nb][1]);
   }
 }
-// y = A . F (right product; sign -1: conj F)
-template <int SIGN, class T>
+// the same when rows 8-15 of B are zero (a causal row's padding): half the products
+template <int SIGN>
+__device__ __forceinline__ void left_k8(CplxH& y, const u32* fr, const u32* fi, const u32* fni,
+                                        const u32 (*br)[2], const u32 (*bi)[2]) {
+  zero(y);
+#pragma unroll
+  for (int nb = 0; nb < 2; ++nb) {
+    mma8(y.r[nb], fr, br[nb][0]);
+    mma8(y.r[nb], SIGN > 0 ? fni : fi, bi[nb][0]);
+    mma8(y.i[nb], fr, bi[nb][0]);
+    mma8(y.i[nb], SIGN > 0 ? fi : fni, br[nb][0]);
+  }
+}
+// y = A . F (right product; sign -1: conj F) for n-blocks nb < NB (NB = 1: columns 0-7,
+// what a causal row keeps of the last product)
+template <int SIGN, class T, int NB = 2>
 __device__ __forceinline__ void right(T& y, const u32* ar, const u32* ai,
                                       const u32 (*gr)[2], const u32 (*gi)[2], const u32 (*gni)[2]) {
   zero(y);
 #pragma unroll
-  for (int nb = 0; nb < 2; ++nb) {
+  for (int nb = 0; nb < NB; ++nb) {
     mma(y.r[nb], ar, gr[nb][0], gr[nb][1]);
     mma(y.r[nb], ai, SIGN > 0 ? gni[nb][0] : gi[nb][0], SIGN > 0 ? gni[nb][1] : gi[nb][1]);
     mma(y.i[nb], ai, gr[nb][0], gr[nb][1]);
