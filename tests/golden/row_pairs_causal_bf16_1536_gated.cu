@@ -138,15 +138,10 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
     m1 = max(max(red[0], red[1]), max(red[2], red[3]));
     m2 = max(max(red[4], red[5]), max(red[6], red[7]));
     const bool bad1 = m1 >= 0x7f800000u, bad2 = m2 >= 0x7f800000u;   // Inf or NaN
-    if (bad1 || bad2) {
-#pragma unroll
-      for (int ai = 0; ai < 2; ++ai)
-#pragma unroll
-        for (int nb = 0; nb < 2; ++nb) {
-          if (bad1) raw1[ai][nb] = make_uint2(0u, 0u);
-          if (bad2) raw2[ai][nb] = make_uint2(0u, 0u);
-        }
-    }
+    // a bad row's values and gates read as zeros: the unpacking of a bf16 from its pair takes
+    // a mask (high half) or a byte permutation (low half), zeros for a bad row, at no cost
+    const u32 hi1 = bad1 ? 0u : 0xffff0000u, hi2 = bad2 ? 0u : 0xffff0000u;
+    const u32 lo1 = bad1 ? 0x4444u : 0x1044u, lo2 = bad2 ? 0x4444u : 0x1044u;
     // 2^sh puts the largest part into [256, 512): sh = 135 - (biased exponent)
     const int sh1 = (m1 == 0 || bad1) ? 0 : min(126, max(-126, 135 - max((int)(m1 >> 23), 1)));
     const int sh2 = (m2 == 0 || bad2) ? 0 : min(126, max(-126, 135 - max((int)(m2 >> 23), 1)));
@@ -185,10 +180,10 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
           for (int pp = 0; pp < 2; ++pp) {
             uint2 u1 = raw1[2 * hh + pp][nb], u2 = raw2[2 * hh + pp][nb];
             u32 s1 = (t < 2) ? u1.x : u1.y, s2 = (t < 2) ? u2.x : u2.y;
-            v[0][pp] = __uint_as_float((t & 1) ? (s1 & 0xffff0000u) : (s1 << 16)) * sin1;
-            v[1][pp] = __uint_as_float((t & 1) ? (s2 & 0xffff0000u) : (s2 << 16)) * sin2;
-            v[0][pp] *= bf_half(gw1[2 * hh + pp][nb], t & 1);
-            v[1][pp] *= bf_half(gw2[2 * hh + pp][nb], t & 1);
+            v[0][pp] = bf_half_or0(s1, t & 1, hi1, lo1) * sin1;
+            v[1][pp] = bf_half_or0(s2, t & 1, hi2, lo2) * sin2;
+            v[0][pp] *= bf_half_or0(gw1[2 * hh + pp][nb], t & 1, hi1, lo1);
+            v[1][pp] *= bf_half_or0(gw2[2 * hh + pp][nb], t & 1, hi2, lo2);
           }
           br[nb][hh] = h2(v[0][0], v[0][1]);
           bi[nb][hh] = h2(v[1][0], v[1][1]);

@@ -165,3 +165,20 @@ def test_looping_grid_gives_the_same_bits(gates):
         outs.append(y)
     assert (outs[0] != 0xFFFF).all()
     assert (outs[0] == outs[1]).all()
+
+
+def test_a_nan_pre_gate_stays_in_its_row():
+    # the row's gated values are non-finite: it is left out of its pair (outputs NaN)
+    B, H, L = 2, 3, 2048
+    u = torch.randn(B, H, L, device="cuda").to(torch.bfloat16)
+    k = torch.randn(H, 500, device="cuda") / 22
+    g = (torch.rand(B, H, L, device="cuda") + 0.5)
+    g[0, 1, 1000] = float("nan")          # row (0, 1) pairs with (1, 1)
+    g = g.to(torch.bfloat16)
+    y = fc.causal_conv(u, k, pre_gate=g).float().cpu().numpy()
+    assert np.isnan(y[0, 1]).all()          # as an FFT convolution of that row gives
+    ref = _causal_oracle(u, k, g)
+    for b in range(B):
+        for h in range(H):
+            if (b, h) != (0, 1):
+                assert rel_error(y[b, h], ref[b, h]) <= 3e-3, (b, h)

@@ -41,6 +41,11 @@ __device__ __forceinline__ u32 bf2(float lo, float hi) {
 __device__ __forceinline__ float bf_half(u32 pair, int hi) {
   return __uint_as_float(hi ? (pair & 0xffff0000u) : (pair << 16));
 }
+// the same, or 0 for a row left out (hi_mask 0xffff0000 or 0, lo_perm 0x1044 or 0x4444:
+// the byte permutation that moves the low half up, or zeros)
+__device__ __forceinline__ float bf_half_or0(u32 pair, int hi, u32 hi_mask, u32 lo_perm) {
+  return __uint_as_float(hi ? (pair & hi_mask) : __byte_perm(pair, 0u, lo_perm));
+}
 // x g of two bf16 pairs, rounded to bf16 (mul.bf16x2, sm_90)
 __device__ __forceinline__ u32 bmul2(u32 a, u32 b) {
   u32 d;
