@@ -138,6 +138,8 @@ def info(as_json):
     rest.add_row("modes", ", ".join(s["modes"]) + " (CLI also: causal)")
     rest.add_row("orders", ", ".join(map(str, s["orders"])))
     rp = s["row_pairs"]
-    rest.add_row("row pairs", f"FFTConv {'/'.join(rp['modes'])} {'/'.join(rp['io'])} rows of "
-                 f"{', '.join(map(str, rp['sizes']))}, even batch: {rp['unit']}")
+    sizes = ", ".join(map(str, rp["sizes"]))
+    rest.add_row("row pairs", f"{'/'.join(rp['io'])} rows in an even batch, {rp['unit']}: "
+                 f"circular rows of {sizes} (FFTConv); causal rows of L > n/4 with L + K - 1 <= n, "
+                 f"n in {sizes}, gates fused (causal_conv, FFTConv)")
     out.print(rest)
