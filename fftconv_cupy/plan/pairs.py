@@ -91,8 +91,7 @@ def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: s
     precision: 'fp16' or 'auto' (16-bit I/O); the pairs' rows must come in same-channel
     pairs (an even batch), which the caller checks.  Circular rows of a size in the
     support table; causal rows whose linear convolution fits one of those sizes, where
-    the size is at most 4x the row (a row of a quarter of it runs faster on the fp32
-    plans) and rows are whole 16-byte pieces.
+    the size is less than 4x the row (support.py: why) and rows are whole 16-byte pieces.
     """
     if io not in PAIR_IO or precision not in ("auto", "fp16") or not 0 < len_k <= len_x:
         return None

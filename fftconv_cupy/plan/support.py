@@ -105,8 +105,9 @@ IO_PRECISION = {
 # 1.9e-3 measured, 3e-3 asked; fp16 I/O would need split operands, 9.4e-4 > 5e-4 by
 # emulation); convolution kinds.  H200, circular bf16 4096, B=64 H=768: 0.36-0.39 ms
 # (1.84-2.00x the floor) against 0.57 for the fp32 plan; causal L = 2048: 0.33 ms against
-# 0.56 (docs/tensor-cores.md).  Causal rows: length + len_k - 1 <= n, length > n / 4 (a
-# quarter of n runs faster on the fp32 plans), whole 16-byte pieces (a multiple of 8).
+# 0.56 (docs/tensor-cores.md).  Causal rows: length + len_k - 1 <= n, length > n / 4, whole
+# 16-byte pieces (a multiple of 8).  At L = 1024 the fp32 plan's 0.29 ms (sweep, 49152
+# rows) beats the ~0.3 ms the row pairs' 4096-point transform takes (estimated from L = 2048).
 PAIR_SIZES = {4096: (16, 16, 16)}
 PAIR_IO = ("bfloat16",)
 PAIR_MODES = ("circular", "causal")
