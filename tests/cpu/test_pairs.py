@@ -283,3 +283,17 @@ def test_row_pair_golden(name):
         path.write_text(code)
     assert path.exists(), f"missing golden file {path}; run with FFTCONV_CUPY_UPDATE_GOLDEN=1"
     assert code == path.read_text(), f"{name}: rendered source differs from {path}"
+
+
+def test_fftconv_causal_row_pairs_match_causal_conv_and_the_oracle():
+    rng = np.random.default_rng(13)
+    B, H, L, K = 2, 3, 2048, 700
+    k = rng.standard_normal((1, H, K)) / 26
+    conv = fc.FFTConv((B, H, L), k, mode="causal", dtype="bfloat16")
+    assert conv.plan.layout == "row_pairs" and conv.plan.len_x == L
+    u = rng.standard_normal((B, H, L)).astype(ml_dtypes.bfloat16)
+    y = conv(u)
+    assert y.dtype == u.dtype and y.shape == u.shape
+    np.testing.assert_array_equal(y.view(np.uint16), fc.causal_conv(u, k[0]).view(np.uint16))
+    ref = _causal_oracle(u, k)
+    assert np.linalg.norm(y.astype(np.float64) - ref) / np.linalg.norm(ref) < 2.5e-3
