@@ -55,7 +55,7 @@ def _row_pairs(L, K, *, mode, io16, precision, order, limits, batch, gates=(Fals
     """The row-pair plan (plan/pairs.py) where it serves: 16-bit rows in same-channel pairs
     (an even batch), Monarch order 3 or the default, on a GPU with stmatrix (sm_90), a size
     of the support table; else None."""
-    if not io16 or order not in (None, 3) or not limits.get("clusters") or batch % 2:
+    if not io16 or order not in (None, 3) or not limits.get("clusters") or batch % 2 or batch < 2:
         return None
     return pair_plan(L, K, mode=mode, io=io16, precision=precision, gates=gates)
 

@@ -283,7 +283,9 @@ def emulate_pair(x1, x2, Kf, kscale, *, per_row=True, acc16=True, tw16=True):
     operands, tables and twiddle products, fp16 accumulators rounded after each mma, fp32
     in the last product.  Returns the two output rows before their I/O rounding.
     per_row=False: one scale for both rows (the prototype kernel); acc16=False: fp32
-    accumulators; tw16=False: twiddles and spectrum exact, their products rounded once."""
+    accumulators; tw16=False: twiddles and spectrum exact, their products rounded once.
+    The scales come from the exact values (the kernel's, for pre-gated rows, from their
+    bf16-rounded products: the shift can differ by one where rounding crosses a binade)."""
     n = x1.shape[-1]
     row, col = frag_coords()
     rt = _r16 if tw16 else (lambda t: t)
@@ -324,6 +326,13 @@ def emulate_pair(x1, x2, Kf, kscale, *, per_row=True, acc16=True, tw16=True):
     return y.real * 2.0 ** -sh1, y.imag * 2.0 ** -sh2
 
 
+def _bf16_finite(v32: np.ndarray) -> np.ndarray:
+    """Whether float32 values stay finite rounded to bf16 (nearest even)."""
+    bits = v32.view(np.uint32).astype(np.uint64)
+    r = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    return np.isfinite(v32) & (((r >> 7) & 0xFF) != 0xFF)
+
+
 def execute_pairs(plan: PairPlan, x: np.ndarray, hs: np.ndarray, channels: int, *,
                   emulate: bool = False, pre_gate=None, post_gate=None) -> np.ndarray:
     """The NumPy executor: float64 rows x (batch * channels, len_x), row r of channel
@@ -334,12 +343,15 @@ def execute_pairs(plan: PairPlan, x: np.ndarray, hs: np.ndarray, channels: int, 
     rows, L = x.shape[0], plan.len_x
     if rows % (2 * channels):
         raise ValueError(f"row pairs need an even batch: {rows} rows of {channels} channels")
+    finite = np.isfinite(x).all(axis=1)
     if pre_gate is not None:
         x = (x.astype(np.float32) * np.asarray(pre_gate, np.float32)).astype(np.float64)
+        # as the kernel, which finds bad rows from the products rounded to bf16: a finite
+        # product that rounds past bf16's largest value leaves its row out too
+        finite = _bf16_finite(x.astype(np.float32)).all(axis=1)
     Kf, ks = unpack_spectrum(plan, np.asarray(hs), channels)
     tw3f, tw3i = stage3_twiddles(plan.n)
     y = np.empty((rows, L))
-    finite = np.isfinite(x).all(axis=1)
     pad = np.zeros((rows, plan.n))
     pad[:, :L] = np.where(finite[:, None], x, 0)
     for i in range(rows // (2 * channels)):

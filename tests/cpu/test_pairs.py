@@ -297,3 +297,31 @@ def test_fftconv_causal_row_pairs_match_causal_conv_and_the_oracle():
     np.testing.assert_array_equal(y.view(np.uint16), fc.causal_conv(u, k[0]).view(np.uint16))
     ref = _causal_oracle(u, k)
     assert np.linalg.norm(y.astype(np.float64) - ref) / np.linalg.norm(ref) < 2.5e-3
+
+
+def test_an_empty_batch_keeps_off_row_pairs():
+    assert fc.api._row_pairs(2048, 2048, mode="causal", io16="bfloat16", precision="auto",
+                             order=None, limits={"clusters": True}, batch=0) is None
+    u = np.zeros((0, 3, 2048), dtype=ml_dtypes.bfloat16)
+    y = fc.causal_conv(u, np.ones((3, 10)))
+    assert y.shape == u.shape and y.dtype == u.dtype
+
+
+def test_bf16_finiteness_of_gated_products_matches_rounding():
+    v = np.array([1.0, 3.38e38, 3.396e38, 3.4e38, np.inf, np.nan, -3.4e38, -1e-45], np.float32)
+    want = np.isfinite(v.astype(ml_dtypes.bfloat16).astype(np.float32))
+    np.testing.assert_array_equal(P._bf16_finite(v), want)
+
+
+def test_a_large_value_under_a_zero_gate_stays_finite_in_the_numpy_executor():
+    rng = np.random.default_rng(14)
+    u = rng.standard_normal((2, 1, 2048)).astype(np.float32)
+    u[0, 0, 1] = 2.0 ** 121
+    g = np.ones_like(u)
+    g[0, 0, 1] = 0
+    ub, gb = u.astype(ml_dtypes.bfloat16), g.astype(ml_dtypes.bfloat16)
+    k = rng.standard_normal((1, 300)) / 17
+    y = fc.causal_conv(ub, k, pre_gate=gb).astype(np.float64)
+    ref = _causal_oracle(ub, k, gb)
+    assert np.isfinite(y).all()
+    assert np.linalg.norm(y - ref) / np.linalg.norm(ref) < 3e-3

@@ -180,10 +180,10 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
           for (int pp = 0; pp < 2; ++pp) {
             uint2 u1 = raw1[2 * hh + pp][nb], u2 = raw2[2 * hh + pp][nb];
             u32 s1 = (t < 2) ? u1.x : u1.y, s2 = (t < 2) ? u2.x : u2.y;
-            v[0][pp] = bf_half_or0(s1, t & 1, hi1, lo1) * sin1;
-            v[1][pp] = bf_half_or0(s2, t & 1, hi2, lo2) * sin2;
-            v[0][pp] *= bf_half_or0(gw1[2 * hh + pp][nb], t & 1, hi1, lo1);
-            v[1][pp] *= bf_half_or0(gw2[2 * hh + pp][nb], t & 1, hi2, lo2);
+            // gated first (exact for bf16 factors), then scaled: a large value under a small
+            // gate must not overflow before its gate brings it into range
+            v[0][pp] = bf_half_or0(s1, t & 1, hi1, lo1) * bf_half_or0(gw1[2 * hh + pp][nb], t & 1, hi1, lo1) * sin1;
+            v[1][pp] = bf_half_or0(s2, t & 1, hi2, lo2) * bf_half_or0(gw2[2 * hh + pp][nb], t & 1, hi2, lo2) * sin2;
           }
           br[nb][hh] = h2(v[0][0], v[0][1]);
           bi[nb][hh] = h2(v[1][0], v[1][1]);

@@ -141,30 +141,82 @@ def test_causal_row_pairs_read_shifted_gates_correctly():
     assert rel_error(y, _causal_oracle(u, k, g, g)) <= 3e-3
 
 
-@pytest.mark.parametrize("gates", [(False, False), (True, True), (True, False)])
-def test_looping_grid_gives_the_same_bits(gates):
-    # a grid smaller than the pairs loops, fetching the next pair's pre-gate one pair ahead
+def _run_pairs(L, K, gates, *, B, H, grid_per_sm=0, guard=0, seed=3):
+    """PairExecutor on random bf16 rows (outputs poisoned, `guard` poisoned elements past
+    them): (outputs, guard band, inputs)."""
     from dataclasses import replace
     from fftconv_cupy.plan.pairs import kernel_spectrum_pairs, pair_plan
-    from fftconv_cupy.runtime.pairs import PairExecutor
-    B, H, L = 6, 50, 2048
-    plan = pair_plan(L, L, mode="causal", io="bfloat16", precision="auto", gates=gates)
     from fftconv_cupy.runtime import arrays
-    xb = arrays.float_to_bits16(cupy.random.standard_normal((B * H, L), dtype=cupy.float32),
-                                "bfloat16", cupy)
-    g = arrays.float_to_bits16(cupy.random.uniform(0.5, 1.5, (B * H, L), dtype=cupy.float32),
-                               "bfloat16", cupy)
-    k = np.random.default_rng(3).standard_normal((H, L)) / 45
+    from fftconv_cupy.runtime.pairs import PairExecutor
+    plan = replace(pair_plan(L, K, mode="causal", io="bfloat16", precision="auto", gates=gates),
+                   grid_per_sm=grid_per_sm)
+    cupy.random.seed(seed)
+    bf = lambda a: arrays.float_to_bits16(a, "bfloat16", cupy)
+    x = bf(cupy.random.standard_normal((B * H, L), dtype=cupy.float32))
+    g = bf(cupy.random.uniform(0.5, 1.5, (B * H, L), dtype=cupy.float32))
+    k = np.random.default_rng(seed).standard_normal((H, K)) / K ** 0.5
     hs = kernel_spectrum_pairs(plan, k, cupy)
+    big = cupy.full(B * H * L + guard, 0xFFFF, dtype=cupy.uint16)
+    y = big[:B * H * L].reshape(B * H, L)
     pre, post = (g if on else None for on in gates)
-    outs = []
-    for gps in (0, 1):
-        y = cupy.full((B * H, L), 0xFFFF, dtype=cupy.uint16)
-        PairExecutor(replace(plan, grid_per_sm=gps))(xb, hs, y, batch=B, channels=H,
-                                                     pre_gate=pre, post_gate=post)
-        outs.append(y)
-    assert (outs[0] != 0xFFFF).all()
-    assert (outs[0] == outs[1]).all()
+    PairExecutor(plan)(x, hs, y, batch=B, channels=H, pre_gate=pre, post_gate=post)
+    return y, big[B * H * L:], (x, g, k)
+
+
+@pytest.mark.parametrize("L, gates", [(2048, (False, False)), (2048, (True, True)),
+                                      (3000, (True, False)), (3000, (False, True))])
+def test_looping_grid_gives_the_same_bits(L, gates):
+    # a grid of one block per SM runs 3-4 pairs per block, fetching the next pair's
+    # pre-gate one pair ahead; one block per pair is the default
+    K = min(L, 4096 - L + 1)
+    a, _, _ = _run_pairs(L, K, gates, B=8, H=100)
+    b, _, _ = _run_pairs(L, K, gates, B=8, H=100, grid_per_sm=1)
+    assert (a != 0xFFFF).all()
+    assert (a == b).all()
+
+
+@pytest.mark.parametrize("L, K, gates", [(1032, 1032, (True, True)), (1544, 700, (False, False)),
+                                         (3000, 1000, (True, True)), (4088, 9, (True, True))])
+def test_causal_row_pairs_write_their_rows_only(L, K, gates):
+    # the smallest row served, rows not a multiple of 16, the largest gated row (static
+    # shared memory near its limit): every output written, nothing past them, within bf16
+    from fftconv_cupy.runtime import arrays
+    B, H = 2, 3
+    y, band, (x, g, k) = _run_pairs(L, K, gates, B=B, H=H, guard=4096)
+    assert (band == 0xFFFF).all()
+    yf = cupy.asnumpy(arrays.bits16_to_float(y, "bfloat16", cupy)).astype(np.float64)
+    f64 = lambda a: cupy.asnumpy(arrays.bits16_to_float(a, "bfloat16", cupy)).astype(np.float64)
+    xr, gr = f64(x), f64(g)
+    pre = gr if gates[0] else 1.0
+    n = 2 * L
+    ref = np.fft.irfft(np.fft.rfft(xr * pre, n) * np.fft.rfft(k[np.arange(B * H) % H], n), n)[:, :L]
+    ref = ref * (gr if gates[1] else 1.0)
+    assert rel_error(yf, ref) <= 3e-3
+
+
+def test_a_large_value_under_a_zero_gate_leaves_both_rows_finite():
+    # gated before scaled: 2^121 under a zero gate must not overflow into Inf * 0
+    B, H, L = 2, 1, 2048
+    u = torch.randn(B, H, L, device="cuda")
+    u[0, 0, 1] = 2.0 ** 121
+    g = torch.ones(B, H, L, device="cuda")
+    g[0, 0, 1] = 0
+    u, g = u.to(torch.bfloat16), g.to(torch.bfloat16)
+    k = torch.randn(H, 300, device="cuda") / 17
+    y = fc.causal_conv(u, k, pre_gate=g).float().cpu().numpy()
+    assert np.isfinite(y).all()
+    assert rel_error(y, _causal_oracle(u, k, g)) <= 3e-3
+
+
+def test_fftconv_causal_row_pairs_on_the_device():
+    B, H, L = 4, 3, 2048
+    k = torch.randn(1, H, 900, device="cuda") / 30
+    conv = fc.FFTConv((B, H, L), k, mode="causal", dtype=torch.bfloat16)
+    assert conv.plan.layout == "row_pairs"
+    u = torch.randn(B, H, L, device="cuda").to(torch.bfloat16)
+    y = conv(u)
+    assert torch.equal(y.view(torch.int16), fc.causal_conv(u, k[0]).view(torch.int16))
+    assert rel_error(y.float().cpu().numpy(), _causal_oracle(u, k[0])) <= 3e-3
 
 
 def test_a_nan_pre_gate_stays_in_its_row():
