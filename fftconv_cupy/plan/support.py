@@ -115,7 +115,7 @@ PAIR_CAUSAL_ALIGN = 8
 
 # `precision="auto"` for 16-bit I/O: the fastest compute that meets the dtype's target
 # (see docs/tensor-cores.md for the measured errors and times behind the choice); FFTConv
-# takes the row pairs above first where they serve the problem (PAIR_SIZES).
+# and causal_conv take the row pairs above first where they serve the problem.
 IO16_AUTO = {"float16": "fp32", "bfloat16": "fp32"}
 
 
