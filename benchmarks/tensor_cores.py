@@ -111,11 +111,26 @@ def pairs_run(bw, L=4096, *, mode="circular", batch=64, heads=768, gated=False, 
                 rel_err=rel_error(out, ref), target=3e-3, written=written, plan=plan.describe())
 
 
+def auto(L, io, bw, rows, *, terms=3):
+    """causal_conv's own choice for this row (precision "auto"): the row-pair plan where it
+    serves (bf16 rows, an even batch), else the fused plans at the dtype's auto precision."""
+    from fftconv_cupy.api import _row_pairs
+    from fftconv_cupy.plan.support import IO16_AUTO
+    heads = max(1, rows // 8)
+    io16 = None if io == "float32" else io
+    pairs = _row_pairs(L, L, mode="causal", io16=io16, precision="auto", order=None,
+                       limits={"clusters": True}, batch=rows // heads)
+    if pairs is not None:
+        return pairs_run(bw, L, mode="causal", batch=rows // heads, heads=heads) | {"precision": "auto"}
+    return one(L, io, IO16_AUTO.get(io, "fp32"), bw, rows, terms=terms) | {"precision": "auto"}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--lengths", default="1K,4K,16K,64K,1M,4M")
     ap.add_argument("--ios", default=",".join(IOS))
-    ap.add_argument("--precisions", default=",".join(PRECISIONS))
+    ap.add_argument("--precisions", default=",".join(PRECISIONS),
+                    help="compute precisions, and 'auto': what causal_conv picks (row pairs where they serve)")
     ap.add_argument("--terms", type=int, default=3, help="products per tensor-core stage (1 or 3)")
     ap.add_argument("--extras", action="store_true",
                     help="also: gated vs ungated (16-bit), circular bf16 B=64 H=768 N=4096")
@@ -157,11 +172,14 @@ def main(argv=None):
         rows = rows_for(L)
         for io in a.ios.split(","):
             for prec in a.precisions.split(","):
-                r = one(L, io, prec, bw, rows, terms=a.terms)
+                if prec == "auto":      # what causal_conv picks: row pairs where they serve
+                    r = auto(L, io, bw, rows, terms=a.terms)
+                else:
+                    r = one(L, io, prec, bw, rows, terms=a.terms)
                 results.append(r)
                 ok = "ok" if r["rel_err"] <= r["target"] and r["written"] else "FAIL"
-                print(f"L={L:>8} io={io:<8} {prec:<4} tc={r['tc_stages']} {r['ms']:8.3f} ms  "
-                      f"x{r['x_floor']:5.2f} floor  err {r['rel_err']:.1e} ({ok})", flush=True)
+                print(f"L={L:>8} io={io:<8} {prec:<4} tc={r.get('tc_stages', '-')} {r['ms']:8.3f} ms  "
+                      f"x{r['x_floor']:5.2f} floor  err {r['rel_err']:.1e} ({ok})  {r['plan']}", flush=True)
                 cupy.get_default_memory_pool().free_all_blocks()
     if a.extras and not a.circular:
         for L in (4096, 1 << 14, 1 << 20):
