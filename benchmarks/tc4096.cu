@@ -1,167 +1,24 @@
 // Prototype: circular 4096-point convolution of bfloat16 rows on tensor cores.  The
-// library's kernel (templates/pairs.cu.j2, include/fftconv/pairs.cuh) is this file's
-// default build; this one keeps the build switches the measurements used.
+// library's kernel (templates/pairs.cu.j2) grew from this file's default build (adding
+// per-row scales, NaN isolation, causal rows and gates); this one keeps the build switches
+// the measurements used.
 //
-// Two real rows of one channel form one complex row z = x1 + i x2 (a real kernel keeps
-// them apart: y1 + i y2 = ifft(fft(z) K)).  The 4096-point DFT is three radix-16
-// stages, n = 256a + 16b + c, k = ka + 16kb + 256kc:
-//   stage 1  tile c, [a][b]:  F . T              (left product, over a)
-//   twiddle  w^(16 b ka)                          (per lane constants)
-//   stage 2  [ka][b] . F                          (right product, over b; the C
-//            fragment of stage 1 is stage 2's A fragment, no exchange)
-//   twiddle  w^(c (ka + 16kb)), store S[c][j], j = ka + 16kb   (stmatrix)
-//   stage 3  tile jb, [j][c] . F (over c), times the spectrum, . conj F (back over kc),
-//            conj twiddle, store back in place
-//   inverse  tile c, conj F . [kb][ka] (left), conj twiddle, . conj F (right) -> [b][a]
-// Operands are fp16 (every DFT matrix is F / 4, so nothing overflows: the input is
-// scaled so its largest part is in [256, 512), the spectrum by 2^t / 128); products
-// accumulate in fp16 (the C fragment is then the next A fragment as it stands) except the
-// last one, which feeds the output in fp32; twiddles and the spectrum product are fp16
-// pairs (HMUL2 / HFMA2) applied to the packed A fragments.  The outputs leave through the
-// exchange buffer as whole 32-byte sectors.
+// The algorithm and the fragment layouts: include/fftconv/pairs.cuh.  The outputs leave
+// through the exchange buffer as whole 32-byte sectors.
 // Build switches (NVRTC -D): MINB (blocks per SM, 4), S3_UNROLL (2), ACC32 (fp32
 // accumulators), PREFETCH (the next pair's loads in flight), DIRECT_OUT (8-byte stores from
 // the fragments); timing experiments only, results wrong: X_NOLOAD, X_NOSTORE.
-// Fragments (mma.m16n8k16, g = lane / 4, q = lane % 4):
-//   A reg k: rows g + 8(k&1), cols 2q + 8(k>>1) + {0,1};  B: b0 rows 2q+{0,1}, b1 rows
-//   2q+8+{0,1}, col g;  C (n-block nb) reg r: row g + 8(r>>1), col 8nb + 2q + (r&1).
 
-typedef unsigned int u32;
+// The device helpers (fragments, mma products, twiddles, exchange addressing) are the
+// library's: include/fftconv/pairs.cuh.
+#include "fftconv/pairs.cuh"
+using namespace fc::pairs;
 
-__device__ __forceinline__ u32 h2(float lo, float hi) {
-  u32 d;
-  asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(d) : "f"(hi), "f"(lo));
-  return d;
-}
-__device__ __forceinline__ u32 bf2(float lo, float hi) {
-  u32 d;
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(d) : "f"(hi), "f"(lo));
-  return d;
-}
-__device__ __forceinline__ u32 hmul2(u32 a, u32 b) {
-  u32 d;
-  asm("mul.rn.f16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b));
-  return d;
-}
-__device__ __forceinline__ u32 hfma2(u32 a, u32 b, u32 c) {
-  u32 d;
-  asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
-  return d;
-}
-__device__ __forceinline__ u32 hneg2(u32 a) {
-  u32 d;
-  asm("neg.f16x2 %0, %1;" : "=r"(d) : "r"(a));
-  return d;
-}
-// (ar + i ai) *= (wr + i wi), or conj(w) with CONJ, on fp16 pairs
-template <bool CONJ>
-__device__ __forceinline__ void twiddle(u32& ar, u32& ai, u32 wr, u32 wi) {
-  const u32 r = ar, i = ai;
-  ar = hfma2(CONJ ? i : hneg2(i), wi, hmul2(r, wr));
-  ai = hfma2(CONJ ? hneg2(r) : r, wi, hmul2(i, wr));
-}
-__device__ __forceinline__ void mma(float* d, const u32* a, u32 b0, u32 b1) {
-  asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-// d += a b with fp16 accumulators: d0 = row g, cols 2q, 2q+1; d1 = row g + 8 (packed pairs,
-// which is the A fragment's register layout, so a product feeds the next one unconverted)
-__device__ __forceinline__ void mma(u32* d, const u32* a, u32 b0, u32 b1) {
-  asm("mma.sync.aligned.m16n8k16.row.col.f16.f16.f16.f16 {%0,%1}, {%2,%3,%4,%5}, {%6,%7}, {%0,%1};"
-      : "+r"(d[0]), "+r"(d[1])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-__device__ __forceinline__ void ldsm_t(u32 addr, u32* d) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];"
-               : "=r"(d[0]), "=r"(d[1]), "=r"(d[2]), "=r"(d[3]) : "r"(addr) : "memory");
-}
-__device__ __forceinline__ void stsm_t(u32 addr, const u32* s) {
-  asm volatile("stmatrix.sync.aligned.m8n8.x4.trans.shared.b16 [%0], {%1,%2,%3,%4};"
-               :: "r"(addr), "r"(s[0]), "r"(s[1]), "r"(s[2]), "r"(s[3]) : "memory");
-}
-
-// S[plane][c][j] (fp16, 16 x 256 per plane): 16-byte chunks XOR-swizzled so that the
-// rows of one 8x8 matrix (8 kb apart by 32 bytes, or 8 c apart by 512) hit distinct banks.
-__device__ __forceinline__ u32 saddr(u32 base, int plane, int c, int j) {
-  int chunk = j >> 3;
-  int phys = chunk ^ ((chunk >> 3) & 1) ^ (c & 7);
-  return base + plane * 8192 + c * 512 + phys * 16;
-}
-
-struct Cplx { float r[2][4], i[2][4]; };   // a 16 x 16 complex C tile (two n-blocks), fp32
-struct CplxH { u32 r[2][2], i[2][2]; };     // the same with fp16 accumulators (packed pairs)
-
-__device__ __forceinline__ void zero(Cplx& y) {
-#pragma unroll
-  for (int nb = 0; nb < 2; ++nb)
-#pragma unroll
-    for (int r = 0; r < 4; ++r) y.r[nb][r] = y.i[nb][r] = 0.f;
-}
-__device__ __forceinline__ void zero(CplxH& y) {
-#pragma unroll
-  for (int nb = 0; nb < 2; ++nb)
-#pragma unroll
-    for (int r = 0; r < 2; ++r) y.r[nb][r] = y.i[nb][r] = 0u;
-}
-// C fragment -> A fragment (fp16), real and imaginary planes
-__device__ __forceinline__ void to_a(const Cplx& y, u32* ar, u32* ai) {
-#pragma unroll
-  for (int k = 0; k < 4; ++k) {
-    int nb = k >> 1, r = 2 * (k & 1);
-    ar[k] = h2(y.r[nb][r], y.r[nb][r + 1]);
-    ai[k] = h2(y.i[nb][r], y.i[nb][r + 1]);
-  }
-}
-__device__ __forceinline__ void to_a(const CplxH& y, u32* ar, u32* ai) {
-#pragma unroll
-  for (int k = 0; k < 4; ++k) {
-    ar[k] = y.r[k >> 1][k & 1];
-    ai[k] = y.i[k >> 1][k & 1];
-  }
-}
 #ifdef ACC32      // fp32 accumulators in every product
-typedef Cplx Acc;
+typedef Cplx PAcc;
 #else             // fp16 accumulators except the last inverse product (the output)
-typedef CplxH Acc;
+typedef CplxH PAcc;
 #endif
-// y = F . B (left product; sign -1: conj F)
-template <int SIGN, class T>
-__device__ __forceinline__ void left(T& y, const u32* fr, const u32* fi, const u32* fni,
-                                     const u32 (*br)[2], const u32 (*bi)[2]) {
-  zero(y);
-#pragma unroll
-  for (int nb = 0; nb < 2; ++nb) {
-    mma(y.r[nb], fr, br[nb][0], br[nb][1]);
-    mma(y.r[nb], SIGN > 0 ? fni : fi, bi[nb][0], bi[nb][1]);
-    mma(y.i[nb], fr, bi[nb][0], bi[nb][1]);
-    mma(y.i[nb], SIGN > 0 ? fi : fni, br[nb][0], br[nb][1]);
-  }
-}
-// y = A . F (right product; sign -1: conj F)
-template <int SIGN, class T>
-__device__ __forceinline__ void right(T& y, const u32* ar, const u32* ai,
-                                      const u32 (*gr)[2], const u32 (*gi)[2], const u32 (*gni)[2]) {
-  zero(y);
-#pragma unroll
-  for (int nb = 0; nb < 2; ++nb) {
-    mma(y.r[nb], ar, gr[nb][0], gr[nb][1]);
-    mma(y.r[nb], ai, SIGN > 0 ? gni[nb][0] : gi[nb][0], SIGN > 0 ? gni[nb][1] : gi[nb][1]);
-    mma(y.i[nb], ai, gr[nb][0], gr[nb][1]);
-    mma(y.i[nb], ar, SIGN > 0 ? gi[nb][0] : gni[nb][0], SIGN > 0 ? gi[nb][1] : gni[nb][1]);
-  }
-}
-// times a table in A-fragment order: per register pair k = 2kp, 2kp + 1 one uint4 per lane
-// (re, im of k, then of k + 1), so a tile costs two 16-byte loads
-template <bool CONJ>
-__device__ __forceinline__ void times_table(u32* ar, u32* ai, const uint4* __restrict__ t, int lane) {
-#pragma unroll
-  for (int kp = 0; kp < 2; ++kp) {
-    uint4 w = __ldg(t + kp * 32 + lane);
-    twiddle<CONJ>(ar[2 * kp], ai[2 * kp], w.x, w.y);
-    twiddle<CONJ>(ar[2 * kp + 1], ai[2 * kp + 1], w.z, w.w);
-  }
-}
 __device__ __forceinline__ void st_v2(void* p, u32 a, u32 b) {
   asm volatile("st.global.v2.u32 [%0], {%1, %2};" :: "l"(p), "r"(a), "r"(b) : "memory");
 }
@@ -278,7 +135,7 @@ tc_circ4096(const unsigned short* __restrict__ x, unsigned short* __restrict__ y
           br[nb][hh] = h2(v[0][0], v[0][1]);
           bi[nb][hh] = h2(v[1][0], v[1][1]);
         }
-      Acc yv;
+      PAcc yv;
       u32 ar[4], aim[4];
       left<1>(yv, fr, fi, fni, br, bi);
       to_a(yv, ar, aim);
@@ -308,7 +165,7 @@ tc_circ4096(const unsigned short* __restrict__ x, unsigned short* __restrict__ y
       u32 ar[4], aim[4];
       ldsm_t(a0, ar);
       ldsm_t(a1, aim);
-      Acc yv;
+      PAcc yv;
       right<1>(yv, ar, aim, gr, gi, gni);
       to_a(yv, ar, aim);
       times_table<false>(ar, aim, sp + jb * 64, lane);
@@ -333,7 +190,7 @@ tc_circ4096(const unsigned short* __restrict__ x, unsigned short* __restrict__ y
       ldsm_t(saddr(base, 1, c, j), dd);
       const u32 br[2][2] = {{d[0], d[1]}, {d[2], d[3]}};
       const u32 bi[2][2] = {{dd[0], dd[1]}, {dd[2], dd[3]}};
-      Acc y2;
+      PAcc y2;
       u32 ar[4], aim[4];
       left<-1>(y2, fr, fi, fni, br, bi);
       to_a(y2, ar, aim);

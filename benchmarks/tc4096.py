@@ -75,12 +75,18 @@ def source():
     return Path(__file__).with_suffix(".cu").read_text()
 
 
+def nvrtc_options():
+    """NVRTC options of the prototype: it includes the library's fftconv/pairs.cuh."""
+    from fftconv_cupy.codegen.render import include_dir
+    return ("--std=c++17", "-I" + include_dir())
+
+
 class Circular4096:
     """The prototype kernel with its tables for one kernel bank k (H, 4096), float64."""
 
     def __init__(self, k, options=()):
         import cupy
-        mod = cupy.RawModule(code=source(), options=("--std=c++17", "-arch=sm_90", *options))
+        mod = cupy.RawModule(code=source(), options=(*nvrtc_options(), "-arch=sm_90", *options))
         self.kern = mod.get_function("tc_circ4096")
         Kf, ks = spectrum(np.asarray(k, np.float64))
         tw3f, tw3i = tables()

@@ -67,21 +67,15 @@ def one(L, io, precision, bw, rows, *, terms=3, gated=False, circular=False, hea
                 plan=plan.describe(), tc_stages=plan.as_dict().get("tensor_core_stages", 0))
 
 
-def pairs_run(bw, L=4096, *, mode="circular", batch=64, heads=768, gated=False, min_blocks=None,
-              gates=None, grid_per_sm=0):
+def pairs_run(bw, L=4096, *, mode="circular", batch=64, heads=768, gates=(False, False)):
     """The row-pair plan (what FFTConv and causal_conv pick for bf16 rows of an even batch
     where a size fits): time, floor and error against float64 on the rounded inputs."""
     import cupy
-    from dataclasses import replace
     import scipy.signal as ss
     from fftconv_cupy.plan.pairs import kernel_spectrum_pairs, pair_plan
     from fftconv_cupy.runtime.pairs import PairExecutor
-    gates = gates or (gated, gated)
     gated = any(gates)
     plan = pair_plan(L, L, mode=mode, io="bfloat16", precision="auto", gates=gates)
-    if min_blocks:
-        plan = replace(plan, min_blocks=min_blocks)
-    plan = replace(plan, grid_per_sm=grid_per_sm)
     rows = batch * heads
     xf = cupy.random.standard_normal((rows, L), dtype=cupy.float32)
     x = arrays.float_to_bits16(xf, "bfloat16", cupy)
@@ -157,17 +151,12 @@ def main(argv=None):
                   f"{base['ms']:8.3f} ms  x{base['x_floor']:5.2f} floor  err {base['rel_err']:.1e}", flush=True)
             for gates in ([(False, False)] if not gated else
                           [(True, True), (True, False), (False, True)]):
-                # the plan's own build (min_blocks 4, one block per pair); a looping grid
-                # (4 or 3 per SM, min_blocks 4 or 3) measured 2-7 % slower, gated or not
-                for mb, gps in [(4, 0)]:
-                    r = pairs_run(bw, L, mode="causal", batch=rows // heads, heads=heads,
-                                  gates=gates, min_blocks=mb, grid_per_sm=gps)
-                    results.append(r)
-                    name = {(0, 0): "ungated", (1, 1): "gated  ", (1, 0): "pre    ", (0, 1): "post   "}
-                    print(f"causal bf16 L={L} rows={rows} {name[gates]} row pairs "
-                          f"(min_blocks {mb}, grid {gps or 'one per pair'}/SM): {r['ms']:8.3f} ms  "
-                          f"x{r['x_floor']:5.2f} floor  "
-                          f"err {r['rel_err']:.1e} written={r['written']}", flush=True)
+                r = pairs_run(bw, L, mode="causal", batch=rows // heads, heads=heads, gates=gates)
+                results.append(r)
+                name = {(0, 0): "ungated", (1, 1): "gated  ", (1, 0): "pre    ", (0, 1): "post   "}
+                print(f"causal bf16 L={L} rows={rows} {name[gates]} row pairs: {r['ms']:8.3f} ms  "
+                      f"x{r['x_floor']:5.2f} floor  err {r['rel_err']:.1e} written={r['written']}",
+                      flush=True)
     for L in [] if a.circular else [parse_len(s) for s in a.lengths.split(",")]:
         rows = rows_for(L)
         for io in a.ios.split(","):

@@ -22,9 +22,7 @@ from fftconv_cupy.codegen.key import compile_key
 from fftconv_cupy.codegen.nvrtc import compile_cubin, effective_options, supported_archs
 from fftconv_cupy.config import get_config, sync_enabled
 from fftconv_cupy.errors import FFTConvLaunchError, NoDeviceError
-
-# Opt-in is required above this much dynamic shared memory per block.
-_DEFAULT_SMEM_LIMIT = 48 * 1024
+from fftconv_cupy.plan.support import SMEM_NO_OPT_IN as _DEFAULT_SMEM_LIMIT  # opt-in above it
 
 
 @dataclass(frozen=True)

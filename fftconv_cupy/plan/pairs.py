@@ -15,11 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .support import PAIR_CAUSAL_ALIGN, PAIR_IO, PAIR_SIZES
+from .support import PAIR_CAUSAL_ALIGN, PAIR_IO, PAIR_SIZES, SMEM_NO_OPT_IN
 
 THREADS = 128
 SMEM_BYTES = 16384 + 32      # the exchange buffer (two fp16 planes) and the rows' maxima
-STATIC_SMEM_LIMIT = 48 * 1024
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: s
                                 length=len_x, gate_pre=gates[0], gate_post=gates[1])
                 break
     # the gates' rows live in static shared memory (two gates of 4096: past its limit)
-    return plan if plan is not None and plan.smem_bytes <= STATIC_SMEM_LIMIT else None
+    return plan if plan is not None and plan.smem_bytes <= SMEM_NO_OPT_IN else None
 
 
 # --- fragment order ----------------------------------------------------------------
@@ -343,12 +342,14 @@ def execute_pairs(plan: PairPlan, x: np.ndarray, hs: np.ndarray, channels: int, 
     rows, L = x.shape[0], plan.len_x
     if rows % (2 * channels):
         raise ValueError(f"row pairs need an even batch: {rows} rows of {channels} channels")
-    finite = np.isfinite(x).all(axis=1)
-    if pre_gate is not None:
-        x = (x.astype(np.float32) * np.asarray(pre_gate, np.float32)).astype(np.float64)
+    if pre_gate is None:
+        finite = np.isfinite(x).all(axis=1)
+    else:
+        x32 = x.astype(np.float32) * np.asarray(pre_gate, np.float32)
         # as the kernel, which finds bad rows from the products rounded to bf16: a finite
         # product that rounds past bf16's largest value leaves its row out too
-        finite = _bf16_finite(x.astype(np.float32)).all(axis=1)
+        finite = _bf16_finite(x32).all(axis=1)
+        x = x32.astype(np.float64)
     Kf, ks = unpack_spectrum(plan, np.asarray(hs), channels)
     tw3f, tw3i = stage3_twiddles(plan.n)
     y = np.empty((rows, L))

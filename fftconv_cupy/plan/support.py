@@ -82,6 +82,8 @@ MAX_TRANSFORM = 2**27
 # Default on-chip budget used when planning without a device (sm_90: 227 KiB of
 # dynamic shared memory per block).  With a device, the runtime reads the limit.
 DEFAULT_SMEM_BYTES = 227 * 1024
+# Static shared memory per block, and dynamic shared memory without the opt-in attribute.
+SMEM_NO_OPT_IN = 48 * 1024
 MAX_THREADS = 1024
 
 # The Monarch order (number of radix stages) a user may ask for.  Which orders a

@@ -218,7 +218,7 @@ def test_fftconv_causal_rows_take_row_pairs_where_they_fit():
 def test_gated_row_pairs_stay_within_static_shared_memory():
     # each gate keeps its pair's two rows in shared memory
     plan = P.pair_plan(4000, 1, mode="causal", io="bfloat16", precision="auto", gates=(True, True))
-    assert plan is not None and plan.smem_bytes <= P.STATIC_SMEM_LIMIT
+    assert plan is not None and plan.smem_bytes <= P.SMEM_NO_OPT_IN
     assert plan.as_dict()["shared_memory_bytes"] == P.SMEM_BYTES + 2 * 2 * 4000 * 2
     assert P.pair_plan(4096, 1, mode="causal", io="bfloat16", precision="auto",
                        gates=(True, True)) is None

@@ -60,7 +60,7 @@ def test_spectrum_scaling_keeps_parts_under_one_over_128():
 
 @pytest.mark.skipif(not nvrtc_available(), reason="NVRTC cannot be loaded")
 def test_prototype_compiles_to_sm90():
-    cubin = compile_cubin(tc.source(), name="tc4096.cu", options=("--std=c++17",), arch="sm_90")
+    cubin = compile_cubin(tc.source(), name="tc4096.cu", options=tc.nvrtc_options(), arch="sm_90")
     assert len(cubin) > 1000
 
 

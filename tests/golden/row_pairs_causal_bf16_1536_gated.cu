@@ -32,6 +32,8 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, q = lane & 3;
   const u32 base = (u32)__cvta_generic_to_shared(smem);
   const int total = pairs * H;
+  // pair p = h * pairs + i: its first row, 2i H + h (the second is H rows on)
+  auto first_row = [&](int p) { return (size_t)(2 * (p % pairs)) * H + p / pairs; };
   // element offset of this lane's stage-1 B fragment (ai, nb): 4 consecutive c
   auto in_off = [&](int ai, int nb) {
     return 256 * (2 * q + (ai & 1) + 8 * (ai >> 1)) + 16 * (8 * nb + g) + 4 * w;
@@ -42,8 +44,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
   };
   // pair p's gate rows -> dst (16-byte cp.async, coalesced), one commit group
   auto fetch_gates = [&](const unsigned short* src, int p, unsigned short (*dst)[L]) {
-    const int h = p / pairs, i = p % pairs;
-    const unsigned short* s1 = src + ((size_t)(2 * i) * H + h) * L;
+    const unsigned short* s1 = src + first_row(p) * L;
     const unsigned short* s2 = s1 + (size_t)H * L;
     for (int v = threadIdx.x; v < L / 8; v += 128) {
       cp_async16((u32)__cvta_generic_to_shared(&dst[0][8 * v]), s1 + 8 * v);
@@ -53,8 +54,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
   };
   // this lane's (a, b) of the stage-1 B fragments: 4 consecutive c per 8-byte load
   auto load_pair = [&](int p, uint2 (*r1)[2], uint2 (*r2)[2]) {
-    const int h = p / pairs, i = p % pairs;
-    const unsigned short* x1 = x + ((size_t)(2 * i) * H + h) * L;
+    const unsigned short* x1 = x + first_row(p) * L;
     const unsigned short* x2 = x1 + (size_t)H * L;
 #pragma unroll
     for (int ai = 0; ai < 2; ++ai)
@@ -98,8 +98,8 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
   // loop is kept: ptxas schedules the body 10 % faster in it (docs/tensor-cores.md)
 #pragma unroll 1
   for (int p = blockIdx.x; p < total; p += gridDim.x) {
-    const int h = p / pairs, pi = p % pairs;
-    const size_t row1 = (size_t)(2 * pi) * H + h, row2 = row1 + H;
+    const int h = p / pairs;
+    const size_t row1 = first_row(p), row2 = row1 + H;
     fetch_gates(gpost, p, post_s);
     // scales: each row's largest |part| into [256, 512), so neither row of a pair loses
     // accuracy to the other's size; a row holding a NaN or Inf is zeroed for its partner
