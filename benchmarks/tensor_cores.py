@@ -75,7 +75,7 @@ def pairs_run(bw, L=4096, *, mode="circular", batch=64, heads=768, gates=(False,
     from fftconv_cupy.plan.pairs import kernel_spectrum_pairs, pair_plan
     from fftconv_cupy.runtime.pairs import PairExecutor
     gated = any(gates)
-    plan = pair_plan(L, L, mode=mode, io="bfloat16", precision="auto", gates=gates)
+    plan = pair_plan(L, L, mode=mode, io="bfloat16", precision="auto", gates=gates, batch=batch)
     rows = batch * heads
     xf = cupy.random.standard_normal((rows, L), dtype=cupy.float32)
     x = arrays.float_to_bits16(xf, "bfloat16", cupy)
@@ -131,8 +131,9 @@ def main(argv=None):
     ap.add_argument("--circular", action="store_true",
                     help="only circular bf16 B=64 H=768 N=4096: the fp32 plan and the row pairs")
     ap.add_argument("--causal-pairs", action="store_true",
-                    help="only causal bf16 rows of 2048 (rows as the sweep's): row pairs, gated and "
-                         "not, against the fp32 plan")
+                    help="only causal bf16 rows (--pair-lengths; rows as the sweep's): row pairs, "
+                         "gated and not, against the fp32 plan")
+    ap.add_argument("--pair-lengths", default="2048", help="with --causal-pairs")
     ap.add_argument("--out")
     a = ap.parse_args(argv)
     import cupy
@@ -141,7 +142,7 @@ def main(argv=None):
     results = []
     if a.causal_pairs:
         a.circular = True               # no sweep
-        L = 2048
+    for L in [parse_len(v) for v in a.pair_lengths.split(",")] if a.causal_pairs else []:
         rows = rows_for(L)
         heads = max(1, rows // 8)
         for gated in (False, True):

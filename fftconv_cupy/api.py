@@ -52,12 +52,12 @@ def _ptr(a) -> int:
 
 
 def _row_pairs(L, K, *, mode, io16, precision, order, limits, batch, gates=(False, False)):
-    """The row-pair plan (plan/pairs.py) where it serves: 16-bit rows in same-channel pairs
-    (an even batch), Monarch order 3 or the default, on a GPU with stmatrix (sm_90), a size
-    of the support table; else None."""
-    if not io16 or order not in (None, 3) or not limits.get("clusters") or batch % 2 or batch < 2:
+    """The row-pair plan (plan/pairs.py) where it serves: 16-bit rows in blocks of 2 S rows
+    of a channel (a batch that is a multiple of 2 S), Monarch order 3 or the default, on a
+    GPU with stmatrix (sm_90), a size of the support table; else None."""
+    if not io16 or order not in (None, 3) or not limits.get("clusters"):
         return None
-    return pair_plan(L, K, mode=mode, io=io16, precision=precision, gates=gates)
+    return pair_plan(L, K, mode=mode, io=io16, precision=precision, gates=gates, batch=batch)
 
 
 class _Problem:

@@ -139,7 +139,9 @@ def info(as_json):
     rest.add_row("orders", ", ".join(map(str, s["orders"])))
     rp = s["row_pairs"]
     sizes = ", ".join(map(str, rp["sizes"]))
+    segs = max(rp["segments"])
     rest.add_row("row pairs", f"{'/'.join(rp['io'])} rows in an even batch, {rp['unit']}: "
                  f"circular rows of {sizes} (FFTConv); causal rows of L > n/4 with L + K - 1 <= n, "
-                 f"n in {sizes}, gates fused (causal_conv, FFTConv)")
+                 f"n in {sizes}, and L > n/{4 * segs} as S <= {segs} rows per part of a "
+                 f"transform (a batch of a multiple of 2S), gates fused (causal_conv, FFTConv)")
     out.print(rest)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .support import PAIR_CAUSAL_ALIGN, PAIR_IO, PAIR_SIZES, SMEM_NO_OPT_IN
+from .support import PAIR_CAUSAL_ALIGN, PAIR_IO, PAIR_SEGMENTS, PAIR_SIZES, SMEM_NO_OPT_IN
 
 THREADS = 128
 SMEM_BYTES = 16384 + 32      # the exchange buffer (two fp16 planes) and the rows' maxima
@@ -25,7 +25,11 @@ SMEM_BYTES = 16384 + 32      # the exchange buffer (two fp16 planes) and the row
 class PairPlan:
     """A convolution of 16-bit real rows, two rows of one channel per block: circular
     (rows of n) or causal (rows of `length` <= n - len_k + 1, zero-padded to n on chip, the
-    first `length` outputs stored), with optional gates multiplied on load and store."""
+    first `length` outputs stored), with optional gates multiplied on load and store.
+
+    segments S > 1 (causal rows of length <= n / (2 S)): each part of the complex row holds
+    S rows, row s at points [s n / S, s n / S + length) and zeros up to the next one, so a
+    block convolves 2 S rows of one channel (the zeros guard each row's causal past)."""
     n: int                     # transform size
     radices: tuple[int, ...]
     len_k: int
@@ -38,6 +42,14 @@ class PairPlan:
     grid_per_sm: int = 0       # blocks per SM of a looping grid (0: one block per pair)
     min_blocks: int = 4        # __launch_bounds__ (128 registers; 3 and 5 measured slower)
     s3_unroll: int = 2         # stage-3 j blocks interleaved (1: 6 % slower)
+    segments: int = 1          # rows per part of the complex row
+
+    def __post_init__(self):
+        if self.segments not in PAIR_SEGMENTS:
+            raise ValueError(f"segments must be one of {PAIR_SEGMENTS}, got {self.segments}")
+        if self.segments > 1 and (self.mode != "causal" or 2 * self.segments * self.len_x > self.n):
+            raise ValueError(f"{self.segments} segments need causal rows of at most "
+                             f"{self.n // (2 * self.segments)}, got {self.mode} rows of {self.len_x}")
 
     layout = "row_pairs"
     real = True
@@ -51,6 +63,15 @@ class PairPlan:
     def out_len(self) -> int:
         return self.len_x
 
+    @property
+    def rows_per_block(self) -> int:
+        return 2 * self.segments
+
+    @property
+    def segment_len(self) -> int:
+        """Points of the complex row per segment."""
+        return self.n // self.segments
+
     def with_alignment(self, x_ptr: int, y_ptr: int) -> "PairPlan":
         return self                 # rows are read and written in 16-byte pieces or whole sectors
 
@@ -60,8 +81,9 @@ class PairPlan:
 
     @property
     def smem_bytes(self) -> int:
-        """Static shared memory: the exchange buffer, the maxima, each gate's two rows."""
-        return SMEM_BYTES + (self.gate_pre + self.gate_post) * 2 * self.len_x * 2
+        """Static shared memory: the exchange buffer, the maxima, each gate's block rows."""
+        return (SMEM_BYTES + 32 * (self.segments - 1)
+                + (self.gate_pre + self.gate_post) * self.rows_per_block * self.len_x * 2)
 
     @property
     def spectrum_words(self) -> int:
@@ -72,27 +94,33 @@ class PairPlan:
         f = "x".join(map(str, self.radices))
         gates = "".join((" pre_gate" if self.gate_pre else "", " post_gate" if self.gate_post else ""))
         rows = f" L={self.len_x}" if self.mode != "circular" else ""
+        if self.segments > 1:
+            rows += f" segments={self.segments}"
         return (f"row_pairs real {self.precision} n={self.n} [{f}] io={self.io} {self.mode}{rows}"
-                f"{gates} (two rows per complex row, mma.sync m16n8k16 f16)")
+                f"{gates} ({'two' if self.segments == 1 else self.rows_per_block} rows per complex row, "
+                "mma.sync m16n8k16 f16)")
 
     def as_dict(self) -> dict:
         return {"layout": self.layout, "precision": self.precision, "real": True, "n": self.n,
                 "m": self.len_x, "mode": self.mode, "factors": list(self.radices), "passes": 1,
                 "io": self.io, "gates": [self.gate_pre, self.gate_post], "threads": THREADS,
-                "shared_memory_bytes": self.smem_bytes, "rows_per_block": 2,
+                "shared_memory_bytes": self.smem_bytes, "rows_per_block": self.rows_per_block,
                 "describe": self.describe()}
 
 
 def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: str,
-              gates: tuple[bool, bool] = (False, False)) -> PairPlan | None:
+              gates: tuple[bool, bool] = (False, False), batch: int = 2) -> PairPlan | None:
     """The row-pair plan of a problem it serves, else None (the caller plans as usual).
 
-    precision: 'fp16' or 'auto' (16-bit I/O); the pairs' rows must come in same-channel
-    pairs (an even batch), which the caller checks.  Circular rows of a size in the
-    support table; causal rows whose linear convolution fits one of those sizes, where
-    the size is less than 4x the row (support.py: why) and rows are whole 16-byte pieces.
+    precision: 'fp16' or 'auto' (16-bit I/O); a block takes 2 S rows of one channel from
+    consecutive batch entries, so the batch must be a multiple of 2 S.  Circular rows of a
+    size in the support table; causal rows whose linear convolution fits one of those
+    sizes (S = 1, the size less than 4x the row: support.py says why) or whose segment of
+    n / S points does (S = 2, 4: rows of at most n / (2 S), more than half that), rows
+    whole 16-byte pieces.
     """
-    if io not in PAIR_IO or precision not in ("auto", "fp16") or not 0 < len_k <= len_x:
+    if (io not in PAIR_IO or precision not in ("auto", "fp16") or not 0 < len_k <= len_x
+            or batch < 2):
         return None
     plan = None
     if mode == "circular" and len_x in PAIR_SIZES:
@@ -100,12 +128,16 @@ def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: s
                         gate_pre=gates[0], gate_post=gates[1])
     if mode == "causal" and len_x % PAIR_CAUSAL_ALIGN == 0:
         for n, radices in sorted(PAIR_SIZES.items()):
-            if n // 4 < len_x and len_x + len_k - 1 <= n:
+            segments = next((s for s in PAIR_SEGMENTS if n // (4 * s) < len_x), None)
+            if segments is not None and len_x + len_k - 1 <= n // segments:
                 plan = PairPlan(n=n, radices=radices, len_k=len_k, io=io, mode="causal",
-                                length=len_x, gate_pre=gates[0], gate_post=gates[1])
+                                length=len_x, gate_pre=gates[0], gate_post=gates[1],
+                                segments=segments)
                 break
+    if plan is None or batch % plan.rows_per_block:
+        return None
     # the gates' rows live in static shared memory (two gates of 4096: past its limit)
-    return plan if plan is not None and plan.smem_bytes <= SMEM_NO_OPT_IN else None
+    return plan if plan.smem_bytes <= SMEM_NO_OPT_IN else None
 
 
 # --- fragment order ----------------------------------------------------------------
@@ -137,8 +169,20 @@ def _w(n):
     return np.exp(-2j * np.pi / n)
 
 
-def lane_constants(n: int = 4096):
-    """[6][32] uint4: F / 4 as A (re, im), as B (re, im; [nb][b0, b1]), stage-2 twiddles (re, im)."""
+def segment_rows(segments: int):
+    """a(kk): the stage-1 row a (n = 256 a + 16 b + c) that row kk < 8 of the m16n8k8
+    operand holds, when S segments each keep data in their first half: the nonzero a are
+    those with a mod (16 / S) < 8 / S (S = 1: a < 8)."""
+    kk = np.arange(8)
+    u = 8 // segments
+    return kk + u * (kk // u)
+
+
+def lane_constants(n: int = 4096, segments: int = 1):
+    """[6][32] uint4: F / 4 as A (re, im), as B (re, im; [nb][b0, b1]), stage-2 twiddles
+    (re, im); with segments, [8][32]: then stage 1's A over the nonzero rows a(kk) (m16n8k8:
+    re, im of regs 0-1) and the last product's B for outputs a(nn), nn < 8 (re, im of
+    b0, b1)."""
     row, col = frag_coords()
     F = lambda r, c: np.exp(-2j * np.pi * ((r * c) % 16) / 16) / 4
     fa = half_pairs(F(row, col))
@@ -147,7 +191,15 @@ def lane_constants(n: int = 4096):
     fb = half_pairs(F(2 * q + 8 * hh + e, 8 * nb + g))
     t2 = half_pairs(_w(n) ** ((16 * row * col) % n))
     words = [fa[..., 0], fa[..., 1], fb[..., 0], fb[..., 1], t2[..., 0], t2[..., 1]]
-    return np.stack([w.T for w in words]).astype(np.uint32)
+    table = np.stack([w.T for w in words]).astype(np.uint32)
+    if segments == 1:
+        return table
+    a = segment_rows(segments)
+    fp = half_pairs(F(row, a[col % 8]))            # regs 0-1 (col < 8) are what m16n8k8 reads
+    gp = half_pairs(F(2 * q + 8 * hh + e, a[g]))   # n-block 0
+    perm = np.stack([np.concatenate([fp[:2, :, 0], fp[:2, :, 1]]).T,
+                     np.concatenate([gp[:2, :, 0], gp[:2, :, 1]]).T]).astype(np.uint32)
+    return np.concatenate([table, perm])
 
 
 def stage3_twiddles(n: int = 4096):
@@ -161,10 +213,10 @@ def stage3_twiddles(n: int = 4096):
 
 
 @functools.lru_cache(maxsize=4)
-def device_tables(n: int = 4096):
+def device_tables(n: int = 4096, segments: int = 1):
     """The kernel's constant tables (host arrays): stage-3 forward, inverse, lane constants."""
     tw3f, tw3i = stage3_twiddles(n)
-    return quads(half_pairs(tw3f)), quads(half_pairs(tw3i)), lane_constants(n)
+    return quads(half_pairs(tw3f)), quads(half_pairs(tw3i)), lane_constants(n, segments)
 
 
 def fragment_spectrum(K):
@@ -276,13 +328,14 @@ def _shift(x) -> int:
     return 0 if m == 0 else 8 - (int(np.frexp(m)[1]) - 1)
 
 
-def emulate_pair(x1, x2, Kf, kscale, *, per_row=True, acc16=True, tw16=True):
+def emulate_pair(x1, x2, Kf, kscale, *, per_row=True, acc16=True, tw16=True, segments=1):
     """The kernel's arithmetic for one row pair of n = 4096 (finite float64 rows x1, x2;
     Kf the fragment-ordered spectrum K'' (fp16 values), kscale its output factor): fp16
     operands, tables and twiddle products, fp16 accumulators rounded after each mma, fp32
     in the last product.  Returns the two output rows before their I/O rounding.
     per_row=False: one scale for both rows (the prototype kernel); acc16=False: fp32
-    accumulators; tw16=False: twiddles and spectrum exact, their products rounded once.
+    accumulators; tw16=False: twiddles and spectrum exact, their products rounded once;
+    segments: each of the S segments of n / S points has its own scale (it holds a row).
     The scales come from the exact values (the kernel's, for pre-gated rows, from their
     bf16-rounded products: the shift can differ by one where rounding crosses a binade)."""
     n = x1.shape[-1]
@@ -299,7 +352,8 @@ def emulate_pair(x1, x2, Kf, kscale, *, per_row=True, acc16=True, tw16=True):
     Fc = np.conj(F)
     tw2 = rt(_w(n) ** (16 * np.outer(np.arange(16), np.arange(16)) % n))
     if per_row:
-        sh1, sh2 = _shift(x1), _shift(x2)
+        seg = lambda v: np.repeat([_shift(p) for p in np.split(v, segments)], n // segments)
+        sh1, sh2 = seg(x1), seg(x2)
     else:
         sh1 = sh2 = _shift(np.concatenate([x1, x2]))
     z = _r16(x1 * 2.0 ** sh1 + 1j * (x2 * 2.0 ** sh2))
@@ -340,8 +394,9 @@ def execute_pairs(plan: PairPlan, x: np.ndarray, hs: np.ndarray, channels: int, 
     zero-padded to n and their first len_x outputs kept; the gates multiply the rows on
     load (in fp32, as the kernel) and the outputs before their rounding."""
     rows, L = x.shape[0], plan.len_x
-    if rows % (2 * channels):
-        raise ValueError(f"row pairs need an even batch: {rows} rows of {channels} channels")
+    if rows % (plan.rows_per_block * channels):
+        raise ValueError(f"row pairs need a batch that is a multiple of {plan.rows_per_block}: "
+                         f"{rows} rows of {channels} channels")
     if pre_gate is None:
         finite = np.isfinite(x).all(axis=1)
     else:
@@ -352,20 +407,22 @@ def execute_pairs(plan: PairPlan, x: np.ndarray, hs: np.ndarray, channels: int, 
         x = x32.astype(np.float64)
     Kf, ks = unpack_spectrum(plan, np.asarray(hs), channels)
     tw3f, tw3i = stage3_twiddles(plan.n)
+    S, P = plan.segments, plan.segment_len
     y = np.empty((rows, L))
-    pad = np.zeros((rows, plan.n))
+    # as the kernel: a row with a NaN or Inf is left out of its block, its outputs NaN
+    pad = np.zeros((rows, P))
     pad[:, :L] = np.where(finite[:, None], x, 0)
-    for i in range(rows // (2 * channels)):
+    for i in range(rows // (2 * S * channels)):
         for h in range(channels):
-            r1, r2 = 2 * i * channels + h, (2 * i + 1) * channels + h
-            # as the kernel: a row with a NaN or Inf is left out of the pair, its outputs NaN
+            r = (2 * S * i + np.arange(2 * S)) * channels + h     # the block's rows
+            z1, z2 = pad[r[:S]].reshape(-1), pad[r[S:]].reshape(-1)
             if emulate:
-                y1, y2 = emulate_pair(pad[r1], pad[r2], Kf[h], float(ks[h]))
+                y1, y2 = emulate_pair(z1, z2, Kf[h], float(ks[h]), segments=S)
             else:
-                out = model(pad[r1] + 1j * pad[r2], Kf[h], float(ks[h]), tw3f, tw3i)
+                out = model(z1 + 1j * z2, Kf[h], float(ks[h]), tw3f, tw3i)
                 y1, y2 = out.real, out.imag
-            y[r1] = y1[:L] if finite[r1] else np.nan
-            y[r2] = y2[:L] if finite[r2] else np.nan
+            out = np.concatenate([y1.reshape(S, P), y2.reshape(S, P)])[:, :L]
+            y[r] = np.where(finite[r, None], out, np.nan)
     if post_gate is not None:
         y = y * np.asarray(post_gate, np.float64)
     return y

@@ -108,12 +108,16 @@ IO_PRECISION = {
 # emulation); convolution kinds.  H200, circular bf16 4096, B=64 H=768: 0.36-0.39 ms
 # (1.84-2.00x the floor) against 0.57 for the fp32 plan; causal L = 2048: 0.33 ms against
 # 0.56 (docs/tensor-cores.md).  Causal rows: length + len_k - 1 <= n, length > n / 4, whole
-# 16-byte pieces (a multiple of 8).  At L = 1024 the fp32 plan's 0.29 ms (sweep, 49152
-# rows) beats the ~0.3 ms the row pairs' 4096-point transform takes (estimated from L = 2048).
+# 16-byte pieces (a multiple of 8).  Shorter causal rows share one transform: S = 2 or 4
+# rows per part of the complex row (segments of n / S points, each row's half followed by
+# its zero guard), so that L = 1024 or 512 costs per sample what L = 2048 does; the batch
+# must then be a multiple of 2 S.  A single row of 1024 in 4096 points would cost twice
+# the fp32 plan's time per sample.
 PAIR_SIZES = {4096: (16, 16, 16)}
 PAIR_IO = ("bfloat16",)
 PAIR_MODES = ("circular", "causal")
 PAIR_CAUSAL_ALIGN = 8
+PAIR_SEGMENTS = (1, 2, 4)
 
 # `precision="auto"` for 16-bit I/O: the fastest compute that meets the dtype's target
 # (see docs/tensor-cores.md for the measured errors and times behind the choice); FFTConv
@@ -168,5 +172,6 @@ def support_summary() -> dict:
         "modes": list(MODES),
         "orders": list(ORDERS),
         "row_pairs": {"sizes": sorted(PAIR_SIZES), "io": list(PAIR_IO), "modes": list(PAIR_MODES),
+                      "segments": list(PAIR_SEGMENTS),
                       "unit": "tensor cores (mma.sync m16n8k16 f16, stages chained in registers)"},
     }

@@ -10,9 +10,9 @@ from ..plan.pairs import THREADS, PairPlan, device_tables
 
 
 @functools.lru_cache(maxsize=16)
-def _device_tables(n: int, device: int):
+def _device_tables(n: int, segments: int, device: int):
     import cupy
-    return tuple(cupy.asarray(t) for t in device_tables(n))
+    return tuple(cupy.asarray(t) for t in device_tables(n, segments))
 
 
 @functools.lru_cache(maxsize=16)
@@ -22,8 +22,8 @@ def _sm_count(device: int) -> int:
 
 
 class PairExecutor:
-    """y rows = x rows (*) kernel spectrum rows for 16-bit rows, two rows of a channel per
-    block: rows b H + h and (b + 1) H + h for even b (an even batch)."""
+    """y rows = x rows (*) kernel spectrum rows for 16-bit rows, 2 S rows of a channel per
+    block: rows (b + j) H + h, j < 2 S, for b a multiple of 2 S (so is the batch)."""
 
     def __init__(self, plan: PairPlan):
         self.plan = plan
@@ -46,8 +46,9 @@ class PairExecutor:
         plan = self.plan
         if (pre_gate is not None) != plan.gate_pre or (post_gate is not None) != plan.gate_post:
             raise ValueError("the gates given do not match the plan's")
-        if batch % 2 or batch < 2:
-            raise ValueError(f"a row-pair plan needs an even batch, got {batch}")
+        per = plan.rows_per_block
+        if batch % per or batch < per:
+            raise ValueError(f"a row-pair plan needs a batch that is a multiple of {per}, got {batch}")
         shape = (batch * channels, plan.len_x)
         for name, a in (("signal rows", x), ("output rows", y), ("pre_gate rows", pre_gate),
                         ("post_gate rows", post_gate)):
@@ -64,12 +65,12 @@ class PairExecutor:
         device = cupy.cuda.runtime.getDevice()
         _wrong_device(device, signal=x, output=y, kernel_spectrum=hs, pre_gate=pre_gate,
                       post_gate=post_gate)
-        tw3f, tw3i, lanec = _device_tables(plan.n, device)
+        tw3f, tw3i, lanec = _device_tables(plan.n, plan.segments, device)
         spec = hs.data.ptr
         gates = [0 if a is None else a.data.ptr for a in (pre_gate, post_gate)]
-        grid = channels * batch // 2
+        grid = channels * batch // per
         if plan.grid_per_sm:
             grid = min(grid, plan.grid_per_sm * _sm_count(device))
         self._launcher(device)((grid,), x.data.ptr, y.data.ptr, spec,
                                spec + 4 * channels * plan.spectrum_words, tw3f.data.ptr,
-                               tw3i.data.ptr, lanec.data.ptr, batch // 2, channels, *gates)
+                               tw3i.data.ptr, lanec.data.ptr, batch // per, channels, *gates)

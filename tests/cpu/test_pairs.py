@@ -19,7 +19,7 @@ ml_dtypes = pytest.importorskip("ml_dtypes")
     ((2048, 2048, "causal", "bfloat16", "auto"), True),
     ((3000, 1000, "causal", "bfloat16", "auto"), True),       # 3999 <= 4096
     ((3000, 1200, "causal", "bfloat16", "auto"), False),      # 4199 > 4096
-    ((1024, 1024, "causal", "bfloat16", "auto"), False),      # a quarter of 4096: fp32 plans
+    ((1024, 1024, "causal", "bfloat16", "auto"), False),      # two rows per part need a batch of 4
     ((2044, 2044, "causal", "bfloat16", "auto"), False),      # rows not whole 16-byte pieces
     ((2048, 2048, "causal", "float16", "auto"), False),
     ((4096, 4096, "circular", "float16", "auto"), False),     # fp16 I/O misses 5e-4 so
@@ -268,6 +268,8 @@ def test_causal_row_pair_source_compiles_to_sm90(gates):
 GOLDEN_PAIRS = {
     "row_pairs_circular_bf16_4096": dict(len_x=4096, len_k=4096, mode="circular"),
     "row_pairs_causal_bf16_1536_gated": dict(len_x=1536, len_k=1536, mode="causal", gates=(True, True)),
+    "row_pairs_causal_bf16_512x4_gated": dict(len_x=512, len_k=512, mode="causal", gates=(True, True),
+                                              batch=8),
 }
 
 
@@ -325,3 +327,150 @@ def test_a_large_value_under_a_zero_gate_stays_finite_in_the_numpy_executor():
     ref = _causal_oracle(ub, k, gb)
     assert np.isfinite(y).all()
     assert np.linalg.norm(y - ref) / np.linalg.norm(ref) < 3e-3
+
+
+# --- several causal rows per part of a transform (segments) ----------------------------
+
+@pytest.mark.parametrize("L, batch, segments", [
+    (1024, 4, 2), (1024, 8, 2), (1000, 4, 2), (520, 4, 2), (1024, 2, None), (1024, 6, None),
+    (512, 8, 4), (264, 16, 4), (512, 4, None), (256, 16, None), (2048, 2, 1), (1032, 2, 1),
+])
+def test_short_causal_rows_share_a_transform(L, batch, segments):
+    plan = P.pair_plan(L, L, mode="causal", io="bfloat16", precision="auto", batch=batch)
+    assert (plan and plan.segments) == segments
+    if plan is not None:
+        assert plan.rows_per_block == 2 * segments and plan.segment_len == 4096 // segments
+        assert plan.as_dict()["rows_per_block"] == 2 * segments
+
+
+def test_segments_are_for_causal_rows_that_fit_them():
+    with pytest.raises(ValueError, match="segments need causal rows of at most 1024"):
+        P.PairPlan(n=4096, radices=(16, 16, 16), len_k=8, io="bfloat16", mode="causal",
+                   length=1032, segments=2)
+    with pytest.raises(ValueError, match="segments must be one of"):
+        P.PairPlan(n=4096, radices=(16, 16, 16), len_k=8, io="bfloat16", mode="causal",
+                   length=128, segments=16)
+
+
+def _fragments(words, kregs):
+    """uint32 fp16 pairs per lane (32, kregs) -> complex values at A-fragment (row, col)."""
+    def val(v):
+        lo = (v & 0xFFFF).astype(np.uint16).view(np.float16).astype(np.float64)
+        hi = (v >> 16).astype(np.uint16).view(np.float16).astype(np.float64)
+        return np.stack([lo, hi], axis=-1)
+    return val(words[:, :kregs]) + 1j * val(words[:, kregs:])
+
+
+@pytest.mark.parametrize("segments", [2, 4])
+def test_permuted_lane_constants_compute_stage_1_and_the_last_product_of_the_nonzero_rows(segments):
+    # the m16n8k8 product A B over rows kk of B = F over the nonzero rows a(kk), and the
+    # last product's n-block 0 = columns a(nn) of the dense product, read from the table
+    # the kernel reads, in its fragment layout
+    table = P.lane_constants(4096, segments)
+    assert table.shape == (8, 32, 4)
+    a = P.segment_rows(segments)
+    assert sorted(a) == [v for v in range(16) if v % (16 // segments) < 8 // segments]
+    F = np.exp(-2j * np.pi * np.outer(np.arange(16), np.arange(16)) / 16) / 4
+    lane = np.arange(32)
+    g, q = lane >> 2, lane & 3
+    A = np.zeros((16, 8), complex)
+    fa = _fragments(table[6], 2)                   # (32, 2 regs, 2 e)
+    for k in range(2):
+        for e in range(2):
+            A[g + 8 * k, 2 * q + e] = fa[:, k, e]
+    np.testing.assert_allclose(A, F[:, a], atol=1e-3)
+    B = np.zeros((16, 8), complex)
+    gb = _fragments(table[7], 2)
+    for hh in range(2):
+        for e in range(2):
+            B[2 * q + 8 * hh + e, g] = gb[:, hh, e]
+    np.testing.assert_allclose(B, F[:, a], atol=1e-3)
+    np.testing.assert_array_equal(table[:6], P.lane_constants(4096))
+
+
+@pytest.mark.parametrize("L, K, B", [(1024, 1024, 4), (1000, 37, 4), (512, 512, 8), (264, 200, 8)])
+@pytest.mark.parametrize("gated", [(False, False), (True, True)])
+def test_causal_conv_numpy_executor_of_segments_matches_the_oracle(L, K, B, gated):
+    rng = np.random.default_rng(L + K + B)
+    H = 3
+    u = rng.standard_normal((B, H, L)).astype(ml_dtypes.bfloat16)
+    k = rng.standard_normal((H, K)) / np.sqrt(K)
+    pre, post = (rng.uniform(-2, 2, (B, H, L)).astype(ml_dtypes.bfloat16) if g else None
+                 for g in gated)
+    plan = fc.api._row_pairs(L, K, mode="causal", io16="bfloat16", precision="auto", order=None,
+                             limits={"clusters": True}, batch=B, gates=gated)
+    assert plan is not None and plan.segments > 1
+    y = fc.causal_conv(u, k, pre_gate=pre, post_gate=post)
+    assert y.dtype == u.dtype and y.shape == u.shape
+    ref = _causal_oracle(u, k[None], pre, post)
+    err = np.linalg.norm(y.astype(np.float64) - ref, axis=-1) / np.linalg.norm(ref, axis=-1)
+    assert err.max() < 2.5e-3, err
+
+
+@pytest.mark.parametrize("L, S", [(1024, 2), (512, 4)])
+def test_segments_emulated_keep_each_row_to_its_own_scale(L, S):
+    # rows of one part 1e-4 apart in size: each segment's own scale keeps the small ones
+    # at the bf16 target under the kernel's fp16 roundings
+    plan = P.pair_plan(L, L, mode="causal", io="bfloat16", precision="auto", batch=2 * S)
+    assert plan.segments == S
+    rng = np.random.default_rng(15)
+    sizes = np.array([1.0, 1e-4, 1e2, 1e-2, 3.0, 1e-3, 1.0, 1e3])[:2 * S, None]
+    x = _bf16(rng.standard_normal((2 * S, L)) * sizes)
+    k = rng.standard_normal((1, L)) / np.sqrt(L)
+    hs = P.kernel_spectrum_pairs(plan, k, np)
+    y = P.execute_pairs(plan, x, hs, 1, emulate=True)
+    ref = _causal_oracle(x, k)
+    err = np.linalg.norm(_bf16(y) - ref, axis=1) / np.linalg.norm(ref, axis=1)
+    assert err.max() < 3e-3, err
+
+
+def test_numpy_executor_keeps_a_nan_row_of_a_segment_to_itself():
+    rng = np.random.default_rng(16)
+    u = rng.standard_normal((8, 2, 512)).astype(np.float32)
+    u[2, 1, 5] = np.nan                     # the third row of channel 1's block
+    ub = u.astype(ml_dtypes.bfloat16)
+    k = rng.standard_normal((2, 100)) / 10
+    y = fc.causal_conv(ub, k).astype(np.float64)
+    assert np.isnan(y[2, 1]).all() and np.isfinite(np.delete(y, 2, axis=0)).all()
+    ref = _causal_oracle(ub, k)
+    keep = np.ones(8, bool)
+    keep[2] = False
+    assert np.linalg.norm(y[keep] - ref[keep]) / np.linalg.norm(ref[keep]) < 3e-3
+
+
+@pytest.mark.parametrize("L, S", [(1024, 2), (512, 4)])
+def test_segment_source(L, S):
+    plan = P.pair_plan(L, L, mode="causal", io="bfloat16", precision="auto", batch=8,
+                       gates=(True, True))
+    code = render_pairs(plan).code
+    assert f"__shared__ unsigned red[{8 * S}];" in code
+    assert f"pre_s[{2 * S}][L]" in code and f"post_s[{2 * S}][L]" in code
+    assert "left_k8<1>(yv, fpr, fpi, fpni, br, bi)" in code
+    assert "right<-1, Cplx, 1>(yv, ar, aim, gpr, gpi, gpni)" in code
+    assert f"const int s = v / {4096 // (16 * S)}" in code
+
+
+@pytest.mark.skipif(not nvrtc_available(), reason="NVRTC cannot be loaded")
+@pytest.mark.parametrize("L, gates", [(1024, (False, False)), (512, (True, True)), (1000, (True, False))])
+def test_segment_source_compiles_to_sm90(L, gates):
+    from fftconv_cupy.codegen.nvrtc import DEFAULT_OPTIONS
+    from fftconv_cupy.codegen.render import include_dir
+    plan = P.pair_plan(L, L, mode="causal", io="bfloat16", precision="auto", gates=gates, batch=8)
+    cubin = compile_cubin(render_pairs(plan).code, name="pairs.cu",
+                          options=(*DEFAULT_OPTIONS, "-I" + include_dir()), arch="sm_90")
+    assert len(cubin) > 1000
+
+
+def test_fftconv_causal_takes_segments_for_a_batch_of_their_multiple():
+    k = np.ones((1, 3, 1024))
+    assert fc.FFTConv((4, 3, 1024), k, mode="causal", dtype="bfloat16").plan.segments == 2
+    assert fc.FFTConv((2, 3, 1024), k, mode="causal", dtype="bfloat16").plan.layout != "row_pairs"
+
+
+def test_row_pair_executor_refuses_a_batch_its_blocks_do_not_divide():
+    from fftconv_cupy.runtime.pairs import PairExecutor
+    plan = P.pair_plan(512, 512, mode="causal", io="bfloat16", precision="auto", batch=8)
+    ex = PairExecutor.__new__(PairExecutor)
+    ex.plan = plan
+    with pytest.raises(ValueError, match="multiple of 8, got 4"):
+        ex(None, None, None, batch=4, channels=1)

@@ -148,8 +148,8 @@ def _run_pairs(L, K, gates, *, B, H, grid_per_sm=0, guard=0, seed=3):
     from fftconv_cupy.plan.pairs import kernel_spectrum_pairs, pair_plan
     from fftconv_cupy.runtime import arrays
     from fftconv_cupy.runtime.pairs import PairExecutor
-    plan = replace(pair_plan(L, K, mode="causal", io="bfloat16", precision="auto", gates=gates),
-                   grid_per_sm=grid_per_sm)
+    plan = replace(pair_plan(L, K, mode="causal", io="bfloat16", precision="auto", gates=gates,
+                             batch=B), grid_per_sm=grid_per_sm)
     cupy.random.seed(seed)
     bf = lambda a: arrays.float_to_bits16(a, "bfloat16", cupy)
     x = bf(cupy.random.standard_normal((B * H, L), dtype=cupy.float32))
@@ -234,3 +234,75 @@ def test_a_nan_pre_gate_stays_in_its_row():
         for h in range(H):
             if (b, h) != (0, 1):
                 assert rel_error(y[b, h], ref[b, h]) <= 3e-3, (b, h)
+
+
+# --- several causal rows per part of a transform (segments) ----------------------------
+
+@pytest.mark.parametrize("L, K, B, S", [(1024, 1024, 4, 2), (1000, 37, 8, 2), (512, 512, 8, 4),
+                                        (264, 200, 16, 4)])
+@pytest.mark.parametrize("gated", [(False, False), (True, True), (True, False), (False, True)])
+def test_causal_conv_segments_torch_bf16(monkeypatch, L, K, B, S, gated):
+    seen = _pairs_taken(monkeypatch)
+    H = 5
+    torch.manual_seed(L + K + B)
+    u = torch.randn(B, H, L, device="cuda").to(torch.bfloat16)
+    k = torch.randn(H, K, device="cuda") / K ** 0.5
+    pre, post = ((torch.rand(B, H, L, device="cuda") * 4 - 2).to(torch.bfloat16) if g else None
+                 for g in gated)
+    y = fc.causal_conv(u, k, pre_gate=pre, post_gate=post)
+    assert seen and seen[-1] is not None and seen[-1].segments == S
+    assert y.dtype == torch.bfloat16 and y.shape == u.shape and y.is_cuda
+    yf = y.float().cpu().numpy()
+    assert not np.isnan(yf).any()
+    ref = _causal_oracle(u, k, pre, post)
+    for b in range(B):                      # every row of every segment
+        assert rel_error(yf[b], ref[b]) <= 3e-3, b
+
+
+@pytest.mark.parametrize("L, S", [(1024, 2), (512, 4)])
+def test_segments_keep_their_own_scale_and_nans(L, S):
+    # rows of one block 1e-4 apart in size, an Inf in one row, a NaN gate in another
+    B, H = 2 * S, 3
+    u = torch.randn(B, H, L, device="cuda")
+    u[1::2] *= 1e-4
+    u[S - 1, 2, 100] = float("inf")
+    u = u.to(torch.bfloat16)
+    k = torch.randn(H, L, device="cuda") / L ** 0.5
+    g = torch.rand(B, H, L, device="cuda") + 0.5
+    g[B - 1, 0, 7] = float("nan")
+    g = g.to(torch.bfloat16)
+    y = fc.causal_conv(u, k, pre_gate=g, post_gate=g).float().cpu().numpy()
+    ref = fc.causal_conv(u, k, pre_gate=g, post_gate=g, precision="fp32").float().cpu().numpy()
+    bad = {(S - 1, 2), (B - 1, 0)}
+    for b in range(B):
+        for h in range(H):
+            if (b, h) in bad:
+                assert np.isnan(y[b, h]).all(), (b, h)
+            else:
+                assert rel_error(y[b, h], ref[b, h]) <= 3e-3, (b, h)
+
+
+@pytest.mark.parametrize("L, K, gates", [(1000, 1000, (True, True)), (520, 520, (False, False)),
+                                         (264, 9, (True, True)), (512, 300, (False, True))])
+def test_segments_write_their_rows_only(L, K, gates):
+    from fftconv_cupy.runtime import arrays
+    B, H = 8, 3
+    y, band, (x, g, k) = _run_pairs(L, K, gates, B=B, H=H, guard=4096)
+    assert (band == 0xFFFF).all()
+    yf = cupy.asnumpy(arrays.bits16_to_float(y, "bfloat16", cupy)).astype(np.float64)
+    f64 = lambda a: cupy.asnumpy(arrays.bits16_to_float(a, "bfloat16", cupy)).astype(np.float64)
+    xr, gr = f64(x), f64(g)
+    pre = gr if gates[0] else 1.0
+    n = 2 * L
+    ref = np.fft.irfft(np.fft.rfft(xr * pre, n) * np.fft.rfft(k[np.arange(B * H) % H], n), n)[:, :L]
+    ref = ref * (gr if gates[1] else 1.0)
+    err = np.linalg.norm(yf - ref, axis=1) / np.linalg.norm(ref, axis=1)
+    assert err.max() <= 3e-3, err
+
+
+@pytest.mark.parametrize("L, gates", [(1024, (True, True)), (512, (False, False))])
+def test_segments_on_a_looping_grid_give_the_same_bits(L, gates):
+    a, _, _ = _run_pairs(L, L, gates, B=8, H=100)
+    b, _, _ = _run_pairs(L, L, gates, B=8, H=100, grid_per_sm=1)
+    assert (a != 0xFFFF).all()
+    assert (a == b).all()
