@@ -8,6 +8,7 @@ Errors are against the float64 oracle on the inputs rounded to the I/O dtype.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 import numpy as np
@@ -67,7 +68,7 @@ def one(L, io, precision, bw, rows, *, terms=3, gated=False, circular=False, hea
                 plan=plan.describe(), tc_stages=plan.as_dict().get("tensor_core_stages", 0))
 
 
-def pairs_run(bw, L=4096, *, mode="circular", batch=64, heads=768, gates=(False, False)):
+def pairs_run(bw, L=4096, *, mode="circular", batch=64, heads=768, gates=(False, False), **tweak):
     """The row-pair plan (what FFTConv and causal_conv pick for bf16 rows of an even batch
     where a size fits): time, floor and error against float64 on the rounded inputs."""
     import cupy
@@ -76,6 +77,7 @@ def pairs_run(bw, L=4096, *, mode="circular", batch=64, heads=768, gates=(False,
     from fftconv_cupy.runtime.pairs import PairExecutor
     gated = any(gates)
     plan = pair_plan(L, L, mode=mode, io="bfloat16", precision="auto", gates=gates, batch=batch)
+    plan = dataclasses.replace(plan, **tweak)       # plan knobs to compare (scripts/pairs-ab)
     rows = batch * heads
     xf = cupy.random.standard_normal((rows, L), dtype=cupy.float32)
     x = arrays.float_to_bits16(xf, "bfloat16", cupy)

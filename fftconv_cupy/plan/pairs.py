@@ -11,7 +11,7 @@ float64 for the no-GPU path.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -43,6 +43,7 @@ class PairPlan:
     min_blocks: int = 4        # __launch_bounds__ (128 registers; 3 and 5 measured slower)
     s3_unroll: int = 2         # stage-3 j blocks interleaved (1: 6 % slower)
     segments: int = 1          # rows per part of the complex row
+    assume_threads: bool = True  # tell the compiler the block is 128 threads (pair_plan: when)
 
     def __post_init__(self):
         if self.segments not in PAIR_SEGMENTS:
@@ -136,6 +137,12 @@ def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: s
                 break
     if plan is None or batch % plan.rows_per_block:
         return None
+    # the block-size hint folds the in-row offset checks (gated causal L = 1024: 2144 -> 1480
+    # SASS instructions), but ptxas then schedules the ungated segments 11-13 % slower;
+    # measured (H200, scripts/pairs-ab, best of 3): 2048 0.331 -> 0.307 ms, gated 0.419 ->
+    # 0.372; 1024 gated 0.249 -> 0.195, ungated 0.161 -> 0.182; 512 gated 0.134 -> 0.124,
+    # ungated 0.101 -> 0.112; circular 4096 0.378 -> 0.381
+    plan = replace(plan, assume_threads=plan.segments == 1 or any(gates))
     # the gates' rows live in static shared memory (two gates of 4096: past its limit)
     return plan if plan.smem_bytes <= SMEM_NO_OPT_IN else None
 

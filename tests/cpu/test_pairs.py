@@ -448,6 +448,14 @@ def test_segment_source(L, S):
     assert "left_k8<1>(yv, fpr, fpi, fpni, br, bi)" in code
     assert "right<-1, Cplx, 1>(yv, ar, aim, gpr, gpi, gpni)" in code
     assert f"const int s = v / {4096 // (16 * S)}" in code
+    # the block-size hint where it measured faster: gated segments and single rows, not
+    # ungated segments
+    hint = "__builtin_assume(threadIdx.x < 128)"
+    assert hint in code
+    assert hint not in render_pairs(P.pair_plan(L, L, mode="causal", io="bfloat16",
+                                                precision="auto", batch=8)).code
+    assert hint in render_pairs(P.pair_plan(2048, 2048, mode="causal", io="bfloat16",
+                                            precision="auto")).code
 
 
 @pytest.mark.skipif(not nvrtc_available(), reason="NVRTC cannot be loaded")

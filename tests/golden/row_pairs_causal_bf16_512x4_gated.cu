@@ -35,6 +35,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
   __shared__ unsigned red[32];
   __shared__ __align__(16) unsigned short pre_s[8][L];
   __shared__ __align__(16) unsigned short post_s[8][L];
+  __builtin_assume(threadIdx.x < 128);   // so the compiler bounds w and folds offset checks
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, q = lane & 3;
   const int qs = q & 0, sg = q >> 0;   // in-row lane offset, row of each part
   const u32 base = (u32)__cvta_generic_to_shared(smem);

@@ -17,6 +17,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
             const unsigned short* __restrict__ gpre, const unsigned short* __restrict__ gpost) {
   __shared__ __align__(128) unsigned char smem[16384];
   __shared__ unsigned red[8];
+  __builtin_assume(threadIdx.x < 128);   // so the compiler bounds w and folds offset checks
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, q = lane & 3;
   const u32 base = (u32)__cvta_generic_to_shared(smem);
   const int total = pairs * H;
