@@ -21,14 +21,23 @@ IOS = ("float32", "float16", "bfloat16")
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 
 
-def one(L, io, precision, bw, rows, *, terms=3, gated=False, circular=False, heads=None):
+def heads_for(rows, batch):
+    """Channels H of `rows` rows of a batch of (at most) `batch`: the sweep's (B, H, L) shape
+    (DESIGN: B = 64, H = 768 up to 4K, rows capped beyond)."""
+    b = min(batch, rows)
+    while rows % b:
+        b -= 1
+    return rows // b
+
+
+def one(L, io, precision, bw, rows, *, terms=3, gated=False, circular=False, heads=None, batch=64):
     import cupy
     import scipy.signal as ss
     from fftconv_cupy.plan.plan import make_plan
     from fftconv_cupy.plan.spectrum import kernel_spectrum
     from fftconv_cupy.runtime.executor import GPUExecutor
     from dataclasses import replace
-    heads = heads or max(1, rows // 8)
+    heads = heads or heads_for(rows, batch)
     io16 = None if io == "float32" else io
     plan = make_plan(L, L, 0, L, real=True, precision=precision, io=io16, gates=(gated, gated),
                      circular=circular)
@@ -107,18 +116,18 @@ def pairs_run(bw, L=4096, *, mode="circular", batch=64, heads=768, gates=(False,
                 rel_err=rel_error(out, ref), target=3e-3, written=written, plan=plan.describe())
 
 
-def auto(L, io, bw, rows, *, terms=3):
+def auto(L, io, bw, rows, *, terms=3, batch=64):
     """causal_conv's own choice for this row (precision "auto"): the row-pair plan where it
     serves (bf16 rows, an even batch), else the fused plans at the dtype's auto precision."""
     from fftconv_cupy.api import _row_pairs
     from fftconv_cupy.plan.support import IO16_AUTO
-    heads = max(1, rows // 8)
+    heads = heads_for(rows, batch)
     io16 = None if io == "float32" else io
     pairs = _row_pairs(L, L, mode="causal", io16=io16, precision="auto", order=None,
                        limits={"clusters": True}, batch=rows // heads)
     if pairs is not None:
         return pairs_run(bw, L, mode="causal", batch=rows // heads, heads=heads) | {"precision": "auto"}
-    return one(L, io, IO16_AUTO.get(io, "fp32"), bw, rows, terms=terms) | {"precision": "auto"}
+    return one(L, io, IO16_AUTO.get(io, "fp32"), bw, rows, terms=terms, heads=heads) | {"precision": "auto"}
 
 
 def main(argv=None):
@@ -136,6 +145,9 @@ def main(argv=None):
                     help="only causal bf16 rows (--pair-lengths; rows as the sweep's): row pairs, "
                          "gated and not, against the fp32 plan")
     ap.add_argument("--pair-lengths", default="2048", help="with --causal-pairs")
+    ap.add_argument("--batch", type=int, default=64,
+                    help="batch B of the (B, H, L) rows, H = rows / B (DESIGN's sweep: 64; runs "
+                         "before 2026-12-04's session 20 used 8: 8x the kernel spectra)")
     ap.add_argument("--out")
     a = ap.parse_args(argv)
     import cupy
@@ -146,7 +158,7 @@ def main(argv=None):
         a.circular = True               # no sweep
     for L in [parse_len(v) for v in a.pair_lengths.split(",")] if a.causal_pairs else []:
         rows = rows_for(L)
-        heads = max(1, rows // 8)
+        heads = heads_for(rows, a.batch)
         for gated in (False, True):
             base = one(L, "bfloat16", "fp32", bw, rows, gated=gated, heads=heads)
             results.append(base)
@@ -165,9 +177,9 @@ def main(argv=None):
         for io in a.ios.split(","):
             for prec in a.precisions.split(","):
                 if prec == "auto":      # what causal_conv picks: row pairs where they serve
-                    r = auto(L, io, bw, rows, terms=a.terms)
+                    r = auto(L, io, bw, rows, terms=a.terms, batch=a.batch)
                 else:
-                    r = one(L, io, prec, bw, rows, terms=a.terms)
+                    r = one(L, io, prec, bw, rows, terms=a.terms, batch=a.batch)
                 results.append(r)
                 ok = "ok" if r["rel_err"] <= r["target"] and r["written"] else "FAIL"
                 print(f"L={L:>8} io={io:<8} {prec:<4} tc={r.get('tc_stages', '-')} {r['ms']:8.3f} ms  "
@@ -178,7 +190,7 @@ def main(argv=None):
             for io in ("float16", "bfloat16"):
                 t = {}
                 for gated in (False, True):
-                    r = one(L, io, "fp32", bw, rows_for(L), gated=gated)
+                    r = one(L, io, "fp32", bw, rows_for(L), gated=gated, batch=a.batch)
                     results.append(r)
                     t[gated] = r["ms"]
                     print(f"L={L:>8} io={io:<8} fp32 {'gated  ' if gated else 'ungated'} {r['ms']:8.3f} ms  "

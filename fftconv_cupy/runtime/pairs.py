@@ -21,6 +21,17 @@ def _sm_count(device: int) -> int:
     return cupy.cuda.runtime.getDeviceProperties(device)["multiProcessorCount"]
 
 
+class _DeviceState:
+    """A row-pair executor's per-device launch state: its launcher and table pointers."""
+
+    def __init__(self, plan: PairPlan, kernel, device: int):
+        self.device = device
+        self.tables = _device_tables(plan.n, plan.segments, device)   # kept alive here
+        self.table_ptrs = tuple(t.data.ptr for t in self.tables)
+        self.launch = kernel.launcher("fftconv_pairs", THREADS)
+        self.grid_cap = plan.grid_per_sm * _sm_count(device) if plan.grid_per_sm else 0
+
+
 class PairExecutor:
     """y rows = x rows (*) kernel spectrum rows for 16-bit rows, 2 S rows of a channel per
     block: rows (b + j) H + h, j < 2 S, for b a multiple of 2 S (so is the batch)."""
@@ -28,28 +39,24 @@ class PairExecutor:
     def __init__(self, plan: PairPlan):
         self.plan = plan
         self.kernel = get_kernel(render_pairs(plan))
-        self._launchers: dict[int, object] = {}
+        self._devices: dict[int, _DeviceState] = {}
         self._lock = threading.Lock()
 
-    def _launcher(self, device: int):
-        launcher = self._launchers.get(device)
-        if launcher is None:
-            with self._lock:
-                launcher = self._launchers.setdefault(
-                    device, self.kernel.launcher("fftconv_pairs", THREADS))
-        return launcher
-
-    def __call__(self, x, hs, y, *, batch: int, channels: int, tmp_bytes=None,
-                 pre_gate=None, post_gate=None):
+    def _state(self) -> _DeviceState:
         import cupy
+        device = cupy.cuda.runtime.getDevice()
+        state = self._devices.get(device)
+        if state is None:
+            with self._lock:
+                state = self._devices.get(device)
+                if state is None:
+                    state = self._devices[device] = _DeviceState(self.plan, self.kernel, device)
+        return state
+
+    def _refuse(self, device, shape, channels, x, hs, y, pre_gate, post_gate):
+        """Raise for the operand the launch cannot take (the checks of the fast path, with
+        the operand's name)."""
         from .executor import _wrong_device
-        plan = self.plan
-        if (pre_gate is not None) != plan.gate_pre or (post_gate is not None) != plan.gate_post:
-            raise ValueError("the gates given do not match the plan's")
-        per = plan.rows_per_block
-        if batch % per or batch < per:
-            raise ValueError(f"a row-pair plan needs a batch that is a multiple of {per}, got {batch}")
-        shape = (batch * channels, plan.len_x)
         for name, a in (("signal rows", x), ("output rows", y), ("pre_gate rows", pre_gate),
                         ("post_gate rows", post_gate)):
             if a is None:
@@ -60,17 +67,40 @@ class PairExecutor:
                 raise ValueError(f"{name} must be 16-byte aligned for a row-pair plan")
         if hs.dtype.itemsize != 4:
             raise ValueError("the kernel spectrum was made for another plan")
-        if hs.size != channels * (plan.spectrum_words + 1):
+        if hs.size != channels * (self.plan.spectrum_words + 1):
             raise ValueError("the kernel spectrum was made for another plan or channel count")
-        device = cupy.cuda.runtime.getDevice()
         _wrong_device(device, signal=x, output=y, kernel_spectrum=hs, pre_gate=pre_gate,
                       post_gate=post_gate)
-        tw3f, tw3i, lanec = _device_tables(plan.n, plan.segments, device)
-        spec = hs.data.ptr
-        gates = [0 if a is None else a.data.ptr for a in (pre_gate, post_gate)]
+        raise AssertionError("operands refused without a reason")   # the fast path disagrees
+
+    def __call__(self, x, hs, y, *, batch: int, channels: int, tmp_bytes=None,
+                 pre_gate=None, post_gate=None):
+        plan = self.plan
+        if (pre_gate is not None) != plan.gate_pre or (post_gate is not None) != plan.gate_post:
+            raise ValueError("the gates given do not match the plan's")
+        per = plan.rows_per_block
+        if batch % per or batch < per:
+            raise ValueError(f"a row-pair plan needs a batch that is a multiple of {per}, got {batch}")
+        state = self._state()
+        dev = state.device
+        shape = (batch * channels, plan.len_x)
+        # inline (a few us a call: the launch of a 0.1 ms kernel should not wait on them)
+        ok = hs.dtype.itemsize == 4 and hs.size == channels * (plan.spectrum_words + 1) and \
+            hs.data.device_id == dev
+        ptrs = []
+        for a in (x, y, pre_gate, post_gate):
+            if a is None:
+                ptrs.append(0)
+                continue
+            mem = a.data
+            ok = ok and a.shape == shape and a.dtype.itemsize == 2 and a.flags.c_contiguous and \
+                mem.ptr % 16 == 0 and mem.device_id == dev
+            ptrs.append(mem.ptr)
+        if not ok:
+            self._refuse(dev, shape, channels, x, hs, y, pre_gate, post_gate)
         grid = channels * batch // per
-        if plan.grid_per_sm:
-            grid = min(grid, plan.grid_per_sm * _sm_count(device))
-        self._launcher(device)((grid,), x.data.ptr, y.data.ptr, spec,
-                               spec + 4 * channels * plan.spectrum_words, tw3f.data.ptr,
-                               tw3i.data.ptr, lanec.data.ptr, batch // per, channels, *gates)
+        if state.grid_cap:
+            grid = min(grid, state.grid_cap)
+        spec = hs.data.ptr
+        state.launch((grid,), ptrs[0], ptrs[1], spec, spec + 4 * channels * plan.spectrum_words,
+                     *state.table_ptrs, batch // per, channels, ptrs[2], ptrs[3])

@@ -306,3 +306,31 @@ def test_segments_on_a_looping_grid_give_the_same_bits(L, gates):
     b, _, _ = _run_pairs(L, L, gates, B=8, H=100, grid_per_sm=1)
     assert (a != 0xFFFF).all()
     assert (a == b).all()
+
+
+def test_row_pair_executor_refuses_operands_it_cannot_take():
+    # the launch path checks inline; a refusal names the operand
+    from fftconv_cupy.plan.pairs import kernel_spectrum_pairs, pair_plan
+    from fftconv_cupy.runtime.pairs import PairExecutor
+    B, H, L = 4, 2, 1024
+    plan = pair_plan(L, L, mode="causal", io="bfloat16", precision="auto", batch=B,
+                     gates=(True, False))
+    ex = PairExecutor(plan)
+    hs = kernel_spectrum_pairs(plan, np.ones((H, L)) / L, cupy)
+    x = cupy.zeros((B * H, L), dtype=cupy.uint16)
+    g = cupy.zeros_like(x)
+    y = cupy.full((B * H, L), 0xFFFF, dtype=cupy.uint16)
+    ex(x, hs, y, batch=B, channels=H, pre_gate=g)
+    assert (y == 0).all()
+    y2 = cupy.full(B * H * L + 1, 0xFFFF, dtype=cupy.uint16)
+    with pytest.raises(ValueError, match="output rows must be 16-byte aligned"):
+        ex(x, hs, y2[1:].reshape(B * H, L), batch=B, channels=H, pre_gate=g)
+    with pytest.raises(ValueError, match="pre_gate rows must be C-contiguous 16-bit"):
+        ex(x, hs, y, batch=B, channels=H, pre_gate=g[:, :L - 8])
+    with pytest.raises(ValueError, match="signal rows must be C-contiguous 16-bit"):
+        ex(x.astype(cupy.float32), hs, y, batch=B, channels=H, pre_gate=g)
+    with pytest.raises(ValueError, match="made for another plan or channel count"):
+        ex(x, hs[:-1], y, batch=B, channels=H, pre_gate=g)
+    with pytest.raises(ValueError, match="multiple of 4, got 2"):
+        ex(x, hs, y, batch=2, channels=2 * H, pre_gate=g)
+    assert (y2 == 0xFFFF).all()
