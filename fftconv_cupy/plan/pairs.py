@@ -44,6 +44,7 @@ class PairPlan:
     s3_unroll: int = 2         # stage-3 j blocks interleaved (1: 6 % slower)
     segments: int = 1          # rows per part of the complex row
     assume_threads: bool = True  # tell the compiler the block is 128 threads (pair_plan: when)
+    rebased: bool = True       # row loads from the lane's first element (constant offsets)
 
     def __post_init__(self):
         if self.segments not in PAIR_SEGMENTS:
@@ -142,7 +143,12 @@ def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: s
     # measured (H200, scripts/pairs-ab, best of 3): 2048 0.331 -> 0.307 ms, gated 0.419 ->
     # 0.372; 1024 gated 0.249 -> 0.195, ungated 0.161 -> 0.182; 512 gated 0.134 -> 0.124,
     # ungated 0.101 -> 0.112; circular 4096 0.378 -> 0.381
-    plan = replace(plan, assume_threads=plan.segments == 1 or any(gates))
+    # Row loads from the lane's first element (constant offsets: 2048 ungated 1176 -> 1088
+    # SASS instructions): 2048 0.292 -> 0.265 ms, circular 0.368 -> 0.362; but gated 2048
+    # 0.353 -> 0.360 and the segments 0.085 -> 0.092 (512), 0.150 -> 0.162 (1024), so only
+    # ungated single rows take it (scripts/pairs-ab, best of 2).
+    plan = replace(plan, assume_threads=plan.segments == 1 or any(gates),
+                   rebased=plan.segments == 1 and not any(gates))
     # the gates' rows live in static shared memory (two gates of 4096: past its limit)
     return plan if plan.smem_bytes <= SMEM_NO_OPT_IN else None
 

@@ -454,8 +454,14 @@ def test_segment_source(L, S):
     assert hint in code
     assert hint not in render_pairs(P.pair_plan(L, L, mode="causal", io="bfloat16",
                                                 precision="auto", batch=8)).code
-    assert hint in render_pairs(P.pair_plan(2048, 2048, mode="causal", io="bfloat16",
-                                            precision="auto")).code
+    single = render_pairs(P.pair_plan(2048, 2048, mode="causal", io="bfloat16",
+                                      precision="auto")).code
+    assert hint in single
+    # row loads from the lane's first element: ungated single rows only (measured)
+    rebased = "const int d = 256 * (ai & 1)"
+    assert rebased in single and rebased not in code
+    assert rebased not in render_pairs(P.pair_plan(L, L, mode="causal", io="bfloat16",
+                                                   precision="auto", batch=8)).code
 
 
 @pytest.mark.skipif(not nvrtc_available(), reason="NVRTC cannot be loaded")

@@ -29,15 +29,18 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
   };
   // this lane's (a, b) of the stage-1 B fragments: 4 consecutive c per 8-byte load
   auto load_pair = [&](int p, uint2 (*r1)[2], uint2 (*r2)[2]) {
-    const unsigned short* x1 = x + first_row(p) * L;
+    // from this lane's first element: the loads' offsets from it are constants (one base
+    // register and an immediate per load, not a 64-bit address each)
+    const unsigned short* x1 = x + first_row(p) * L + in_off(0, 0);
     const unsigned short* x2 = x1 + (size_t)H * L;
 #pragma unroll
     for (int ai = 0; ai < 4; ++ai)
 #pragma unroll
       for (int nb = 0; nb < 2; ++nb) {
         const int off = in_off(ai, nb);
-        r1[ai][nb] = __ldg(reinterpret_cast<const uint2*>(x1 + off));
-        r2[ai][nb] = __ldg(reinterpret_cast<const uint2*>(x2 + off));
+        const int d = 256 * (ai & 1) + 2048 * (ai >> 1) + 128 * nb;   // off - in_off(0, 0)
+        r1[ai][nb] = __ldg(reinterpret_cast<const uint2*>(x1 + d));
+        r2[ai][nb] = __ldg(reinterpret_cast<const uint2*>(x2 + d));
       }
   };
   uint2 raw1[4][2], raw2[4][2];
