@@ -13,7 +13,8 @@ import json
 
 import numpy as np
 
-from fftconv_cupy.bench.causal import copy_bandwidth, device_name, parse_len, rows_for, time_ms
+from fftconv_cupy.bench.causal import (batch_heads, copy_bandwidth, device_name, parse_len,
+                                       rows_for, time_ms)
 from fftconv_cupy.plan.support import io_tolerance, rel_error
 from fftconv_cupy.runtime import arrays
 
@@ -24,10 +25,7 @@ PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 def heads_for(rows, batch):
     """Channels H of `rows` rows of a batch of (at most) `batch`: the sweep's (B, H, L) shape
     (DESIGN: B = 64, H = 768 up to 4K, rows capped beyond)."""
-    b = min(batch, rows)
-    while rows % b:
-        b -= 1
-    return rows // b
+    return batch_heads(rows, batch)[1]
 
 
 def one(L, io, precision, bw, rows, *, terms=3, gated=False, circular=False, heads=None, batch=64):

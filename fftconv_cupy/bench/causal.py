@@ -90,9 +90,9 @@ def rows_for(length: int) -> int:
     return max(8, ROWS[1 << 22] * (1 << 22) // length)
 
 
-def batch_heads(rows: int) -> tuple[int, int]:
-    """(batch, heads) with batch * heads == rows and batch the largest divisor <= BATCH."""
-    batch = min(BATCH, rows)
+def batch_heads(rows: int, most: int = BATCH) -> tuple[int, int]:
+    """(batch, heads) with batch * heads == rows and batch the largest divisor <= most."""
+    batch = min(most, rows)
     while rows % batch:
         batch -= 1
     return batch, rows // batch

@@ -31,20 +31,25 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
   __shared__ __align__(16) unsigned short post_s[2][L];
   __builtin_assume(threadIdx.x < 128);   // so the compiler bounds w and folds offset checks
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, q = lane & 3;
+  // a lane's values belong to row sg of each part of the complex row, at in-row offsets
+  // of qs (one row per part: qs = q, sg = 0)
+  const int qs = q & 3, sg = q >> 2;
   const u32 base = (u32)__cvta_generic_to_shared(smem);
   const int total = pairs * H;
   // pair p = h * pairs + i: its first row, 2i H + h (the second is H rows on)
   auto first_row = [&](int p) { return (size_t)(2 * (p % pairs)) * H + p / pairs; };
   // element offset of this lane's stage-1 B fragment (ai, nb): 4 consecutive c
   auto in_off = [&](int ai, int nb) {
-    return 256 * (2 * q + (ai & 1) + 8 * (ai >> 1)) + 16 * (8 * nb + g) + 4 * w;
+    return 256 * (2 * qs + (ai & 1) + 8 * (ai >> 1)) + 16 * (8 * nb + g) + 4 * w;
   };
   // element offset of this lane's output (C fragment nb, reg r) of tile c = 4w
   auto out_off = [&](int nb, int r) {
-    return 256 * (8 * nb + 2 * q + (r & 1)) + 16 * (g + 8 * (r >> 1)) + 4 * w;
+    return 256 * (8 * nb + 2 * qs + (r & 1)) + 16 * (g + 8 * (r >> 1)) + 4 * w;
   };
-  // pair p's gate rows -> dst (16-byte cp.async, coalesced), one commit group
+  // block p's gate rows -> dst (16-byte cp.async, coalesced), one commit group
   auto fetch_gates = [&](const unsigned short* src, int p, unsigned short (*dst)[L]) {
+    // the same for two rows, as written when it was measured (the loop above changes
+    // ptxas's schedule of the single-row kernels)
     const unsigned short* s1 = src + first_row(p) * L;
     const unsigned short* s2 = s1 + (size_t)H * L;
     for (int v = threadIdx.x; v < L / 8; v += 128) {
@@ -55,8 +60,8 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
   };
   // this lane's (a, b) of the stage-1 B fragments: 4 consecutive c per 8-byte load
   auto load_pair = [&](int p, uint2 (*r1)[2], uint2 (*r2)[2]) {
-    const unsigned short* x1 = x + first_row(p) * L;
-    const unsigned short* x2 = x1 + (size_t)H * L;
+    const unsigned short* x1 = x + (first_row(p) + (size_t)sg * H) * L;
+    const unsigned short* x2 = x1 + (size_t)1 * H * L;
 #pragma unroll
     for (int ai = 0; ai < 2; ++ai)
 #pragma unroll
@@ -100,7 +105,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
 #pragma unroll 1
   for (int p = blockIdx.x; p < total; p += gridDim.x) {
     const int h = p / pairs;
-    const size_t row1 = first_row(p), row2 = row1 + H;
+    const size_t row1 = first_row(p), row2 = row1 + 1 * H;
     fetch_gates(gpost, p, post_s);
     // scales: each row's largest |part| into [256, 512), so neither row of a pair loses
     // accuracy to the other's size; a row holding a NaN or Inf is zeroed for its partner
@@ -117,8 +122,8 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
       for (int nb = 0; nb < 2; ++nb) {
         const int off = in_off(ai, nb);
         if (off >= L) continue;
-        const uint2 g1 = *reinterpret_cast<const uint2*>(&pre_s[0][off]);
-        const uint2 g2 = *reinterpret_cast<const uint2*>(&pre_s[1][off]);
+        const uint2 g1 = *reinterpret_cast<const uint2*>(&pre_s[sg][off]);
+        const uint2 g2 = *reinterpret_cast<const uint2*>(&pre_s[1 + sg][off]);
         m1 = __vmaxu2(m1, bmul2(raw1[ai][nb].x, g1.x) & 0x7fff7fffu);
         m1 = __vmaxu2(m1, bmul2(raw1[ai][nb].y, g1.y) & 0x7fff7fffu);
         m2 = __vmaxu2(m2, bmul2(raw2[ai][nb].x, g2.x) & 0x7fff7fffu);
@@ -126,18 +131,23 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
       }
     m1 = max(m1 & 0xffffu, m1 >> 16) << 16;          // as fp32 bits
     m2 = max(m2 & 0xffffu, m2 >> 16) << 16;
+    // per row: over the lanes of one sg (xor of g's and qs's bits), then the warps
 #pragma unroll
     for (int s = 16; s > 0; s >>= 1) {
       m1 = max(m1, __shfl_xor_sync(0xffffffffu, m1, s));
       m2 = max(m2, __shfl_xor_sync(0xffffffffu, m2, s));
     }
     if (lane == 0) {
-      red[w] = m1;
-      red[4 + w] = m2;
+      red[4 * sg + w] = m1;
+      red[4 * (1 + sg) + w] = m2;
     }
     __syncthreads();
-    m1 = max(max(red[0], red[1]), max(red[2], red[3]));
-    m2 = max(max(red[4], red[5]), max(red[6], red[7]));
+    {
+      const unsigned* r1 = red + 4 * sg;
+      const unsigned* r2 = red + 4 * (1 + sg);
+      m1 = max(max(r1[0], r1[1]), max(r1[2], r1[3]));
+      m2 = max(max(r2[0], r2[1]), max(r2[2], r2[3]));
+    }
     const bool bad1 = m1 >= 0x7f800000u, bad2 = m2 >= 0x7f800000u;   // Inf or NaN
     // a bad row's values and gates read as zeros: the unpacking of a bf16 from its pair takes
     // a mask (high half) or a byte permutation (low half), zeros for a bad row, at no cost
@@ -168,8 +178,8 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
               gw1[ai][nb] = gw2[ai][nb] = 0u;
               continue;
             }
-            gw1[ai][nb] = *reinterpret_cast<const u32*>(&pre_s[0][off]);
-            gw2[ai][nb] = *reinterpret_cast<const u32*>(&pre_s[1][off]);
+            gw1[ai][nb] = *reinterpret_cast<const u32*>(&pre_s[sg][off]);
+            gw2[ai][nb] = *reinterpret_cast<const u32*>(&pre_s[1 + sg][off]);
           }
       }
 #pragma unroll
@@ -260,8 +270,8 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
               go1[nb][r] = go2[nb][r] = 0u;
               continue;
             }
-            go1[nb][r] = *reinterpret_cast<const u32*>(&post_s[0][off]);
-            go2[nb][r] = *reinterpret_cast<const u32*>(&post_s[1][off]);
+            go1[nb][r] = *reinterpret_cast<const u32*>(&post_s[sg][off]);
+            go2[nb][r] = *reinterpret_cast<const u32*>(&post_s[1 + sg][off]);
           }
       }
       const u32 br[2][2] = { {d[0], d[1]}, {d[2], d[3]} };

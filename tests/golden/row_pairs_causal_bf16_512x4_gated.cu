@@ -37,7 +37,9 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
   __shared__ __align__(16) unsigned short post_s[8][L];
   __builtin_assume(threadIdx.x < 128);   // so the compiler bounds w and folds offset checks
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, q = lane & 3;
-  const int qs = q & 0, sg = q >> 0;   // in-row lane offset, row of each part
+  // a lane's values belong to row sg of each part of the complex row, at in-row offsets
+  // of qs (one row per part: qs = q, sg = 0)
+  const int qs = q & 0, sg = q >> 0;
   const u32 base = (u32)__cvta_generic_to_shared(smem);
   const int total = pairs * H;
   // block p = h * pairs + i: its first row, 8i H + h (row j of the block is j H rows on)
@@ -50,7 +52,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
   auto out_off = [&](int nb, int r) {
     return 256 * (8 * nb + 2 * qs + (r & 1)) + 16 * (g + 8 * (r >> 1)) + 4 * w;
   };
-  // pair p's gate rows -> dst (16-byte cp.async, coalesced), one commit group
+  // block p's gate rows -> dst (16-byte cp.async, coalesced), one commit group
   auto fetch_gates = [&](const unsigned short* src, int p, unsigned short (*dst)[L]) {
     const unsigned short* s0 = src + first_row(p) * L;
     for (int v = threadIdx.x; v < L / 8; v += 128) {

@@ -19,20 +19,23 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
   __shared__ unsigned red[8];
   __builtin_assume(threadIdx.x < 128);   // so the compiler bounds w and folds offset checks
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, q = lane & 3;
+  // a lane's values belong to row sg of each part of the complex row, at in-row offsets
+  // of qs (one row per part: qs = q, sg = 0)
+  const int qs = q & 3, sg = q >> 2;
   const u32 base = (u32)__cvta_generic_to_shared(smem);
   const int total = pairs * H;
   // pair p = h * pairs + i: its first row, 2i H + h (the second is H rows on)
   auto first_row = [&](int p) { return (size_t)(2 * (p % pairs)) * H + p / pairs; };
   // element offset of this lane's stage-1 B fragment (ai, nb): 4 consecutive c
   auto in_off = [&](int ai, int nb) {
-    return 256 * (2 * q + (ai & 1) + 8 * (ai >> 1)) + 16 * (8 * nb + g) + 4 * w;
+    return 256 * (2 * qs + (ai & 1) + 8 * (ai >> 1)) + 16 * (8 * nb + g) + 4 * w;
   };
   // this lane's (a, b) of the stage-1 B fragments: 4 consecutive c per 8-byte load
   auto load_pair = [&](int p, uint2 (*r1)[2], uint2 (*r2)[2]) {
     // from this lane's first element: the loads' offsets from it are constants (one base
     // register and an immediate per load, not a 64-bit address each)
-    const unsigned short* x1 = x + first_row(p) * L + in_off(0, 0);
-    const unsigned short* x2 = x1 + (size_t)H * L;
+    const unsigned short* x1 = x + (first_row(p) + (size_t)sg * H) * L + in_off(0, 0);
+    const unsigned short* x2 = x1 + (size_t)1 * H * L;
 #pragma unroll
     for (int ai = 0; ai < 4; ++ai)
 #pragma unroll
@@ -72,7 +75,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
 #pragma unroll 1
   for (int p = blockIdx.x; p < total; p += gridDim.x) {
     const int h = p / pairs;
-    const size_t row1 = first_row(p), row2 = row1 + H;
+    const size_t row1 = first_row(p), row2 = row1 + 1 * H;
     // scales: each row's largest |part| into [256, 512), so neither row of a pair loses
     // accuracy to the other's size; a row holding a NaN or Inf is zeroed for its partner
     // and its outputs are NaN, as the FFT convolution of that row alone gives
@@ -88,18 +91,23 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
       }
     m1 = max(m1 & 0xffffu, m1 >> 16) << 16;          // as fp32 bits
     m2 = max(m2 & 0xffffu, m2 >> 16) << 16;
+    // per row: over the lanes of one sg (xor of g's and qs's bits), then the warps
 #pragma unroll
     for (int s = 16; s > 0; s >>= 1) {
       m1 = max(m1, __shfl_xor_sync(0xffffffffu, m1, s));
       m2 = max(m2, __shfl_xor_sync(0xffffffffu, m2, s));
     }
     if (lane == 0) {
-      red[w] = m1;
-      red[4 + w] = m2;
+      red[4 * sg + w] = m1;
+      red[4 * (1 + sg) + w] = m2;
     }
     __syncthreads();
-    m1 = max(max(red[0], red[1]), max(red[2], red[3]));
-    m2 = max(max(red[4], red[5]), max(red[6], red[7]));
+    {
+      const unsigned* r1 = red + 4 * sg;
+      const unsigned* r2 = red + 4 * (1 + sg);
+      m1 = max(max(r1[0], r1[1]), max(r1[2], r1[3]));
+      m2 = max(max(r2[0], r2[1]), max(r2[2], r2[3]));
+    }
     const bool bad1 = m1 >= 0x7f800000u, bad2 = m2 >= 0x7f800000u;   // Inf or NaN
     // a bad row's values read as zeros: the unpacking of a bf16 from its pair takes
     // a mask (high half) or a byte permutation (low half), zeros for a bad row, at no cost

@@ -163,6 +163,20 @@ def _run_pairs(L, K, gates, *, B, H, grid_per_sm=0, guard=0, seed=3):
     return y, big[B * H * L:], (x, g, k)
 
 
+def _rows_and_oracle(L, K, gates, *, B, H):
+    """`_run_pairs` with a guard band of 4096 poisoned elements past the outputs (checked
+    untouched): (outputs, float64 causal oracle on the rounded rows and gates)."""
+    from fftconv_cupy.runtime import arrays
+    y, band, (x, g, k) = _run_pairs(L, K, gates, B=B, H=H, guard=4096)
+    assert (band == 0xFFFF).all()
+    f64 = lambda a: cupy.asnumpy(arrays.bits16_to_float(a, "bfloat16", cupy)).astype(np.float64)
+    xr, gr = f64(x), f64(g)
+    pre = gr if gates[0] else 1.0
+    n = 2 * L
+    ref = np.fft.irfft(np.fft.rfft(xr * pre, n) * np.fft.rfft(k[np.arange(B * H) % H], n), n)[:, :L]
+    return f64(y), ref * (gr if gates[1] else 1.0)
+
+
 @pytest.mark.parametrize("L, gates", [(2048, (False, False)), (2048, (True, True)),
                                       (3000, (True, False)), (3000, (False, True))])
 def test_looping_grid_gives_the_same_bits(L, gates):
@@ -180,17 +194,7 @@ def test_looping_grid_gives_the_same_bits(L, gates):
 def test_causal_row_pairs_write_their_rows_only(L, K, gates):
     # the smallest row served, rows not a multiple of 16, the largest gated row (static
     # shared memory near its limit): every output written, nothing past them, within bf16
-    from fftconv_cupy.runtime import arrays
-    B, H = 2, 3
-    y, band, (x, g, k) = _run_pairs(L, K, gates, B=B, H=H, guard=4096)
-    assert (band == 0xFFFF).all()
-    yf = cupy.asnumpy(arrays.bits16_to_float(y, "bfloat16", cupy)).astype(np.float64)
-    f64 = lambda a: cupy.asnumpy(arrays.bits16_to_float(a, "bfloat16", cupy)).astype(np.float64)
-    xr, gr = f64(x), f64(g)
-    pre = gr if gates[0] else 1.0
-    n = 2 * L
-    ref = np.fft.irfft(np.fft.rfft(xr * pre, n) * np.fft.rfft(k[np.arange(B * H) % H], n), n)[:, :L]
-    ref = ref * (gr if gates[1] else 1.0)
+    yf, ref = _rows_and_oracle(L, K, gates, B=2, H=3)
     assert rel_error(yf, ref) <= 3e-3
 
 
@@ -285,17 +289,7 @@ def test_segments_keep_their_own_scale_and_nans(L, S):
 @pytest.mark.parametrize("L, K, gates", [(1000, 1000, (True, True)), (520, 520, (False, False)),
                                          (264, 9, (True, True)), (512, 300, (False, True))])
 def test_segments_write_their_rows_only(L, K, gates):
-    from fftconv_cupy.runtime import arrays
-    B, H = 8, 3
-    y, band, (x, g, k) = _run_pairs(L, K, gates, B=B, H=H, guard=4096)
-    assert (band == 0xFFFF).all()
-    yf = cupy.asnumpy(arrays.bits16_to_float(y, "bfloat16", cupy)).astype(np.float64)
-    f64 = lambda a: cupy.asnumpy(arrays.bits16_to_float(a, "bfloat16", cupy)).astype(np.float64)
-    xr, gr = f64(x), f64(g)
-    pre = gr if gates[0] else 1.0
-    n = 2 * L
-    ref = np.fft.irfft(np.fft.rfft(xr * pre, n) * np.fft.rfft(k[np.arange(B * H) % H], n), n)[:, :L]
-    ref = ref * (gr if gates[1] else 1.0)
+    yf, ref = _rows_and_oracle(L, K, gates, B=8, H=3)
     err = np.linalg.norm(yf - ref, axis=1) / np.linalg.norm(ref, axis=1)
     assert err.max() <= 3e-3, err
 
