@@ -16,6 +16,7 @@ import numpy as np
 from fftconv_cupy.bench.causal import (batch_heads, copy_bandwidth, device_name, parse_len,
                                        rows_for, time_ms)
 from fftconv_cupy.plan.support import io_tolerance, rel_error
+from fftconv_cupy.plan.pairs import pair_plan
 from fftconv_cupy.runtime import arrays
 
 IOS = ("float32", "float16", "bfloat16")
@@ -143,6 +144,8 @@ def main(argv=None):
                     help="only causal bf16 rows (--pair-lengths; rows as the sweep's): row pairs, "
                          "gated and not, against the fp32 plan")
     ap.add_argument("--pair-lengths", default="2048", help="with --causal-pairs")
+    ap.add_argument("--circular-sizes", default="4096",
+                    help="with --circular or --extras: circular bf16 sizes N (B=64, H=768)")
     ap.add_argument("--batch", type=int, default=64,
                     help="batch B of the (B, H, L) rows, H = rows / B (DESIGN's sweep: 64; runs "
                          "before 2026-12-04's session 20 used 8: 8x the kernel spectra)")
@@ -164,6 +167,10 @@ def main(argv=None):
                   f"{base['ms']:8.3f} ms  x{base['x_floor']:5.2f} floor  err {base['rel_err']:.1e}", flush=True)
             for gates in ([(False, False)] if not gated else
                           [(True, True), (True, False), (False, True)]):
+                if pair_plan(L, L, mode="causal", io="bfloat16", precision="auto", gates=gates,
+                             batch=a.batch) is None:
+                    print(f"causal bf16 L={L} gates={gates}: no row-pair plan", flush=True)
+                    continue
                 r = pairs_run(bw, L, mode="causal", batch=rows // heads, heads=heads, gates=gates)
                 results.append(r)
                 name = {(0, 0): "ungated", (1, 1): "gated  ", (1, 0): "pre    ", (0, 1): "post   "}
@@ -194,15 +201,16 @@ def main(argv=None):
                     print(f"L={L:>8} io={io:<8} fp32 {'gated  ' if gated else 'ungated'} {r['ms']:8.3f} ms  "
                           f"x{r['x_floor']:5.2f} floor  err {r['rel_err']:.1e}", flush=True)
                 print(f"L={L:>8} io={io:<8} gated / ungated {t[True] / t[False]:.2f}", flush=True)
-    if a.extras or (a.circular and not a.causal_pairs):
-        r = pairs_run(bw)
+    for N in ([parse_len(v) for v in a.circular_sizes.split(",")]
+              if a.extras or (a.circular and not a.causal_pairs) else []):
+        r = pairs_run(bw, N)
         results.append(r)
-        print(f"circular bf16 B=64 H=768 N=4096 row pairs (fp16 mma): {r['ms']:8.3f} ms  "
+        print(f"circular bf16 B=64 H=768 N={N} row pairs (fp16 mma): {r['ms']:8.3f} ms  "
               f"x{r['x_floor']:5.2f} floor  err {r['rel_err']:.1e} written={r['written']}", flush=True)
         for prec in ("fp32", "bf16"):
-            r = one(4096, "bfloat16", prec, bw, 64 * 768, circular=True, heads=768)
+            r = one(N, "bfloat16", prec, bw, 64 * 768, circular=True, heads=768)
             results.append(r)
-            print(f"circular bf16 B=64 H=768 N=4096 {prec}: {r['ms']:8.3f} ms  x{r['x_floor']:5.2f} floor  "
+            print(f"circular bf16 B=64 H=768 N={N} {prec}: {r['ms']:8.3f} ms  x{r['x_floor']:5.2f} floor  "
                   f"err {r['rel_err']:.1e} written={r['written']}", flush=True)
             cupy.get_default_memory_pool().free_all_blocks()
     if a.out:

@@ -72,5 +72,6 @@ def render_pairs(plan) -> KernelSource:
     code = render(PAIRS_TEMPLATE, describe=plan.describe(), min_blocks=plan.min_blocks,
                   s3_unroll=plan.s3_unroll, n=plan.n, length=plan.len_x,
                   gate_pre=plan.gate_pre, gate_post=plan.gate_post, segments=plan.segments,
-                  assume_threads=plan.assume_threads, rebased=plan.rebased)
+                  assume_threads=plan.assume_threads, rebased=plan.rebased, split=plan.split,
+                  threads=plan.threads)
     return KernelSource(code=code, entries=("fftconv_pairs",), plan=plan.describe())

@@ -3,10 +3,17 @@
 Two real rows of one channel form one complex row z = x1 + i x2; a real kernel keeps
 them apart (y1 + i y2 = ifft(fft(z) K)), so the n-point transform needs no pairing of
 bins k and n - k.  The kernel (templates/pairs.cu.j2, include/fftconv/pairs.cuh) runs the
-three radix-16 stages of n = 4096 as fp16 mma products; this module lays out what it
-reads: per-lane DFT fragments and stage-2 twiddles, stage-3 twiddle tables and the
-kernel spectrum, all in mma fragment order (fp16 pairs), and runs the same flow in
+three radix-16 stages of SUB = 4096 points as fp16 mma products; this module lays out
+what it reads: per-lane DFT fragments and stage-2 twiddles, stage-3 twiddle tables and
+the kernel spectrum, all in mma fragment order (fp16 pairs), and runs the same flow in
 float64 for the no-GPU path.
+
+n = 8192 splits the row by decimation in time: E, O = the 4096-point transforms of its
+even and odd points, X[k'] = E + w^k' O and X[k' + 4096] = E - w^k' O (w = e^(-2 pi i /
+8192)).  Times the spectrum and back, the even and odd outputs' spectra are
+    G_e = P E + Q O,  G_o = R E + P O   (P = (K0 + K1) / 2, Q = w^k' (K0 - K1) / 2,
+                                         R = w^-k' (K0 - K1) / 2; K0, K1 = K[k'], K[k' + 4096])
+so a block runs two 4096-point transforms, mixed bin by bin between stage 3's products.
 """
 from __future__ import annotations
 
@@ -17,7 +24,8 @@ import numpy as np
 
 from .support import PAIR_CAUSAL_ALIGN, PAIR_IO, PAIR_SEGMENTS, PAIR_SIZES, SMEM_NO_OPT_IN
 
-THREADS = 128
+THREADS = 128                # per 4096-point transform (a block of n = 8192 has twice)
+SUB = 4096                   # the transform the kernel's three radix-16 stages compute
 SMEM_BYTES = 16384 + 32      # the exchange buffer (two fp16 planes) and the rows' maxima
 
 
@@ -47,6 +55,10 @@ class PairPlan:
     rebased: bool = True       # row loads from the lane's first element (constant offsets)
 
     def __post_init__(self):
+        if self.n not in PAIR_SIZES:
+            raise ValueError(f"row pairs compute sizes {sorted(PAIR_SIZES)}, got {self.n}")
+        if self.split > 1 and (self.segments > 1 or self.gate_pre or self.gate_post):
+            raise ValueError(f"a {self.n}-point row pair takes one ungated row per part")
         if self.segments not in PAIR_SEGMENTS:
             raise ValueError(f"segments must be one of {PAIR_SEGMENTS}, got {self.segments}")
         if self.segments > 1 and (self.mode != "causal" or 2 * self.segments * self.len_x > self.n):
@@ -64,6 +76,15 @@ class PairPlan:
     @property
     def out_len(self) -> int:
         return self.len_x
+
+    @property
+    def split(self) -> int:
+        """4096-point transforms per row (2: n = 8192, decimated in time)."""
+        return self.n // SUB
+
+    @property
+    def threads(self) -> int:
+        return THREADS * self.split
 
     @property
     def rows_per_block(self) -> int:
@@ -84,13 +105,14 @@ class PairPlan:
     @property
     def smem_bytes(self) -> int:
         """Static shared memory: the exchange buffer, the maxima, each gate's block rows."""
-        return (SMEM_BYTES + 32 * (self.segments - 1)
+        return (SMEM_BYTES + 32 * (self.segments - 1) + (16384 + 32) * (self.split - 1)
                 + (self.gate_pre + self.gate_post) * self.rows_per_block * self.len_x * 2)
 
     @property
     def spectrum_words(self) -> int:
-        """uint32 words of one channel's spectrum (fp16 pairs in fragment order)."""
-        return self.n
+        """uint32 words of one channel's spectrum (fp16 pairs in fragment order): K, or
+        P, Q, R of each stage-3 block for a split row."""
+        return SUB if self.split == 1 else 3 * SUB
 
     def describe(self) -> str:
         f = "x".join(map(str, self.radices))
@@ -98,6 +120,8 @@ class PairPlan:
         rows = f" L={self.len_x}" if self.mode != "circular" else ""
         if self.segments > 1:
             rows += f" segments={self.segments}"
+        if self.split > 1:
+            rows += f" split={self.split}x{SUB}"
         return (f"row_pairs real {self.precision} n={self.n} [{f}] io={self.io} {self.mode}{rows}"
                 f"{gates} ({'two' if self.segments == 1 else self.rows_per_block} rows per complex row, "
                 "mma.sync m16n8k16 f16)")
@@ -105,7 +129,7 @@ class PairPlan:
     def as_dict(self) -> dict:
         return {"layout": self.layout, "precision": self.precision, "real": True, "n": self.n,
                 "m": self.len_x, "mode": self.mode, "factors": list(self.radices), "passes": 1,
-                "io": self.io, "gates": [self.gate_pre, self.gate_post], "threads": THREADS,
+                "io": self.io, "gates": [self.gate_pre, self.gate_post], "threads": self.threads,
                 "shared_memory_bytes": self.smem_bytes, "rows_per_block": self.rows_per_block,
                 "describe": self.describe()}
 
@@ -125,11 +149,13 @@ def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: s
             or batch < 2):
         return None
     plan = None
-    if mode == "circular" and len_x in PAIR_SIZES:
-        plan = PairPlan(n=len_x, radices=PAIR_SIZES[len_x], len_k=len_k, io=io,
+    # a split row (n = 8192) has no room for gates in static shared memory
+    sizes = {n: r for n, r in PAIR_SIZES.items() if n == SUB or not any(gates)}
+    if mode == "circular" and len_x in sizes:
+        plan = PairPlan(n=len_x, radices=sizes[len_x], len_k=len_k, io=io,
                         gate_pre=gates[0], gate_post=gates[1])
     if mode == "causal" and len_x % PAIR_CAUSAL_ALIGN == 0:
-        for n, radices in sorted(PAIR_SIZES.items()):
+        for n, radices in sorted(sizes.items()):
             segments = next((s for s in PAIR_SEGMENTS if n // (4 * s) < len_x), None)
             if segments is not None and len_x + len_k - 1 <= n // segments:
                 plan = PairPlan(n=n, radices=radices, len_k=len_k, io=io, mode="causal",
@@ -148,7 +174,8 @@ def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: s
     # 0.353 -> 0.360 and the segments 0.085 -> 0.092 (512), 0.150 -> 0.162 (1024), so only
     # ungated single rows take it (scripts/pairs-ab, best of 2).
     plan = replace(plan, assume_threads=plan.segments == 1 or any(gates),
-                   rebased=plan.segments == 1 and not any(gates))
+                   rebased=plan.segments == 1 and not any(gates),
+                   min_blocks=plan.min_blocks // plan.split)   # 128 registers a thread either way
     # the gates' rows live in static shared memory (two gates of 4096: past its limit)
     return plan if plan.smem_bytes <= SMEM_NO_OPT_IN else None
 
@@ -233,68 +260,120 @@ def device_tables(n: int = 4096, segments: int = 1):
 
 
 def fragment_spectrum(K):
-    """Kernel spectra K (channels, n) -> (K'' in fragment order, output factors): K'' =
-    K 2^t / 128 with 2^t putting each channel's largest part into [0.5, 1)."""
-    n = K.shape[-1]
-    m = np.maximum(np.abs(K.real), np.abs(K.imag)).max(axis=-1)
+    """Kernel spectra K (channels, [tables,] 4096) -> (K'' in fragment order, output factors):
+    K'' = K 2^t / 128 with 2^t putting each channel's largest part into [0.5, 1)."""
+    flat = K.reshape(len(K), -1)
+    m = np.maximum(np.abs(flat.real), np.abs(flat.imag)).max(axis=-1)
     _, ex = np.frexp(np.where(m > 0, m, 1.0))
-    Ks = K * np.ldexp(1.0, -ex)[:, None] / 128
+    Ks = K * np.ldexp(1.0, -ex).reshape((-1,) + (1,) * (K.ndim - 1)) / 128
     row, col = frag_coords()
     jb = np.arange(16)[:, None, None, None]
     idx = (16 * jb + row) + 256 * col                        # k = j + 256 kc
-    return Ks[:, idx], (128 * np.ldexp(1.0, ex)).astype(np.float32)
+    return Ks[..., idx], (128 * np.ldexp(1.0, ex)).astype(np.float32)
+
+
+def split_spectrum(K):
+    """An 8192-point spectrum (channels, 8192) -> (channels, 3, 4096): P, Q, R of the
+    decimation in time (the module's docstring)."""
+    K0, K1 = K[:, :SUB], K[:, SUB:]
+    w = _w(2 * SUB) ** np.arange(SUB)
+    d = (K0 - K1) / 2
+    return np.stack([(K0 + K1) / 2, d * w, d / w], axis=1)
 
 
 def kernel_spectrum_pairs(plan: PairPlan, k_rows, xp):
-    """The spectrum array the kernel reads: per channel n uint32 words (fp16 pairs in
-    fragment order), then one float32 output factor per channel."""
+    """The spectrum array the kernel reads: per channel `spectrum_words` uint32 words (fp16
+    pairs in fragment order; split rows: P, Q, R of each stage-3 block j), then one
+    float32 output factor per channel."""
     k = np.asarray(k_rows.get() if hasattr(k_rows, "get") else k_rows, dtype=np.float64)
     K = np.fft.fft(k, n=plan.n, axis=-1)
+    if plan.split > 1:
+        K = split_spectrum(K)
     Kf, ks = fragment_spectrum(K)
-    words = quads(half_pairs(Kf)).reshape(len(k), plan.spectrum_words)
-    out = np.concatenate([words.ravel(), ks.view(np.uint32)])
+    words = quads(half_pairs(Kf))                            # (channels, [3,] 16, 2, 32, 4)
+    if plan.split > 1:
+        words = np.moveaxis(words, 1, 2)                     # per block j: P, Q, R
+    out = np.concatenate([words.reshape(len(k), plan.spectrum_words).ravel(), ks.view(np.uint32)])
     return xp.asarray(out)
 
 
 def unpack_spectrum(plan: PairPlan, hs: np.ndarray, channels: int):
-    """The fp16 spectrum values and output factors back from `kernel_spectrum_pairs`."""
-    words = hs[:channels * plan.spectrum_words].reshape(channels, 16, 2, 32, 4)
+    """The fp16 spectrum values and output factors back from `kernel_spectrum_pairs`:
+    (channels, 16, 4, 32, 2) complex, split rows (channels, 3, 16, 4, 32, 2)."""
+    tables = plan.spectrum_words // SUB
+    words = hs[:channels * plan.spectrum_words].reshape(channels, 16, tables, 2, 32, 4)
     ks = hs[channels * plan.spectrum_words:].view(np.float32)
-    w = np.moveaxis(words.reshape(channels, 16, 2, 32, 2, 2), 3, 4)   # kp, kk, lane, re/im
-    w = w.reshape(channels, 16, 4, 32, 2)
+    w = np.moveaxis(words.reshape(channels, 16, tables, 2, 32, 2, 2), 4, 5)   # kp, kk, lane, re/im
+    w = np.moveaxis(w.reshape(channels, 16, tables, 4, 32, 2), 2, 1)
     def val(v):
         lo = (v & 0xFFFF).astype(np.uint16).view(np.float16).astype(np.float64)
         hi = (v >> 16).astype(np.uint16).view(np.float16).astype(np.float64)
         return np.stack([lo, hi], axis=-1)
-    return val(w[..., 0]) + 1j * val(w[..., 1]), ks
+    Kf = val(w[..., 0]) + 1j * val(w[..., 1])
+    return (Kf[:, 0] if tables == 1 else Kf), ks
+
+
+def _flow(z, F, tw2, tw3f, tw3i, prod, tw, spectral, out_prod):
+    """The kernel's data flow for one complex row of 4096 or (decimated in time) 8192
+    points: forward stages 1-2 per c tile, stage 3 per j block (product over c, the
+    spectrum, back over kc), inverse stages per c tile.  prod(P, Q, data_left), tw(v, w,
+    conj) and spectral(Zs, jb) (the fragment-ordered values of each 4096-point part, in
+    place) carry the arithmetic: exact, or the kernel's roundings."""
+    split = z.size // SUB
+    row, col = frag_coords()
+    Fc = np.conj(F)
+    Ss = []
+    for e in range(split):
+        T = z[e::split].reshape(16, 16, 16)                  # [a][b][c]
+        S = np.empty((16, 256), complex)                     # S[c][j], j = ka + 16 kb
+        for c in range(16):
+            U = tw(prod(F, T[:, :, c], False), tw2)          # [ka][b]
+            U = prod(U, F, True)                             # [ka][kb]
+            U[row, col] = tw(U[row, col], tw3f[c])
+            S[c] = U.T.reshape(256)
+        Ss.append(S)
+    for jb in range(16):
+        Zs = [prod(S[:, 16 * jb:16 * jb + 16].T, F, True) for S in Ss]   # [j][kc]
+        spectral([Z[row, col] for Z in Zs], jb, Zs)
+        for S, Z in zip(Ss, Zs):
+            V = prod(Z, Fc, True)                            # [j][c]
+            V[row, col] = tw(V[row, col], tw3i[jb])
+            S[:, 16 * jb:16 * jb + 16] = V.T
+    y = np.empty(z.size, complex)
+    for e, S in enumerate(Ss):
+        Y = np.empty((16, 16, 16), complex)                  # [a][b][c]
+        for c in range(16):
+            V = tw(prod(Fc, S[c].reshape(16, 16), False), tw2, conj=True)   # [b][ka]
+            Y[:, :, c] = out_prod(V, Fc).T                   # [b][a] -> [a][b]
+        y[e::split] = Y.reshape(SUB)
+    return y
+
+
+def _spectral(spec, mul, mad):
+    """stage 3's bin-by-bin step: times K, or the split rows' mixing (E, O) -> (P E + Q O,
+    R E + P O); mul(v, w) and mad(a, w, b, v) = a w + b v with the kernel's roundings or not."""
+    row, col = frag_coords()
+
+    def step(vals, jb, Zs):
+        if len(Zs) == 1:
+            Zs[0][row, col] = mul(vals[0], spec[jb])
+            return
+        P, Q, R = spec[:, jb]
+        E, O = vals
+        Zs[0][row, col] = mad(E, P, O, Q)
+        Zs[1][row, col] = mad(E, R, O, P)
+    return step
 
 
 def model(z, Kfrag, kscale, tw3f, tw3i):
-    """float64 run of the kernel's data flow for one complex row of 4096 points."""
-    n = z.shape[-1]
-    F = _w(n) ** (256 * np.outer(np.arange(16), np.arange(16)) % n) / 4
-    row, col = frag_coords()
-    T = z.reshape(16, 16, 16)                                # [a][b][c]
-    U = np.einsum("ka,abc->kbc", F, T)                       # [ka][b][c]
-    U = U * (_w(n) ** (16 * np.outer(np.arange(16), np.arange(16)) % n))[:, :, None]
-    U = np.einsum("kbc,bl->klc", U, F)                       # [ka][kb][c]
-    for c in range(16):
-        U[row, col, c] *= tw3f[c]
-    S = U.reshape(16, 16, 16).transpose(2, 1, 0).reshape(16, 256)   # S[c][j], j = ka + 16 kb
-    for jb in range(16):
-        A = S[:, 16 * jb:16 * jb + 16].T                     # [j][c]
-        Z = A @ F                                            # [j][kc]
-        Z[row, col] *= Kfrag[jb]
-        V = Z @ np.conj(F)                                   # [j][c]
-        V[row, col] *= tw3i[jb]
-        S[:, 16 * jb:16 * jb + 16] = V.T
-    Y = np.empty((16, 16, 16), complex)                      # [a][b][c]
-    tw2 = np.conj(_w(n) ** (16 * np.outer(np.arange(16), np.arange(16)) % n))
-    for c in range(16):
-        B = S[c].reshape(16, 16)                             # [kb][ka]
-        V = (np.conj(F) @ B) * tw2                           # [b][ka]
-        Y[:, :, c] = (V @ np.conj(F)).T                      # [b][a] -> [a][b]
-    return Y.reshape(n) * kscale
+    """float64 run of the kernel's data flow for one complex row of 4096 or 8192 points
+    (Kfrag: K'' of `fragment_spectrum`, or P, Q, R for 8192)."""
+    F = _w(SUB) ** (256 * np.outer(np.arange(16), np.arange(16)) % SUB) / 4
+    tw2 = _w(SUB) ** (16 * np.outer(np.arange(16), np.arange(16)) % SUB)
+    prod = lambda P, Q, data_left: P @ Q
+    tw = lambda v, w, conj=False: v * (np.conj(w) if conj else w)
+    spectral = _spectral(Kfrag, lambda v, w: v * w, lambda a, w, b, v: a * w + b * v)
+    return _flow(z, F, tw2, tw3f, tw3i, prod, tw, spectral, lambda P, Q: P @ Q) * kscale
 
 
 # --- the kernel's roundings, emulated ------------------------------------------------
@@ -342,8 +421,9 @@ def _shift(x) -> int:
 
 
 def emulate_pair(x1, x2, Kf, kscale, *, per_row=True, acc16=True, tw16=True, segments=1):
-    """The kernel's arithmetic for one row pair of n = 4096 (finite float64 rows x1, x2;
-    Kf the fragment-ordered spectrum K'' (fp16 values), kscale its output factor): fp16
+    """The kernel's arithmetic for one row pair of n = 4096 or 8192 (finite float64 rows
+    x1, x2; Kf the fragment-ordered spectrum K'', or P, Q, R (fp16 values), kscale its
+    output factor): fp16
     operands, tables and twiddle products, fp16 accumulators rounded after each mma, fp32
     in the last product.  Returns the two output rows before their I/O rounding.
     per_row=False: one scale for both rows (the prototype kernel); acc16=False: fp32
@@ -352,43 +432,36 @@ def emulate_pair(x1, x2, Kf, kscale, *, per_row=True, acc16=True, tw16=True, seg
     The scales come from the exact values (the kernel's, for pre-gated rows, from their
     bf16-rounded products: the shift can differ by one where rounding crosses a binade)."""
     n = x1.shape[-1]
-    row, col = frag_coords()
     rt = _r16 if tw16 else (lambda t: t)
     Kf = rt(Kf)
-    tw3f, tw3i = (rt(t) for t in stage3_twiddles(n))
+    tw3f, tw3i = (rt(t) for t in stage3_twiddles(SUB))
     acc = _r16 if acc16 else _r32
 
     def tw(v, w, conj=False):
         return _twiddle(v, w, conj, exact=not tw16)
 
-    F = _r16(_w(n) ** (256 * np.outer(np.arange(16), np.arange(16)) % n) / 4)
-    Fc = np.conj(F)
-    tw2 = rt(_w(n) ** (16 * np.outer(np.arange(16), np.arange(16)) % n))
+    def mad(a, w, b, v):
+        """a w + b v as the kernel's fp16 pairs (cmad: four fused products per part)."""
+        if not tw16:
+            return _r16(a * w + b * v)
+        a, b = _r16(a), _r16(b)
+        r16 = lambda t: t.astype(np.float16).astype(np.float64)
+        re = r16(-b.imag * v.imag + r16(b.real * v.real + r16(-a.imag * w.imag + r16(a.real * w.real))))
+        im = r16(b.imag * v.real + r16(b.real * v.imag + r16(a.imag * w.real + r16(a.real * w.imag))))
+        return re + 1j * im
+
+    F = _r16(_w(SUB) ** (256 * np.outer(np.arange(16), np.arange(16)) % SUB) / 4)
+    tw2 = rt(_w(SUB) ** (16 * np.outer(np.arange(16), np.arange(16)) % SUB))
     if per_row:
         seg = lambda v: np.repeat([_shift(p) for p in np.split(v, segments)], n // segments)
         sh1, sh2 = seg(x1), seg(x2)
     else:
         sh1 = sh2 = _shift(np.concatenate([x1, x2]))
     z = _r16(x1 * 2.0 ** sh1 + 1j * (x2 * 2.0 ** sh2))
-    T = z.reshape(16, 16, 16)                                  # [a][b][c]
-    S = np.empty((16, 256), complex)                           # S[c][j], j = ka + 16 kb
-    for c in range(16):
-        U = tw(_product(F, T[:, :, c], acc), tw2)              # [ka][b]
-        U = _product(U, F, acc, data_left=True)                # [ka][kb]
-        U[row, col] = tw(U[row, col], tw3f[c])
-        S[c] = U.T.reshape(256)
-    for jb in range(16):
-        A = S[:, 16 * jb:16 * jb + 16].T                       # [j][c]
-        Z = _product(A, F, acc, data_left=True)                # [j][kc]
-        Z[row, col] = tw(Z[row, col], Kf[jb])
-        V = _product(Z, Fc, acc, data_left=True)               # [j][c]
-        V[row, col] = tw(V[row, col], tw3i[jb])
-        S[:, 16 * jb:16 * jb + 16] = V.T
-    Y = np.empty((16, 16, 16), complex)                        # [a][b][c]
-    for c in range(16):
-        V = tw(_product(Fc, S[c].reshape(16, 16), acc), tw2, conj=True)   # [b][ka]
-        Y[:, :, c] = _product(V, Fc, _r32, data_left=True).T   # [b][a]
-    y = Y.reshape(n) * kscale
+    prod = lambda P, Q, data_left: _product(P, Q, acc, data_left=data_left)
+    spectral = _spectral(Kf, lambda v, w: tw(v, w), mad)
+    y = _flow(z, F, tw2, tw3f, tw3i, prod, tw, spectral,
+              lambda V, Fc: _product(V, Fc, _r32, data_left=True)) * kscale
     return y.real * 2.0 ** -sh1, y.imag * 2.0 ** -sh2
 
 
@@ -419,7 +492,7 @@ def execute_pairs(plan: PairPlan, x: np.ndarray, hs: np.ndarray, channels: int, 
         finite = _bf16_finite(x32).all(axis=1)
         x = x32.astype(np.float64)
     Kf, ks = unpack_spectrum(plan, np.asarray(hs), channels)
-    tw3f, tw3i = stage3_twiddles(plan.n)
+    tw3f, tw3i = stage3_twiddles(SUB)
     S, P = plan.segments, plan.segment_len
     y = np.empty((rows, L))
     # as the kernel: a row with a NaN or Inf is left out of its block, its outputs NaN

@@ -113,7 +113,7 @@ IO_PRECISION = {
 # its zero guard), so that L = 1024 or 512 costs per sample what L = 2048 does; the batch
 # must then be a multiple of 2 S.  A single row of 1024 in 4096 points would cost twice
 # the fp32 plan's time per sample.
-PAIR_SIZES = {4096: (16, 16, 16)}
+PAIR_SIZES = {4096: (16, 16, 16), 8192: (16, 16, 16, 2)}
 PAIR_IO = ("bfloat16",)
 PAIR_MODES = ("circular", "causal")
 PAIR_CAUSAL_ALIGN = 8

@@ -6,7 +6,7 @@ import threading
 
 from ..codegen.compile import get_kernel
 from ..codegen.source import render_pairs
-from ..plan.pairs import THREADS, PairPlan, device_tables
+from ..plan.pairs import SUB, PairPlan, device_tables
 
 
 @functools.lru_cache(maxsize=16)
@@ -26,9 +26,9 @@ class _DeviceState:
 
     def __init__(self, plan: PairPlan, kernel, device: int):
         self.device = device
-        self.tables = _device_tables(plan.n, plan.segments, device)   # kept alive here
+        self.tables = _device_tables(SUB, plan.segments, device)   # kept alive here
         self.table_ptrs = tuple(t.data.ptr for t in self.tables)
-        self.launch = kernel.launcher("fftconv_pairs", THREADS)
+        self.launch = kernel.launcher("fftconv_pairs", plan.threads)
         self.grid_cap = plan.grid_per_sm * _sm_count(device) if plan.grid_per_sm else 0
 
 

@@ -13,12 +13,14 @@ ml_dtypes = pytest.importorskip("ml_dtypes")
 
 
 @pytest.mark.parametrize("args, served", [
-    ((4096, 4096, "circular", "bfloat16", "auto"), True),
-    ((4096, 100, "circular", "bfloat16", "fp16"), True),
-    ((4096, 4096, "causal", "bfloat16", "auto"), False),      # 8191 outputs: no size fits
-    ((2048, 2048, "causal", "bfloat16", "auto"), True),
-    ((3000, 1000, "causal", "bfloat16", "auto"), True),       # 3999 <= 4096
-    ((3000, 1200, "causal", "bfloat16", "auto"), False),      # 4199 > 4096
+    ((4096, 4096, "circular", "bfloat16", "auto"), 4096),
+    ((4096, 100, "circular", "bfloat16", "fp16"), 4096),
+    ((8192, 8192, "circular", "bfloat16", "auto"), 8192),
+    ((4096, 4096, "causal", "bfloat16", "auto"), 8192),       # 8191 outputs: split rows
+    ((8192, 8192, "causal", "bfloat16", "auto"), False),      # 16383 outputs: no size fits
+    ((2048, 2048, "causal", "bfloat16", "auto"), 4096),
+    ((3000, 1000, "causal", "bfloat16", "auto"), 4096),       # 3999 <= 4096
+    ((3000, 1200, "causal", "bfloat16", "auto"), 8192),       # 4199 > 4096
     ((1024, 1024, "causal", "bfloat16", "auto"), False),      # two rows per part need a batch of 4
     ((2044, 2044, "causal", "bfloat16", "auto"), False),      # rows not whole 16-byte pieces
     ((2048, 2048, "causal", "float16", "auto"), False),
@@ -30,10 +32,11 @@ ml_dtypes = pytest.importorskip("ml_dtypes")
 def test_pair_plan_serves_what_the_support_table_lists(args, served):
     L, K, mode, io, precision = args
     plan = P.pair_plan(L, K, mode=mode, io=io, precision=precision)
-    assert (plan is not None) == served
+    assert (plan and plan.n) == (served or None)
     if plan is not None:
-        assert plan.as_dict()["factors"] == [16, 16, 16] and plan.n == 4096
+        assert plan.as_dict()["factors"] == [16, 16, 16] + [2] * (plan.n // 8192)
         assert plan.len_x == plan.out_len == L and plan.as_dict()["mode"] == mode
+        assert plan.as_dict()["threads"] == plan.n // 32
 
 
 def _conv(shape, **kw):
@@ -50,7 +53,7 @@ def test_fftconv_picks_row_pairs_for_an_even_batch_only():
     assert _conv((2, 3, 4096), order=4)[0].plan.layout != "row_pairs"
 
 
-@pytest.mark.parametrize("kw", [dict(mode="causal"), dict(mode="full"), dict(dtype="float16")])
+@pytest.mark.parametrize("kw", [dict(mode="full"), dict(dtype="float16")])
 def test_fftconv_keeps_other_problems_off_row_pairs(kw):
     k = np.ones((1, 3, 4096))
     args = dict(mode="circular", dtype="bfloat16") | kw
@@ -270,6 +273,7 @@ GOLDEN_PAIRS = {
     "row_pairs_causal_bf16_1536_gated": dict(len_x=1536, len_k=1536, mode="causal", gates=(True, True)),
     "row_pairs_causal_bf16_512x4_gated": dict(len_x=512, len_k=512, mode="causal", gates=(True, True),
                                               batch=8),
+    "row_pairs_causal_bf16_4096_split": dict(len_x=4096, len_k=4096, mode="causal"),
 }
 
 
@@ -488,3 +492,101 @@ def test_row_pair_executor_refuses_a_batch_its_blocks_do_not_divide():
     ex.plan = plan
     with pytest.raises(ValueError, match="multiple of 8, got 4"):
         ex(None, None, None, batch=4, channels=1)
+
+
+# --- split rows: n = 8192 as two 4096-point transforms (decimation in time) ------------
+
+def test_split_spectrum_mixes_to_the_8192_point_convolution():
+    # P, Q, R take the even / odd transforms of a row to the spectra of its even / odd outputs
+    rng = np.random.default_rng(20)
+    z = rng.standard_normal(8192) + 1j * rng.standard_normal(8192)
+    K = np.fft.fft(rng.standard_normal(8192))
+    Pm, Qm, Rm = P.split_spectrum(K[None])[0]
+    E, O = np.fft.fft(z[0::2]), np.fft.fft(z[1::2])
+    y = np.fft.ifft(np.fft.fft(z) * K)
+    np.testing.assert_allclose(np.fft.ifft(Pm * E + Qm * O), y[0::2], atol=1e-9)
+    np.testing.assert_allclose(np.fft.ifft(Rm * E + Pm * O), y[1::2], atol=1e-9)
+
+
+def test_split_spectrum_round_trips_through_its_packing():
+    plan = P.pair_plan(4096, 4096, mode="causal", io="bfloat16", precision="auto")
+    assert plan.split == 2 and plan.spectrum_words == 3 * 4096
+    rng = np.random.default_rng(21)
+    k = rng.standard_normal((2, 4096)) * [[1e-3], [1e4]]
+    hs = P.kernel_spectrum_pairs(plan, k, np)
+    assert hs.dtype == np.uint32 and hs.size == 2 * (3 * 4096 + 1)
+    Kf, ks = P.unpack_spectrum(plan, hs, 2)
+    want, want_ks = P.fragment_spectrum(P.split_spectrum(np.fft.fft(k, n=8192, axis=-1)))
+    assert Kf.shape == (2, 3, 16, 4, 32, 2)
+    np.testing.assert_array_equal(ks, want_ks)
+    np.testing.assert_allclose(Kf, want, rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode, L, K", [("causal", 4096, 4096), ("causal", 3000, 1200),
+                                        ("circular", 8192, 8192), ("circular", 8192, 100)])
+@pytest.mark.parametrize("emulate", [False, True])
+def test_split_rows_meet_the_bf16_target_row_by_row(mode, L, K, emulate):
+    # float64 flow (fp16 spectrum) and the kernel's roundings emulated; rows of different
+    # sizes share blocks (each keeps its own scale)
+    plan = P.pair_plan(L, K, mode=mode, io="bfloat16", precision="auto")
+    assert plan.n == 8192 and plan.split == 2
+    rng = np.random.default_rng(L + K)
+    H = 2
+    x = _bf16(rng.standard_normal((4, L)) * np.array([[1.0], [1e-3], [1e2], [1.0]]))
+    k = rng.standard_normal((H, K)) / np.sqrt(K)
+    hs = P.kernel_spectrum_pairs(plan, k, np)
+    y = P.execute_pairs(plan, x, hs, H, emulate=emulate)
+    kk = np.tile(k, (2, 1))
+    if mode == "causal":
+        ref = _causal_oracle(x, kk)
+    else:
+        ref = np.fft.irfft(np.fft.rfft(x) * np.fft.rfft(kk, L), L)
+    err = np.linalg.norm(_bf16(y) - ref, axis=1) / np.linalg.norm(ref, axis=1)
+    assert err.max() < (3e-3 if emulate else 2e-3), err
+    if not emulate:                        # before the output rounding: the fp16 spectrum only
+        assert (np.linalg.norm(y - ref, axis=1) / np.linalg.norm(ref, axis=1)).max() < 5e-4
+
+
+def test_causal_conv_of_4096_takes_split_row_pairs():
+    rng = np.random.default_rng(22)
+    B, H, L = 2, 2, 4096
+    u = rng.standard_normal((B, H, L)).astype(ml_dtypes.bfloat16)
+    k = rng.standard_normal((H, L)) / 64
+    conv = fc.FFTConv((B, H, L), k[None], mode="causal", dtype="bfloat16")
+    assert conv.plan.layout == "row_pairs" and conv.plan.n == 8192
+    y = conv(u)
+    np.testing.assert_array_equal(y.view(np.uint16), fc.causal_conv(u, k).view(np.uint16))
+    ref = _causal_oracle(u, k[None])
+    assert np.linalg.norm(y.astype(np.float64) - ref) / np.linalg.norm(ref) < 2.5e-3
+
+
+def test_split_rows_take_no_gates_or_segments():
+    assert P.pair_plan(4096, 4096, mode="causal", io="bfloat16", precision="auto",
+                       gates=(True, False)) is None
+    with pytest.raises(ValueError, match="one ungated row per part"):
+        P.PairPlan(n=8192, radices=(16, 16, 16, 2), len_k=8, io="bfloat16", mode="causal",
+                   length=4096, gate_pre=True)
+    with pytest.raises(ValueError, match="row pairs compute sizes"):
+        P.PairPlan(n=2048, radices=(16, 16, 8), len_k=8, io="bfloat16")
+
+
+def test_split_row_source():
+    plan = P.pair_plan(4096, 4096, mode="causal", io="bfloat16", precision="auto")
+    code = render_pairs(plan).code
+    assert "__launch_bounds__(256, 2)" in code and "smem[32768]" in code
+    assert "mix_table(er, ei, orr, oi, sp + jb * 192, lane)" in code
+    assert "left_k8<1>(yv" in code and "right<-1, Cplx, 1>(yv" in code
+    assert render_pairs(plan).signatures == ("PPPPPPPiiPP",)
+    circ = render_pairs(P.pair_plan(8192, 8192, mode="circular", io="bfloat16", precision="auto")).code
+    assert "left<1>(yv" in circ and "right<-1, Cplx, 2>(yv" in circ and "8 * v >= L" not in circ
+
+
+@pytest.mark.skipif(not nvrtc_available(), reason="NVRTC cannot be loaded")
+@pytest.mark.parametrize("mode, L", [("causal", 4096), ("circular", 8192)])
+def test_split_row_source_compiles_to_sm90(mode, L):
+    from fftconv_cupy.codegen.nvrtc import DEFAULT_OPTIONS
+    from fftconv_cupy.codegen.render import include_dir
+    plan = P.pair_plan(L, L, mode=mode, io="bfloat16", precision="auto")
+    cubin = compile_cubin(render_pairs(plan).code, name="pairs.cu",
+                          options=(*DEFAULT_OPTIONS, "-I" + include_dir()), arch="sm_90")
+    assert len(cubin) > 1000

@@ -328,3 +328,69 @@ def test_row_pair_executor_refuses_operands_it_cannot_take():
     with pytest.raises(ValueError, match="multiple of 4, got 2"):
         ex(x, hs, y, batch=2, channels=2 * H, pre_gate=g)
     assert (y2 == 0xFFFF).all()
+
+
+# --- split rows: n = 8192 as two 4096-point transforms (causal 4096, circular 8192) -----
+
+@pytest.mark.parametrize("L, K", [(4096, 4096), (4096, 37), (3000, 1200), (2056, 2056)])
+def test_causal_conv_split_rows_torch_bf16(monkeypatch, L, K):
+    seen = _pairs_taken(monkeypatch)
+    B, H = 4, 5
+    torch.manual_seed(L + K)
+    u = torch.randn(B, H, L, device="cuda").to(torch.bfloat16)
+    k = torch.randn(H, K, device="cuda") / K ** 0.5
+    y = fc.causal_conv(u, k)
+    taken = seen[-1] if seen else None
+    assert taken is not None and taken.n == (8192 if L + K - 1 > 4096 else 4096)
+    assert y.dtype == torch.bfloat16 and y.shape == u.shape and y.is_cuda
+    yf = y.float().cpu().numpy()
+    assert not np.isnan(yf).any()
+    ref = _causal_oracle(u, k)
+    for b in range(B):
+        for h in range(H):
+            assert rel_error(yf[b, h], ref[b, h]) <= 3e-3, (b, h)
+
+
+@pytest.mark.parametrize("L, K", [(4096, 4096), (2056, 2056), (3000, 1200)])
+def test_split_rows_write_their_rows_only(L, K):
+    yf, ref = _rows_and_oracle(L, K, (False, False), B=2, H=3)
+    err = np.linalg.norm(yf - ref, axis=1) / np.linalg.norm(ref, axis=1)
+    assert err.max() <= 3e-3, err
+
+
+def test_split_rows_on_a_looping_grid_give_the_same_bits():
+    a, _, _ = _run_pairs(4096, 4096, (False, False), B=8, H=100)
+    b, _, _ = _run_pairs(4096, 4096, (False, False), B=8, H=100, grid_per_sm=1)
+    assert (a != 0xFFFF).all()
+    assert (a == b).all()
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-5, 1e4])
+def test_fftconv_circular_8192_split_rows_torch_bf16(scale):
+    B, H, N = 4, 6, 8192
+    k = torch.randn(1, H, N, device="cuda") * torch.exp(-torch.arange(N, device="cuda") / 600)
+    conv = fc.FFTConv((B, H, N), k, mode="circular", dtype=torch.bfloat16)
+    assert conv.plan.layout == "row_pairs" and conv.plan.n == 8192
+    u = (torch.randn(B, H, N, device="cuda") * scale).to(torch.bfloat16)
+    y = conv(u).float().cpu().numpy()
+    assert not np.isnan(y).any()
+    ref = _oracle(u, k)
+    for b in range(B):
+        for h in range(H):
+            assert rel_error(y[b, h], ref[b, h]) <= 3e-3, (b, h)
+
+
+def test_split_rows_keep_their_own_accuracy_and_nans():
+    B, H, L = 4, 3, 4096
+    u = torch.randn(B, H, L, device="cuda")
+    u[1] *= 1e-4                        # rows (1, h) pair with (0, h)
+    u[3, 2, 4000] = float("nan")        # row (3, 2) pairs with (2, 2)
+    u = u.to(torch.bfloat16)
+    k = torch.randn(H, L, device="cuda") / 64
+    y = fc.causal_conv(u, k).float().cpu().numpy()
+    ref = _causal_oracle(u, k)
+    assert np.isnan(y[3, 2]).all()
+    for b in range(B):
+        for h in range(H):
+            if (b, h) != (3, 2):
+                assert rel_error(y[b, h], ref[b, h]) <= 3e-3, (b, h)

@@ -203,6 +203,32 @@ __device__ __forceinline__ void times_table(u32* ar, u32* ai, const uint4* __res
     twiddle<CONJ>(ar[2 * kp + 1], ai[2 * kp + 1], w.z, w.w);
   }
 }
+// a w + b v on fp16 pairs (complex), four fused products per part
+__device__ __forceinline__ void cmad(u32& re, u32& im, u32 ar, u32 ai, u32 wr, u32 wi,
+                                     u32 br, u32 bi, u32 vr, u32 vi) {
+  re = hfma2(hneg2(bi), vi, hfma2(br, vr, hfma2(hneg2(ai), wi, hmul2(ar, wr))));
+  im = hfma2(bi, vr, hfma2(br, vi, hfma2(ai, wr, hmul2(ar, wi))));
+}
+// a split row's stage-3 step (plan/pairs.py): (E, O) -> (P E + Q O, R E + P O) bin by bin,
+// P, Q, R in A-fragment order at t, t + 64, t + 128 (per register pair one uint4 per lane)
+__device__ __forceinline__ void mix_table(u32* er, u32* ei, u32* orr, u32* oi,
+                                          const uint4* __restrict__ t, int lane) {
+#pragma unroll
+  for (int kp = 0; kp < 2; ++kp) {
+    const uint4 p = __ldg(t + kp * 32 + lane), q = __ldg(t + 64 + kp * 32 + lane);
+    const uint4 r = __ldg(t + 128 + kp * 32 + lane);
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int k = 2 * kp + h;
+      const u32 pr = h ? p.z : p.x, pi = h ? p.w : p.y, qr = h ? q.z : q.x, qi = h ? q.w : q.y;
+      const u32 rr = h ? r.z : r.x, ri = h ? r.w : r.y;
+      u32 e_r, e_i, o_r, o_i;
+      cmad(e_r, e_i, er[k], ei[k], pr, pi, orr[k], oi[k], qr, qi);
+      cmad(o_r, o_i, er[k], ei[k], rr, ri, orr[k], oi[k], pr, pi);
+      er[k] = e_r; ei[k] = e_i; orr[k] = o_r; oi[k] = o_i;
+    }
+  }
+}
 
 }  // namespace pairs
 }  // namespace fc
