@@ -1,6 +1,7 @@
 """How much of a small convolution's time is the host's launch path.
 
 python -m benchmarks.host_path 128 512 1K
+python -m benchmarks.host_path --pairs 512 1K 2K 4K     (causal bf16 row pairs)
 Per length and call path (the executor with its prepared launcher; the same kernel through
 CuPy's Function call; the public FFTConv plan object): the sweep's timing (one call between
 two events), the same call repeated 20 times between two events (the launch path overlapped
@@ -51,13 +52,42 @@ def _paths(L: int):
     yield "FFTConv(x)", lambda: conv(xb), 2 * x.nbytes
 
 
+def _pair_paths(L: int):
+    """The causal bf16 row pairs at L (B = 64, the sweep's rows): the executor with its
+    prepared launch, and causal_conv on torch bf16 tensors (the public call)."""
+    import cupy
+    import torch
+    import fftconv_cupy as fc
+    from fftconv_cupy.bench.causal import batch_heads
+    from fftconv_cupy.plan.pairs import kernel_spectrum_pairs, pair_plan
+    from fftconv_cupy.runtime.pairs import PairExecutor
+    rows = rows_for(L)
+    batch, heads = batch_heads(rows)
+    plan = pair_plan(L, L, mode="causal", io="bfloat16", precision="auto", batch=batch)
+    u = torch.randn(batch, heads, L, device="cuda").to(torch.bfloat16)
+    k = torch.randn(heads, L, device="cuda") / L ** 0.5
+    x = cupy.asarray(u.view(torch.int16)).view(cupy.uint16).reshape(rows, L)
+    y = cupy.empty_like(x)
+    hs = kernel_spectrum_pairs(plan, cupy.asnumpy(cupy.asarray(k)), cupy)
+    ex = PairExecutor(plan)
+    yield "pair executor", lambda: ex(x, hs, y, batch=batch, channels=heads), 2 * x.nbytes
+    conv = fc.FFTConv(tuple(u.shape), k[None], mode="causal", dtype=torch.bfloat16)
+    yield "FFTConv(u)", lambda: conv(u), 2 * x.nbytes
+    yield "causal_conv", lambda: fc.causal_conv(u, k), 2 * x.nbytes
+
+
 def main(argv=None):
     import cupy
+    argv = list(argv if argv is not None else sys.argv[1:])
+    paths = _paths
+    if "--pairs" in argv:
+        argv.remove("--pairs")
+        paths = _pair_paths
     bw = copy_bandwidth()
     print(f"copy bandwidth {bw / 1e12:.2f} TB/s")
-    for arg in (argv if argv is not None else sys.argv[1:]):
+    for arg in argv:
         L = parse_len(arg)
-        for name, call, nbytes in _paths(L):
+        for name, call, nbytes in paths(L):
             one = time_ms(call)[0]
             burst = time_ms(lambda: [call() for _ in range(20)])[0] / 20
             cupy.cuda.Device().synchronize()

@@ -57,8 +57,9 @@ class PairPlan:
     def __post_init__(self):
         if self.n not in PAIR_SIZES:
             raise ValueError(f"row pairs compute sizes {sorted(PAIR_SIZES)}, got {self.n}")
-        if self.split > 1 and (self.segments > 1 or self.gate_pre or self.gate_post):
-            raise ValueError(f"a {self.n}-point row pair takes one ungated row per part")
+        if self.split > 1 and (self.segments > 1 or (self.mode != "causal" and
+                                                     (self.gate_pre or self.gate_post))):
+            raise ValueError(f"a {self.n}-point row pair takes one row per part, gated if causal")
         if self.segments not in PAIR_SEGMENTS:
             raise ValueError(f"segments must be one of {PAIR_SEGMENTS}, got {self.segments}")
         if self.segments > 1 and (self.mode != "causal" or 2 * self.segments * self.len_x > self.n):
@@ -105,8 +106,9 @@ class PairPlan:
     @property
     def smem_bytes(self) -> int:
         """Static shared memory: the exchange buffer, the maxima, each gate's block rows."""
+        gates = 0 if self.split > 1 else self.gate_pre + self.gate_post   # split rows: registers
         return (SMEM_BYTES + 32 * (self.segments - 1) + (16384 + 32) * (self.split - 1)
-                + (self.gate_pre + self.gate_post) * self.rows_per_block * self.len_x * 2)
+                + gates * self.rows_per_block * self.len_x * 2)
 
     @property
     def spectrum_words(self) -> int:
@@ -149,13 +151,11 @@ def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: s
             or batch < 2):
         return None
     plan = None
-    # a split row (n = 8192) has no room for gates in static shared memory
-    sizes = {n: r for n, r in PAIR_SIZES.items() if n == SUB or not any(gates)}
-    if mode == "circular" and len_x in sizes:
-        plan = PairPlan(n=len_x, radices=sizes[len_x], len_k=len_k, io=io,
+    if mode == "circular" and len_x in PAIR_SIZES and (len_x == SUB or not any(gates)):
+        plan = PairPlan(n=len_x, radices=PAIR_SIZES[len_x], len_k=len_k, io=io,
                         gate_pre=gates[0], gate_post=gates[1])
     if mode == "causal" and len_x % PAIR_CAUSAL_ALIGN == 0:
-        for n, radices in sorted(sizes.items()):
+        for n, radices in sorted(PAIR_SIZES.items()):
             segments = next((s for s in PAIR_SEGMENTS if n // (4 * s) < len_x), None)
             if segments is not None and len_x + len_k - 1 <= n // segments:
                 plan = PairPlan(n=n, radices=radices, len_k=len_k, io=io, mode="causal",

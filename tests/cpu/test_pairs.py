@@ -274,6 +274,8 @@ GOLDEN_PAIRS = {
     "row_pairs_causal_bf16_512x4_gated": dict(len_x=512, len_k=512, mode="causal", gates=(True, True),
                                               batch=8),
     "row_pairs_causal_bf16_4096_split": dict(len_x=4096, len_k=4096, mode="causal"),
+    "row_pairs_causal_bf16_4096_split_gated": dict(len_x=4096, len_k=4096, mode="causal",
+                                                   gates=(True, True)),
 }
 
 
@@ -560,14 +562,39 @@ def test_causal_conv_of_4096_takes_split_row_pairs():
     assert np.linalg.norm(y.astype(np.float64) - ref) / np.linalg.norm(ref) < 2.5e-3
 
 
-def test_split_rows_take_no_gates_or_segments():
-    assert P.pair_plan(4096, 4096, mode="causal", io="bfloat16", precision="auto",
-                       gates=(True, False)) is None
-    with pytest.raises(ValueError, match="one ungated row per part"):
+def test_split_rows_take_gates_when_causal_and_no_segments():
+    plan = P.pair_plan(4096, 4096, mode="causal", io="bfloat16", precision="auto",
+                       gates=(True, True))
+    assert plan.n == 8192 and plan.smem_bytes == 2 * 16384 + 64      # the gates stay in registers
+    with pytest.raises(ValueError, match="one row per part, gated if causal"):
+        P.PairPlan(n=8192, radices=(16, 16, 16, 2), len_k=8, io="bfloat16", gate_pre=True)
+    with pytest.raises(ValueError, match="one row per part"):
         P.PairPlan(n=8192, radices=(16, 16, 16, 2), len_k=8, io="bfloat16", mode="causal",
-                   length=4096, gate_pre=True)
+                   length=2048, segments=2)
     with pytest.raises(ValueError, match="row pairs compute sizes"):
         P.PairPlan(n=2048, radices=(16, 16, 8), len_k=8, io="bfloat16")
+
+
+@pytest.mark.parametrize("gates", [(True, True), (True, False), (False, True)])
+def test_gated_split_rows_meet_the_bf16_target_emulated(gates):
+    plan = P.pair_plan(4096, 4096, mode="causal", io="bfloat16", precision="auto", gates=gates)
+    rng = np.random.default_rng(23)
+    H = 2
+    x = _bf16(rng.standard_normal((4, 4096)) * np.array([[1.0], [1e-3], [1e2], [1.0]]))
+    pre, post = (_bf16(rng.uniform(-2, 2, (4, 4096))) if g else None for g in gates)
+    k = rng.standard_normal((H, 4096)) / 64
+    hs = P.kernel_spectrum_pairs(plan, k, np)
+    y = P.execute_pairs(plan, x, hs, H, emulate=True, pre_gate=pre, post_gate=post)
+    ref = _causal_oracle(x, np.tile(k, (2, 1)), pre, post)
+    err = np.linalg.norm(_bf16(y) - ref, axis=1) / np.linalg.norm(ref, axis=1)
+    assert err.max() < 3e-3, err
+
+
+def test_gated_split_row_source():
+    plan = P.pair_plan(4096, 4096, mode="causal", io="bfloat16", precision="auto", gates=(True, True))
+    code = render_pairs(plan).code
+    assert "load_gates(p + gridDim.x)" in code and "gpo1[nb][r] = __ldg" in code
+    assert "pre_s" not in code and "cp_async" not in code       # no shared-memory gate rows
 
 
 def test_split_row_source():

@@ -333,34 +333,39 @@ def test_row_pair_executor_refuses_operands_it_cannot_take():
 # --- split rows: n = 8192 as two 4096-point transforms (causal 4096, circular 8192) -----
 
 @pytest.mark.parametrize("L, K", [(4096, 4096), (4096, 37), (3000, 1200), (2056, 2056)])
-def test_causal_conv_split_rows_torch_bf16(monkeypatch, L, K):
+@pytest.mark.parametrize("gated", [(False, False), (True, True), (True, False), (False, True)])
+def test_causal_conv_split_rows_torch_bf16(monkeypatch, L, K, gated):
     seen = _pairs_taken(monkeypatch)
     B, H = 4, 5
     torch.manual_seed(L + K)
     u = torch.randn(B, H, L, device="cuda").to(torch.bfloat16)
     k = torch.randn(H, K, device="cuda") / K ** 0.5
-    y = fc.causal_conv(u, k)
+    pre, post = ((torch.rand(B, H, L, device="cuda") * 4 - 2).to(torch.bfloat16) if g else None
+                 for g in gated)
+    y = fc.causal_conv(u, k, pre_gate=pre, post_gate=post)
     taken = seen[-1] if seen else None
     assert taken is not None and taken.n == (8192 if L + K - 1 > 4096 else 4096)
     assert y.dtype == torch.bfloat16 and y.shape == u.shape and y.is_cuda
     yf = y.float().cpu().numpy()
     assert not np.isnan(yf).any()
-    ref = _causal_oracle(u, k)
+    ref = _causal_oracle(u, k, pre, post)
     for b in range(B):
         for h in range(H):
             assert rel_error(yf[b, h], ref[b, h]) <= 3e-3, (b, h)
 
 
-@pytest.mark.parametrize("L, K", [(4096, 4096), (2056, 2056), (3000, 1200)])
-def test_split_rows_write_their_rows_only(L, K):
-    yf, ref = _rows_and_oracle(L, K, (False, False), B=2, H=3)
+@pytest.mark.parametrize("L, K, gates", [(4096, 4096, (False, False)), (2056, 2056, (True, True)),
+                                         (3000, 1200, (True, False)), (4088, 4088, (False, True))])
+def test_split_rows_write_their_rows_only(L, K, gates):
+    yf, ref = _rows_and_oracle(L, K, gates, B=2, H=3)
     err = np.linalg.norm(yf - ref, axis=1) / np.linalg.norm(ref, axis=1)
     assert err.max() <= 3e-3, err
 
 
-def test_split_rows_on_a_looping_grid_give_the_same_bits():
-    a, _, _ = _run_pairs(4096, 4096, (False, False), B=8, H=100)
-    b, _, _ = _run_pairs(4096, 4096, (False, False), B=8, H=100, grid_per_sm=1)
+@pytest.mark.parametrize("gates", [(False, False), (True, True)])
+def test_split_rows_on_a_looping_grid_give_the_same_bits(gates):
+    a, _, _ = _run_pairs(4096, 4096, gates, B=8, H=100)
+    b, _, _ = _run_pairs(4096, 4096, gates, B=8, H=100, grid_per_sm=1)
     assert (a != 0xFFFF).all()
     assert (a == b).all()
 
@@ -387,10 +392,13 @@ def test_split_rows_keep_their_own_accuracy_and_nans():
     u[3, 2, 4000] = float("nan")        # row (3, 2) pairs with (2, 2)
     u = u.to(torch.bfloat16)
     k = torch.randn(H, L, device="cuda") / 64
-    y = fc.causal_conv(u, k).float().cpu().numpy()
-    ref = _causal_oracle(u, k)
-    assert np.isnan(y[3, 2]).all()
+    g = torch.rand(B, H, L, device="cuda") + 0.5
+    g[0, 1, 3000] = float("nan")        # row (0, 1) pairs with (1, 1): its pre-gate
+    g = g.to(torch.bfloat16)
+    y = fc.causal_conv(u, k, pre_gate=g, post_gate=g).float().cpu().numpy()
+    ref = _causal_oracle(u, k, g, g)
+    assert np.isnan(y[3, 2]).all() and np.isnan(y[0, 1]).all()
     for b in range(B):
         for h in range(H):
-            if (b, h) != (3, 2):
+            if (b, h) not in ((3, 2), (0, 1)):
                 assert rel_error(y[b, h], ref[b, h]) <= 3e-3, (b, h)
