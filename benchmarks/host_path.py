@@ -2,6 +2,7 @@
 
 python -m benchmarks.host_path 128 512 1K
 python -m benchmarks.host_path --pairs 512 1K 2K 4K     (causal bf16 row pairs)
+python -m benchmarks.host_path --pairs --profile 2K      (and where a call's host time goes)
 Per length and call path (the executor with its prepared launcher; the same kernel through
 CuPy's Function call; the public FFTConv plan object): the sweep's timing (one call between
 two events), the same call repeated 20 times between two events (the launch path overlapped
@@ -83,6 +84,9 @@ def main(argv=None):
     if "--pairs" in argv:
         argv.remove("--pairs")
         paths = _pair_paths
+    profile = "--profile" in argv
+    if profile:
+        argv.remove("--profile")
     bw = copy_bandwidth()
     print(f"copy bandwidth {bw / 1e12:.2f} TB/s")
     for arg in argv:
@@ -99,6 +103,23 @@ def main(argv=None):
             floor = nbytes / bw * 1e3
             print(f"L={arg:>5s} {name:14s} one call {one:.4f} ms (x{one / floor:.2f})  in a burst of 20 "
                   f"{burst:.4f} ms (x{burst / floor:.2f})  host per call {host * 1e3:.1f} us", flush=True)
+            if profile:
+                _profile(name, call)
+
+
+def _profile(name, call, calls=200):
+    """The functions a call's host time goes to (cProfile, own time, per call)."""
+    import cProfile
+    import pstats
+    import cupy
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(calls):
+        call()
+    prof.disable()
+    cupy.cuda.Device().synchronize()
+    print(f"--- {name}: host time by function over {calls} calls (tottime, cumtime in s)")
+    pstats.Stats(prof).sort_stats("tottime").print_stats(14)
 
 
 if __name__ == "__main__":

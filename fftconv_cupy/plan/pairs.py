@@ -189,20 +189,20 @@ def frag_coords():
     return g + 8 * (k & 1), 2 * q + 8 * (k >> 1) + e
 
 
-def half_pairs(z):
+def half_pairs(z, xp=np):
     """complex (..., 4, 32, 2) -> uint32 (..., 4, 32, 2): fp16 pairs (e = 0 low) of re, then im."""
     def bits(v):
-        b = np.asarray(v).astype(np.float16).view(np.uint16).astype(np.uint32)
+        b = xp.asarray(v).astype(xp.float16).view(xp.uint16).astype(xp.uint32)
         return b[..., 0] | (b[..., 1] << 16)
-    return np.stack([bits(z.real), bits(z.imag)], axis=-1)
+    return xp.stack([bits(z.real), bits(z.imag)], axis=-1)
 
 
-def quads(words):
+def quads(words, xp=np):
     """(..., 4, 32, 2) uint32 (k, lane, re / im) -> (..., 2, 32, 4): per lane (re, im) of
     k = 2kp, then of k = 2kp + 1 (one 16-byte load per register pair)."""
     w = words.reshape(words.shape[:-3] + (2, 2, 32, 2))
-    w = np.moveaxis(w, -3, -2)
-    return np.ascontiguousarray(w.reshape(words.shape[:-3] + (2, 32, 4)))
+    w = xp.moveaxis(w, -3, -2)
+    return xp.ascontiguousarray(w.reshape(words.shape[:-3] + (2, 32, 4)))
 
 
 def _w(n):
@@ -259,42 +259,43 @@ def device_tables(n: int = 4096, segments: int = 1):
     return quads(half_pairs(tw3f)), quads(half_pairs(tw3i)), lane_constants(n, segments)
 
 
-def fragment_spectrum(K):
+def fragment_spectrum(K, xp=np):
     """Kernel spectra K (channels, [tables,] 4096) -> (K'' in fragment order, output factors):
     K'' = K 2^t / 128 with 2^t putting each channel's largest part into [0.5, 1)."""
     flat = K.reshape(len(K), -1)
-    m = np.maximum(np.abs(flat.real), np.abs(flat.imag)).max(axis=-1)
-    _, ex = np.frexp(np.where(m > 0, m, 1.0))
-    Ks = K * np.ldexp(1.0, -ex).reshape((-1,) + (1,) * (K.ndim - 1)) / 128
+    m = xp.maximum(xp.abs(flat.real), xp.abs(flat.imag)).max(axis=-1)
+    _, ex = xp.frexp(xp.where(m > 0, m, 1.0))
+    scale = xp.ldexp(xp.ones_like(m), -ex)
+    Ks = K * scale.reshape((-1,) + (1,) * (K.ndim - 1)) / 128
     row, col = frag_coords()
     jb = np.arange(16)[:, None, None, None]
     idx = (16 * jb + row) + 256 * col                        # k = j + 256 kc
-    return Ks[..., idx], (128 * np.ldexp(1.0, ex)).astype(np.float32)
+    return Ks[..., xp.asarray(idx)], (128 / scale).astype(xp.float32)
 
 
-def split_spectrum(K):
+def split_spectrum(K, xp=np):
     """An 8192-point spectrum (channels, 8192) -> (channels, 3, 4096): P, Q, R of the
     decimation in time (the module's docstring)."""
     K0, K1 = K[:, :SUB], K[:, SUB:]
-    w = _w(2 * SUB) ** np.arange(SUB)
+    w = xp.asarray(_w(2 * SUB) ** np.arange(SUB))
     d = (K0 - K1) / 2
-    return np.stack([(K0 + K1) / 2, d * w, d / w], axis=1)
+    return xp.stack([(K0 + K1) / 2, d * w, d / w], axis=1)
 
 
 def kernel_spectrum_pairs(plan: PairPlan, k_rows, xp):
     """The spectrum array the kernel reads: per channel `spectrum_words` uint32 words (fp16
     pairs in fragment order; split rows: P, Q, R of each stage-3 block j), then one
-    float32 output factor per channel."""
-    k = np.asarray(k_rows.get() if hasattr(k_rows, "get") else k_rows, dtype=np.float64)
-    K = np.fft.fft(k, n=plan.n, axis=-1)
+    float32 output factor per channel.  Computed where `xp` computes (on the GPU for
+    CuPy: a one-shot causal_conv pays its FFT there, not a host round trip)."""
+    k = xp.asarray(k_rows, dtype=xp.float64)
+    K = xp.fft.fft(k, n=plan.n, axis=-1)
     if plan.split > 1:
-        K = split_spectrum(K)
-    Kf, ks = fragment_spectrum(K)
-    words = quads(half_pairs(Kf))                            # (channels, [3,] 16, 2, 32, 4)
+        K = split_spectrum(K, xp)
+    Kf, ks = fragment_spectrum(K, xp)
+    words = quads(half_pairs(Kf, xp), xp)                    # (channels, [3,] 16, 2, 32, 4)
     if plan.split > 1:
-        words = np.moveaxis(words, 1, 2)                     # per block j: P, Q, R
-    out = np.concatenate([words.reshape(len(k), plan.spectrum_words).ravel(), ks.view(np.uint32)])
-    return xp.asarray(out)
+        words = xp.moveaxis(words, 1, 2)                     # per block j: P, Q, R
+    return xp.concatenate([words.reshape(len(k), plan.spectrum_words).ravel(), ks.view(xp.uint32)])
 
 
 def unpack_spectrum(plan: PairPlan, hs: np.ndarray, channels: int):

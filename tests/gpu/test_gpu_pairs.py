@@ -402,3 +402,22 @@ def test_split_rows_keep_their_own_accuracy_and_nans():
         for h in range(H):
             if (b, h) not in ((3, 2), (0, 1)):
                 assert rel_error(y[b, h], ref[b, h]) <= 3e-3, (b, h)
+
+
+@pytest.mark.parametrize("L, mode", [(2048, "causal"), (512, "causal"), (4096, "causal"),
+                                     (8192, "circular")])
+def test_kernel_spectrum_on_the_device_matches_the_host_one(L, mode):
+    # a one-shot causal_conv computes the spectrum where the rows are (cuFFT, not a host
+    # round trip); the fp16 words may differ from NumPy's by the FFTs' last bits only
+    from fftconv_cupy.plan.pairs import kernel_spectrum_pairs, pair_plan, unpack_spectrum
+    plan = pair_plan(L, L, mode=mode, io="bfloat16", precision="auto", batch=8)
+    k = np.random.default_rng(5).standard_normal((6, L)) / L ** 0.5
+    k[2] *= 1e-6                                # each channel keeps its own scale
+    dev = kernel_spectrum_pairs(plan, cupy.asarray(k, dtype=cupy.float32), cupy)
+    host = kernel_spectrum_pairs(plan, k.astype(np.float32), np)
+    assert isinstance(dev, cupy.ndarray) and dev.dtype == np.uint32 and dev.shape == host.shape
+    Kd, ksd = unpack_spectrum(plan, cupy.asnumpy(dev), 6)
+    Kh, ksh = unpack_spectrum(plan, host, 6)
+    np.testing.assert_array_equal(ksd, ksh)
+    diff = np.abs(Kd - Kh).reshape(6, -1).max(axis=1)
+    assert (diff <= 2.0 ** -10 * np.abs(Kh).reshape(6, -1).max(axis=1)).all()   # 1 fp16 ulp
