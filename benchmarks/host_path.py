@@ -61,6 +61,7 @@ def _pair_paths(L: int):
     import fftconv_cupy as fc
     from fftconv_cupy.bench.causal import batch_heads
     from fftconv_cupy.plan.pairs import kernel_spectrum_pairs, pair_plan
+    from fftconv_cupy.runtime import arrays
     from fftconv_cupy.runtime.pairs import PairExecutor
     rows = rows_for(L)
     batch, heads = batch_heads(rows)
@@ -73,8 +74,20 @@ def _pair_paths(L: int):
     ex = PairExecutor(plan)
     yield "pair executor", lambda: ex(x, hs, y, batch=batch, channels=heads), 2 * x.nbytes
     conv = fc.FFTConv(tuple(u.shape), k[None], mode="causal", dtype=torch.bfloat16)
-    yield "FFTConv(u)", lambda: conv(u), 2 * x.nbytes
-    yield "causal_conv", lambda: fc.causal_conv(u, k), 2 * x.nbytes
+    kb = k.to(torch.bfloat16)
+    for views in (True, False):     # torch tensors viewed by pointer, or through DLPack
+
+        def path(call, views=views):
+            def run():
+                arrays.TORCH_POINTER_VIEWS = views
+                try:
+                    return call()
+                finally:
+                    arrays.TORCH_POINTER_VIEWS = True
+            return run
+        tag = "" if views else " dlpack"
+        yield "FFTConv(u)" + tag, path(lambda: conv(u)), 2 * x.nbytes
+        yield "causal_conv" + tag, path(lambda: fc.causal_conv(u, kb)), 2 * x.nbytes
 
 
 def main(argv=None):
@@ -101,7 +114,7 @@ def main(argv=None):
             host = (time.perf_counter() - t0) / 200 * 1e3
             cupy.cuda.Device().synchronize()
             floor = nbytes / bw * 1e3
-            print(f"L={arg:>5s} {name:14s} one call {one:.4f} ms (x{one / floor:.2f})  in a burst of 20 "
+            print(f"L={arg:>5s} {name:18s} one call {one:.4f} ms (x{one / floor:.2f})  in a burst of 20 "
                   f"{burst:.4f} ms (x{burst / floor:.2f})  host per call {host * 1e3:.1f} us", flush=True)
             if profile:
                 _profile(name, call)

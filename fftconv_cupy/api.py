@@ -131,11 +131,11 @@ def _executor(plan: Plan | PairPlan):
 
 
 def _execute_rows(plan: Plan, x, hs, channels: int, length: int, xp, io, *,
-                  pre_gate=None, post_gate=None):
+                  pre_gate=None, post_gate=None, out=None):
     """y rows (rows, length) of `plan` for contiguous rows x; row r uses spectrum row r % channels.
 
-    GPU arrays go through the generated kernels; NumPy arrays (no GPU) through the
-    NumPy executor of the same plan.
+    GPU arrays go through the generated kernels (into `out`, contiguous (rows, length) of
+    `io`, where given); NumPy arrays (no GPU) through the NumPy executor of the same plan.
     """
     rows = x.shape[0]
     if xp is np and isinstance(plan, PairPlan):
@@ -160,7 +160,7 @@ def _execute_rows(plan: Plan, x, hs, channels: int, length: int, xp, io, *,
         x = x if _ptr(x) % io.itemsize == 0 else x.copy()
         pre_gate = pre_gate if pre_gate is None or _ptr(pre_gate) % io.itemsize == 0 else pre_gate.copy()
         post_gate = post_gate if post_gate is None or _ptr(post_gate) % io.itemsize == 0 else post_gate.copy()
-    y = xp.empty((rows, length), dtype=io)
+    y = xp.empty((rows, length), dtype=io) if out is None else out
     # a gate is read with the same vector width as its row: OR-ing the addresses keeps
     # the lowest alignment of the pair
     plan = plan.with_alignment(_ptr(x) | (0 if pre_gate is None else _ptr(pre_gate)),
@@ -417,7 +417,11 @@ def _causal_conv16(u, k, s_u, s_k2, io, pre_gate, post_gate, precision, order):
         plan = make_plan(L, s_k2[1], 0, L, real=True, precision=prec, order=order, **limits,
                          gates=gated, io=io)
         hs = kernel_spectrum(plan, kk, xp)
-    y = _execute_rows(plan, x, hs, s_k2[0], L, xp, arrays.BITS16[io], pre_gate=gs[0], post_gate=gs[1])
+    t, view = arrays.torch_out16(u, s_u, io) if xp is not np else (None, None)
+    y = _execute_rows(plan, x, hs, s_k2[0], L, xp, arrays.BITS16[io], pre_gate=gs[0], post_gate=gs[1],
+                      out=None if view is None else view.reshape(-1, L))
+    if t is not None:
+        return t                        # torch in, torch out, written in place
     y = y.reshape(s_u)
     if kind == "numpy" and not isinstance(y, np.ndarray):
         y = y.get()
@@ -554,6 +558,10 @@ class FFTConv:
                         and not prob.materialize and np.dtype(self._io) == self.dtype == spec.dtype
                         and not spec.round_result)
         self._out_shape = shape[:-1] + (length,)
+        # 16-bit rows the same way: a torch tensor's result is allocated by torch and written
+        # in place (no DLPack exchange on either side where the streams agree)
+        self._direct16 = (xp is not np and io16 is not None and axis == len(shape) - 1
+                          and batch_kept and not prob.materialize)
 
     def __call__(self, x):
         if self._direct and type(x) is self.xp.ndarray and x.flags.c_contiguous \
@@ -609,9 +617,12 @@ class FFTConv:
         xp, prob = self.xp, self._prob
         if xp is np and arrays.kind_of(x) == "cupy":
             raise TypeError("this plan lives on the host (no GPU); pass a NumPy array")
+        t, view = arrays.torch_out16(x, self._out_shape, self.io16) if self._direct16 else (None, None)
         rows = xp.ascontiguousarray(prob.signal_rows(xp.asarray(arrays.bits16(x, self.io16))))
         y = _execute_rows(self.plan, rows, self._spectrum_here(), prob.channels, self._length, xp,
-                          self._io)
+                          self._io, out=None if view is None else view.reshape(-1, self._length))
+        if t is not None:
+            return t
         out = xp.ascontiguousarray(prob.finish(y))
         if arrays.kind_of(x) == "numpy" and not isinstance(out, np.ndarray):
             out = out.get()

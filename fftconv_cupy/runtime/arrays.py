@@ -40,6 +40,9 @@ def as_cupy(a):
     if is_cupy(a):
         return a
     if is_foreign_gpu(a):
+        v = torch_view(a, _numpy_dtype(a.dtype)) if type(a).__module__.startswith("torch") else None
+        if v is not None:
+            return v
         if hasattr(a, "__dlpack__"):
             return cupy.from_dlpack(a)
         return cupy.asarray(a)
@@ -83,10 +86,55 @@ def dtype_spelling(dtype) -> str | None:
         return str(dtype)
 
 
+# A CUDA torch tensor is viewed through its pointer where torch's current stream is CuPy's
+# (the default streams): DLPack's exchange, which orders two streams with events, costs
+# tens of microseconds a call on both sides.  Other streams, devices and layouts go
+# through DLPack.  (A switch for timing one path against the other.)
+TORCH_POINTER_VIEWS = True
+
+
+def _numpy_dtype(dt):
+    """The NumPy dtype of a torch dtype, None where NumPy has none (bfloat16)."""
+    name = str(dt).replace("torch.", "")
+    try:
+        return None if name == "bfloat16" else np.dtype(name)
+    except TypeError:
+        return None
+
+
+def torch_view(t, dtype):
+    """A CuPy array over the memory of CUDA tensor `t` (C-contiguous, on CuPy's current
+    device and stream), typed `dtype` (the tensor's item size), or None."""
+    if dtype is None or not (TORCH_POINTER_VIEWS and t.is_cuda and t.is_contiguous() and t.numel()):
+        return None
+    import torch
+    cupy = _cupy()
+    dev = t.device.index
+    if dev != cupy.cuda.runtime.getDevice() or \
+            torch.cuda.current_stream(dev).cuda_stream != cupy.cuda.get_current_stream().ptr:
+        return None
+    mem = cupy.cuda.UnownedMemory(t.data_ptr(), t.numel() * t.element_size(), t, dev)
+    return cupy.ndarray(tuple(t.shape), dtype, cupy.cuda.MemoryPointer(mem, 0))
+
+
+def torch_out16(template, shape, io: str):
+    """(tensor, CuPy view of it as BITS16[io]) for a result like CUDA tensor `template`,
+    written in place by the kernel; (None, None) where `torch_view` declines."""
+    if not type(template).__module__.startswith("torch") or not template.is_cuda:
+        return None, None
+    import torch
+    t = torch.empty(shape, dtype=template.dtype, device=template.device)
+    v = torch_view(t, BITS16[io])
+    return (t, v) if v is not None else (None, None)
+
+
 def bits16(a, io: str):
     """A 16-bit array as CuPy (GPU inputs; zero-copy) or NumPy (host) of dtype BITS16[io]."""
     if type(a).__module__.startswith("torch"):
         import torch
+        v = torch_view(a, BITS16[io]) if a.is_cuda else None
+        if v is not None:
+            return v
         t = a.view(torch.int16) if io == "bfloat16" else a
         if t.is_cuda:
             out = _cupy().from_dlpack(t.detach())

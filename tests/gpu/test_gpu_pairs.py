@@ -421,3 +421,51 @@ def test_kernel_spectrum_on_the_device_matches_the_host_one(L, mode):
     np.testing.assert_array_equal(ksd, ksh)
     diff = np.abs(Kd - Kh).reshape(6, -1).max(axis=1)
     assert (diff <= 2.0 ** -10 * np.abs(Kh).reshape(6, -1).max(axis=1)).all()   # 1 fp16 ulp
+
+
+def _torch_rows(B, H, L, seed=0):
+    torch = pytest.importorskip("torch")
+    g = torch.Generator(device="cuda").manual_seed(seed)
+    u = torch.randn(B, H, L, device="cuda", generator=g).to(torch.bfloat16)
+    k = torch.randn(H, L, device="cuda", generator=g) / L ** 0.5
+    return torch, u, k
+
+
+@pytest.mark.parametrize("L", [2048, 4096])
+def test_torch_in_torch_out_by_pointer_equals_dlpack(monkeypatch, L):
+    # on the default streams a torch tensor is viewed through its pointer and the result is
+    # a torch tensor written in place; the bits equal the DLPack path's, the input is kept
+    from fftconv_cupy.runtime import arrays
+    torch, u, k = _torch_rows(4, 6, L)
+    u0, kb = u.clone(), k.to(torch.bfloat16)
+    calls = []
+    monkeypatch.setattr(cupy, "from_dlpack", lambda *a, _f=cupy.from_dlpack, **kw: calls.append(1) or _f(*a, **kw))
+    conv = fc.FFTConv(tuple(u.shape), k[None], mode="causal", dtype=torch.bfloat16)
+    y1, y2 = fc.causal_conv(u, kb), conv(u)
+    assert not calls                                     # no DLPack exchange on the way in
+    assert all(isinstance(y, torch.Tensor) and y.dtype == torch.bfloat16 and y.shape == u.shape
+               for y in (y1, y2))
+    monkeypatch.setattr(arrays, "TORCH_POINTER_VIEWS", False)
+    z1, z2 = fc.causal_conv(u, kb), conv(u)
+    assert calls
+    assert torch.equal(y1.view(torch.int16), z1.view(torch.int16))
+    assert torch.equal(y2.view(torch.int16), z2.view(torch.int16))
+    assert torch.equal(u.view(torch.int16), u0.view(torch.int16))
+    ref = _causal_oracle(u, kb.float())
+    assert rel_error(y1.float().cpu().numpy(), ref) <= 3e-3
+
+
+def test_torch_side_stream_is_ordered_through_dlpack():
+    # on a torch stream of its own the tensors go through DLPack, which orders the streams:
+    # rows produced on the side stream just before the call are the ones convolved
+    torch, u, k = _torch_rows(4, 6, 2048, seed=1)
+    want = fc.causal_conv(u, k)
+    side = torch.cuda.Stream()
+    with torch.cuda.stream(side):
+        v = torch.zeros_like(u)
+        torch.cuda._sleep(2_000_000)                    # keep the side stream busy
+        v.copy_(u)
+        got = fc.causal_conv(v, k)
+        got = got.clone()
+    torch.cuda.synchronize()
+    assert torch.equal(got.view(torch.int16), want.view(torch.int16))
