@@ -285,20 +285,41 @@ def split_spectrum(K, xp=np):
     return xp.stack([(K0 + K1) / 2, d * w, d / w], axis=1)
 
 
+@functools.lru_cache(maxsize=8)
+def spectrum_gather(tables: int) -> np.ndarray:
+    """The kernel's spectrum words as a gather: for each fp16 half of a channel's
+    `tables` * 4096 words (low half first), its position in the channel's spectrum tables
+    viewed as float64 (re, im interleaved; the tables one after another).  The order of
+    fragment_spectrum -> half_pairs -> quads (-> the tables per block j, split rows)."""
+    row, col = frag_coords()
+    jb = np.arange(16)[:, None, None, None]
+    pos = (16 * jb + row) + 256 * col                        # (16, 4, 32, 2 e): k
+    pos = np.arange(tables)[:, None, None, None, None] * SUB + pos
+    halves = np.stack([2 * pos, 2 * pos + 1], axis=-2)       # (tables, 16, 4, 32, 2 ri, 2 e)
+    words = np.stack([quads(halves[..., e]) for e in range(2)], axis=-1)   # (.., 2, 32, 4, 2 e)
+    if tables > 1:
+        words = np.moveaxis(words, 0, 1)                     # per block j: its tables
+    return np.ascontiguousarray(words.reshape(-1)).astype(np.int32)
+
+
 def kernel_spectrum_pairs(plan: PairPlan, k_rows, xp):
     """The spectrum array the kernel reads: per channel `spectrum_words` uint32 words (fp16
-    pairs in fragment order; split rows: P, Q, R of each stage-3 block j), then one
-    float32 output factor per channel.  Computed where `xp` computes (on the GPU for
-    CuPy: a one-shot causal_conv pays its FFT there, not a host round trip)."""
+    pairs in fragment order; split rows: the mixing tables of each stage-3 block j), then
+    one float32 output factor per channel.  Computed where `xp` computes (on the GPU for
+    CuPy: a one-shot causal_conv pays its FFT there, not a host round trip) as one FFT,
+    one gather, one scale and one rounding (each channel's largest part into [0.5, 1) / 128),
+    the words of `fragment_spectrum` -> `half_pairs` -> `quads`."""
     k = xp.asarray(k_rows, dtype=xp.float64)
     K = xp.fft.fft(k, n=plan.n, axis=-1)
     if plan.split > 1:
         K = split_spectrum(K, xp)
-    Kf, ks = fragment_spectrum(K, xp)
-    words = quads(half_pairs(Kf, xp), xp)                    # (channels, [3,] 16, 2, 32, 4)
-    if plan.split > 1:
-        words = xp.moveaxis(words, 1, 2)                     # per block j: P, Q, R
-    return xp.concatenate([words.reshape(len(k), plan.spectrum_words).ravel(), ks.view(xp.uint32)])
+    parts = xp.ascontiguousarray(K).reshape(len(k), -1).view(xp.float64)
+    v = parts[:, xp.asarray(spectrum_gather(plan.spectrum_words // SUB))]   # in word order
+    m = xp.abs(v).max(axis=-1)
+    _, ex = xp.frexp(xp.where(m > 0, m, 1.0))
+    scale = xp.ldexp(xp.ones_like(m), -ex)
+    words = xp.ascontiguousarray((v * (scale / 128)[:, None]).astype(xp.float16)).view(xp.uint32)
+    return xp.concatenate([words.ravel(), (128 / scale).astype(xp.float32).view(xp.uint32)])
 
 
 def unpack_spectrum(plan: PairPlan, hs: np.ndarray, channels: int):
