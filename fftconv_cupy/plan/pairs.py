@@ -8,12 +8,15 @@ what it reads: per-lane DFT fragments and stage-2 twiddles, stage-3 twiddle tabl
 the kernel spectrum, all in mma fragment order (fp16 pairs), and runs the same flow in
 float64 for the no-GPU path.
 
-n = 8192 splits the row by decimation in time: E, O = the 4096-point transforms of its
-even and odd points, X[k'] = E + w^k' O and X[k' + 4096] = E - w^k' O (w = e^(-2 pi i /
-8192)).  Times the spectrum and back, the even and odd outputs' spectra are
-    G_e = P E + Q O,  G_o = R E + P O   (P = (K0 + K1) / 2, Q = w^k' (K0 - K1) / 2,
-                                         R = w^-k' (K0 - K1) / 2; K0, K1 = K[k'], K[k' + 4096])
-so a block runs two 4096-point transforms, mixed bin by bin between stage 3's products.
+n = 4096 s (s = 2, 4: "split rows") splits the row by decimation in time: E_e = the
+4096-point transform of points e, e + s, e + 2s, ... (e < s), X[k' + 4096 m] =
+sum_e w^((k' + 4096 m) e) E_e[k'] (w = e^(-2 pi i / n)).  Times the spectrum and back, the
+outputs' parts e' have the spectra
+    G_e' = sum_e W[e - e'] E_e,   W[d] = w^(k' d) D[d mod s],  D[r] = (1/s) sum_m K_m z^(m r)
+(K_m = K[k' + 4096 m], z = e^(-2 pi i / s)): s = 2 gives G_0 = P E_0 + Q E_1,
+G_1 = R E_0 + P E_1 with P = (K_0 + K_1) / 2, Q = w^k' (K_0 - K_1) / 2, R = w^-k' (...) / 2.
+So a block runs s 4096-point transforms, mixed bin by bin between stage 3's products, with
+the 2 s - 1 tables W[d] (d = 0, 1, .., s - 1, -(s - 1), .., -1: table d mod (2 s - 1)).
 """
 from __future__ import annotations
 
@@ -22,9 +25,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .support import PAIR_CAUSAL_ALIGN, PAIR_IO, PAIR_SEGMENTS, PAIR_SIZES, SMEM_NO_OPT_IN
+from .support import (DEFAULT_SMEM_BYTES, PAIR_CAUSAL_ALIGN, PAIR_IO, PAIR_SEGMENTS,
+                      PAIR_SIZES, SMEM_NO_OPT_IN)
 
-THREADS = 128                # per 4096-point transform (a block of n = 8192 has twice)
+THREADS = 128                # per 4096-point transform (a split row's block: s times)
 SUB = 4096                   # the transform the kernel's three radix-16 stages compute
 SMEM_BYTES = 16384 + 32      # the exchange buffer (two fp16 planes) and the rows' maxima
 
@@ -80,7 +84,7 @@ class PairPlan:
 
     @property
     def split(self) -> int:
-        """4096-point transforms per row (2: n = 8192, decimated in time)."""
+        """4096-point transforms per row (s = 2, 4: n = 4096 s, decimated in time)."""
         return self.n // SUB
 
     @property
@@ -105,16 +109,28 @@ class PairPlan:
 
     @property
     def smem_bytes(self) -> int:
-        """Static shared memory: the exchange buffer, the maxima, each gate's block rows."""
+        """Shared memory: the exchange buffer, the maxima, each gate's block rows."""
         gates = 0 if self.split > 1 else self.gate_pre + self.gate_post   # split rows: registers
         return (SMEM_BYTES + 32 * (self.segments - 1) + (16384 + 32) * (self.split - 1)
                 + gates * self.rows_per_block * self.len_x * 2)
 
     @property
+    def dynamic_smem(self) -> int:
+        """Bytes of the exchange buffer when it is dynamic shared memory (past the static
+        limit: s = 4), else 0."""
+        exchange = 16384 * self.split
+        return exchange if self.split > 1 and self.smem_bytes > SMEM_NO_OPT_IN else 0
+
+    @property
+    def spectrum_tables(self) -> int:
+        """Tables of 4096 bins per channel: K, or a split row's mixing tables W[d]."""
+        return 1 if self.split == 1 else 2 * self.split - 1
+
+    @property
     def spectrum_words(self) -> int:
         """uint32 words of one channel's spectrum (fp16 pairs in fragment order): K, or
-        P, Q, R of each stage-3 block for a split row."""
-        return SUB if self.split == 1 else 3 * SUB
+        the mixing tables of each stage-3 block for a split row."""
+        return self.spectrum_tables * SUB
 
     def describe(self) -> str:
         f = "x".join(map(str, self.radices))
@@ -179,8 +195,10 @@ def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: s
                    assume_threads=plan.segments == 1 or any(gates),
                    rebased=plan.segments == 1 and not any(gates),
                    min_blocks=plan.min_blocks // plan.split)   # 128 registers a thread either way
-    # the gates' rows live in static shared memory (two gates of 4096: past its limit)
-    return plan if plan.smem_bytes <= SMEM_NO_OPT_IN else None
+    # the gates' rows live in static shared memory (two gates of 4096: past its limit);
+    # only a split row's exchange buffer may be dynamic (s = 4: 64 KB)
+    static = plan.smem_bytes - plan.dynamic_smem
+    return plan if static <= SMEM_NO_OPT_IN and plan.smem_bytes <= DEFAULT_SMEM_BYTES else None
 
 
 # --- fragment order ----------------------------------------------------------------
@@ -277,12 +295,17 @@ def fragment_spectrum(K, xp=np):
 
 
 def split_spectrum(K, xp=np):
-    """An 8192-point spectrum (channels, 8192) -> (channels, 3, 4096): P, Q, R of the
-    decimation in time (the module's docstring)."""
-    K0, K1 = K[:, :SUB], K[:, SUB:]
-    w = xp.asarray(_w(2 * SUB) ** np.arange(SUB))
-    d = (K0 - K1) / 2
-    return xp.stack([(K0 + K1) / 2, d * w, d / w], axis=1)
+    """An n = 4096 s point spectrum (channels, n) -> (channels, 2 s - 1, 4096): the mixing
+    tables W[d] of the decimation in time, table d mod (2 s - 1) (the module's docstring;
+    s = 2: P, Q, R)."""
+    s = K.shape[-1] // SUB
+    Km = K.reshape(len(K), s, SUB)
+    z = np.round(_w(s) ** np.arange(s), 15)           # exact for s | 4: 1, -i, -1, i
+    D = [sum(Km[:, m] * complex(z[m * r % s]) for m in range(s)) / s for r in range(s)]
+    k = np.arange(SUB)
+    d_of = [t if t < s else t - (2 * s - 1) for t in range(2 * s - 1)]
+    return xp.stack([D[d % s] * xp.asarray(_w(s * SUB) ** ((d * k) % (s * SUB)))
+                     for d in d_of], axis=1)
 
 
 @functools.lru_cache(maxsize=8)
@@ -324,7 +347,7 @@ def kernel_spectrum_pairs(plan: PairPlan, k_rows, xp):
 
 def unpack_spectrum(plan: PairPlan, hs: np.ndarray, channels: int):
     """The fp16 spectrum values and output factors back from `kernel_spectrum_pairs`:
-    (channels, 16, 4, 32, 2) complex, split rows (channels, 3, 16, 4, 32, 2)."""
+    (channels, 16, 4, 32, 2) complex, split rows (channels, 2 s - 1, 16, 4, 32, 2)."""
     tables = plan.spectrum_words // SUB
     words = hs[:channels * plan.spectrum_words].reshape(channels, 16, tables, 2, 32, 4)
     ks = hs[channels * plan.spectrum_words:].view(np.float32)
@@ -339,7 +362,7 @@ def unpack_spectrum(plan: PairPlan, hs: np.ndarray, channels: int):
 
 
 def _flow(z, F, tw2, tw3f, tw3i, prod, tw, spectral, out_prod):
-    """The kernel's data flow for one complex row of 4096 or (decimated in time) 8192
+    """The kernel's data flow for one complex row of 4096 or (decimated in time) 4096 s
     points: forward stages 1-2 per c tile, stage 3 per j block (product over c, the
     spectrum, back over kc), inverse stages per c tile.  prod(P, Q, data_left), tw(v, w,
     conj) and spectral(Zs, jb) (the fragment-ordered values of each 4096-point part, in
@@ -375,29 +398,30 @@ def _flow(z, F, tw2, tw3f, tw3i, prod, tw, spectral, out_prod):
 
 
 def _spectral(spec, mul, mad):
-    """stage 3's bin-by-bin step: times K, or the split rows' mixing (E, O) -> (P E + Q O,
-    R E + P O); mul(v, w) and mad(a, w, b, v) = a w + b v with the kernel's roundings or not."""
+    """stage 3's bin-by-bin step: times K, or the split rows' mixing G_e' = sum_e
+    W[e - e'] E_e (table (e - e') mod (2 s - 1)); mul(v, w) and mad([(a, w), ...]) = sum
+    a w, in that order, with the kernel's roundings or not."""
     row, col = frag_coords()
 
     def step(vals, jb, Zs):
         if len(Zs) == 1:
             Zs[0][row, col] = mul(vals[0], spec[jb])
             return
-        P, Q, R = spec[:, jb]
-        E, O = vals
-        Zs[0][row, col] = mad(E, P, O, Q)
-        Zs[1][row, col] = mad(E, R, O, P)
+        s = len(Zs)
+        W = spec[:, jb]
+        for e2 in range(s):
+            Zs[e2][row, col] = mad([(vals[e], W[(e - e2) % (2 * s - 1)]) for e in range(s)])
     return step
 
 
 def model(z, Kfrag, kscale, tw3f, tw3i):
-    """float64 run of the kernel's data flow for one complex row of 4096 or 8192 points
-    (Kfrag: K'' of `fragment_spectrum`, or P, Q, R for 8192)."""
+    """float64 run of the kernel's data flow for one complex row of 4096 or 4096 s points
+    (Kfrag: K'' of `fragment_spectrum`, or a split row's mixing tables)."""
     F = _w(SUB) ** (256 * np.outer(np.arange(16), np.arange(16)) % SUB) / 4
     tw2 = _w(SUB) ** (16 * np.outer(np.arange(16), np.arange(16)) % SUB)
     prod = lambda P, Q, data_left: P @ Q
     tw = lambda v, w, conj=False: v * (np.conj(w) if conj else w)
-    spectral = _spectral(Kfrag, lambda v, w: v * w, lambda a, w, b, v: a * w + b * v)
+    spectral = _spectral(Kfrag, lambda v, w: v * w, lambda terms: sum(a * w for a, w in terms))
     return _flow(z, F, tw2, tw3f, tw3i, prod, tw, spectral, lambda P, Q: P @ Q) * kscale
 
 
@@ -446,9 +470,9 @@ def _shift(x) -> int:
 
 
 def emulate_pair(x1, x2, Kf, kscale, *, per_row=True, acc16=True, tw16=True, segments=1):
-    """The kernel's arithmetic for one row pair of n = 4096 or 8192 (finite float64 rows
-    x1, x2; Kf the fragment-ordered spectrum K'', or P, Q, R (fp16 values), kscale its
-    output factor): fp16
+    """The kernel's arithmetic for one row pair of n = 4096 or 4096 s (finite float64 rows
+    x1, x2; Kf the fragment-ordered spectrum K'', or the mixing tables (fp16 values),
+    kscale its output factor): fp16
     operands, tables and twiddle products, fp16 accumulators rounded after each mma, fp32
     in the last product.  Returns the two output rows before their I/O rounding.
     per_row=False: one scale for both rows (the prototype kernel); acc16=False: fp32
@@ -465,14 +489,19 @@ def emulate_pair(x1, x2, Kf, kscale, *, per_row=True, acc16=True, tw16=True, seg
     def tw(v, w, conj=False):
         return _twiddle(v, w, conj, exact=not tw16)
 
-    def mad(a, w, b, v):
-        """a w + b v as the kernel's fp16 pairs (cmad: four fused products per part)."""
+    def mad(terms):
+        """sum a w as the kernel's fp16 pairs (mix_table: a product, then fused products
+        in order, re: a.re w.re, -a.im w.im; im: a.re w.im, a.im w.re per term)."""
         if not tw16:
-            return _r16(a * w + b * v)
-        a, b = _r16(a), _r16(b)
+            return _r16(sum(a * w for a, w in terms))
         r16 = lambda t: t.astype(np.float16).astype(np.float64)
-        re = r16(-b.imag * v.imag + r16(b.real * v.real + r16(-a.imag * w.imag + r16(a.real * w.real))))
-        im = r16(b.imag * v.real + r16(b.real * v.imag + r16(a.imag * w.real + r16(a.real * w.imag))))
+        re = im = None
+        for a, w in terms:
+            a = _r16(a)
+            re = r16(a.real * w.real + (0 if re is None else re))
+            re = r16(-a.imag * w.imag + re)
+            im = r16(a.real * w.imag + (0 if im is None else im))
+            im = r16(a.imag * w.real + im)
         return re + 1j * im
 
     F = _r16(_w(SUB) ** (256 * np.outer(np.arange(16), np.arange(16)) % SUB) / 4)

@@ -112,10 +112,11 @@ IO_PRECISION = {
 # rows per part of the complex row (segments of n / S points, each row's half followed by
 # its zero guard), so that L = 1024 or 512 costs per sample what L = 2048 does; the batch
 # must then be a multiple of 2 S.  A single row of 1024 in 4096 points would cost twice
-# the fp32 plan's time per sample.  n = 8192 (causal rows of 2049-4096, circular 8192)
-# runs two 4096-point transforms per block (decimation in time, mixed bin by bin in
-# stage 3); its gates stay in registers (no room for gate rows in static shared memory).
-PAIR_SIZES = {4096: (16, 16, 16), 8192: (16, 16, 16, 2)}
+# the fp32 plan's time per sample.  n = 8192 and 16384 (causal rows of 2049-4096 and
+# 4097-8192, circular 8192 and 16384) run two or four 4096-point transforms per block
+# (decimation in time, mixed bin by bin in stage 3; 16384: a 64 KB dynamic exchange
+# buffer, 512 threads); their gates stay in registers (no room for gate rows on chip).
+PAIR_SIZES = {4096: (16, 16, 16), 8192: (16, 16, 16, 2), 16384: (16, 16, 16, 4)}
 PAIR_IO = ("bfloat16",)
 PAIR_MODES = ("circular", "causal")
 PAIR_CAUSAL_ALIGN = 8

@@ -28,7 +28,7 @@ class _DeviceState:
         self.device = device
         self.tables = _device_tables(SUB, plan.segments, device)   # kept alive here
         self.table_ptrs = tuple(t.data.ptr for t in self.tables)
-        self.launch = kernel.launcher("fftconv_pairs", plan.threads)
+        self.launch = kernel.launcher("fftconv_pairs", plan.threads, plan.dynamic_smem)
         self.grid_cap = plan.grid_per_sm * _sm_count(device) if plan.grid_per_sm else 0
 
 

@@ -17,7 +17,10 @@ ml_dtypes = pytest.importorskip("ml_dtypes")
     ((4096, 100, "circular", "bfloat16", "fp16"), 4096),
     ((8192, 8192, "circular", "bfloat16", "auto"), 8192),
     ((4096, 4096, "causal", "bfloat16", "auto"), 8192),       # 8191 outputs: split rows
-    ((8192, 8192, "causal", "bfloat16", "auto"), False),      # 16383 outputs: no size fits
+    ((8192, 8192, "causal", "bfloat16", "auto"), 16384),      # 16383 outputs: four parts
+    ((16384, 16384, "circular", "bfloat16", "auto"), 16384),
+    ((16384, 16384, "causal", "bfloat16", "auto"), False),    # 32767 outputs: no size fits
+    ((5000, 4000, "causal", "bfloat16", "auto"), 16384),
     ((2048, 2048, "causal", "bfloat16", "auto"), 4096),
     ((3000, 1000, "causal", "bfloat16", "auto"), 4096),       # 3999 <= 4096
     ((3000, 1200, "causal", "bfloat16", "auto"), 8192),       # 4199 > 4096
@@ -34,7 +37,7 @@ def test_pair_plan_serves_what_the_support_table_lists(args, served):
     plan = P.pair_plan(L, K, mode=mode, io=io, precision=precision)
     assert (plan and plan.n) == (served or None)
     if plan is not None:
-        assert plan.as_dict()["factors"] == [16, 16, 16] + [2] * (plan.n // 8192)
+        assert plan.as_dict()["factors"] == [16, 16, 16] + [plan.n // 4096] * (plan.n > 4096)
         assert plan.len_x == plan.out_len == L and plan.as_dict()["mode"] == mode
         assert plan.as_dict()["threads"] == plan.n // 32
 
@@ -89,7 +92,8 @@ def test_spectrum_round_trips_through_its_packing():
     np.testing.assert_allclose(Kf, want, rtol=1e-3, atol=1e-6)
 
 
-@pytest.mark.parametrize("mode, L", [("circular", 4096), ("causal", 4096), ("circular", 8192)])
+@pytest.mark.parametrize("mode, L", [("circular", 4096), ("causal", 4096), ("circular", 8192),
+                                     ("causal", 8192)])
 def test_gathered_spectrum_is_the_packing_pipeline_bit_for_bit(mode, L):
     # kernel_spectrum_pairs gathers the words in one pass; the staged pipeline it replaces
     # (fragment order, fp16 pairs, quads, tables per block j) is the definition
@@ -294,6 +298,7 @@ GOLDEN_PAIRS = {
     "row_pairs_causal_bf16_4096_split": dict(len_x=4096, len_k=4096, mode="causal"),
     "row_pairs_causal_bf16_4096_split_gated": dict(len_x=4096, len_k=4096, mode="causal",
                                                    gates=(True, True)),
+    "row_pairs_circular_bf16_16384_split4": dict(len_x=16384, len_k=16384, mode="circular"),
 }
 
 
@@ -619,19 +624,98 @@ def test_split_row_source():
     plan = P.pair_plan(4096, 4096, mode="causal", io="bfloat16", precision="auto")
     code = render_pairs(plan).code
     assert "__launch_bounds__(256, 2)" in code and "smem[32768]" in code
-    assert "mix_table(er, ei, orr, oi, sp + jb * 192, lane)" in code
+    assert "mix_table<2>(dr, di, sp + jb * 192, lane)" in code
     assert "left_k8<1>(yv" in code and "right<-1, Cplx, 1>(yv" in code
     assert render_pairs(plan).signatures == ("PPPPPPPiiPP",)
     circ = render_pairs(P.pair_plan(8192, 8192, mode="circular", io="bfloat16", precision="auto")).code
     assert "left<1>(yv" in circ and "right<-1, Cplx, 2>(yv" in circ and "8 * v >= L" not in circ
 
 
+def test_four_part_split_row_source():
+    # n = 16384: 512 threads, one tile and one stage-3 block per warp, the 64 KB exchange
+    # buffer in dynamic shared memory (static shared memory stops at 48 KB)
+    plan = P.pair_plan(8192, 8192, mode="causal", io="bfloat16", precision="auto")
+    assert (plan.n, plan.split, plan.threads, plan.min_blocks) == (16384, 4, 512, 1)
+    assert plan.dynamic_smem == 65536 and plan.spectrum_words == 7 * 4096
+    code = render_pairs(plan).code
+    assert "__launch_bounds__(512, 1)" in code and "extern __shared__" in code
+    assert "mix_table<4>(dr, di, sp + jb * 448, lane)" in code and "const int c = w;" in code
+    small = render_pairs(P.pair_plan(4096, 4096, mode="causal", io="bfloat16", precision="auto"))
+    assert "extern __shared__" not in small.code
+
+
+def test_four_part_split_rows_take_gates_in_registers():
+    plan = P.pair_plan(8192, 8192, mode="causal", io="bfloat16", precision="auto",
+                       gates=(True, True))
+    assert plan.n == 16384 and plan.smem_bytes - plan.dynamic_smem <= 48 * 1024
+    assert P.pair_plan(16384, 16384, mode="circular", io="bfloat16", precision="auto",
+                       gates=(True, False)) is None
+
+
+def test_split_spectrum_of_four_parts_mixes_to_the_16384_point_convolution():
+    # G_e' = sum_e W[e - e'] E_e gives the parts e' = 0..3 of the 16384-point circular
+    # convolution from the 4096-point transforms E_e of the parts
+    rng = np.random.default_rng(24)
+    z = rng.standard_normal(16384) + 1j * rng.standard_normal(16384)
+    K = np.fft.fft(rng.standard_normal(16384))
+    W = P.split_spectrum(K[None])[0]
+    assert W.shape == (7, 4096)
+    E = [np.fft.fft(z[e::4]) for e in range(4)]
+    y = np.fft.ifft(np.fft.fft(z) * K)
+    for e2 in range(4):
+        G = sum(W[(e - e2) % 7] * E[e] for e in range(4))
+        np.testing.assert_allclose(np.fft.ifft(G), y[e2::4], atol=1e-9 * np.abs(y).max())
+
+
+@pytest.mark.parametrize("mode, L, K", [("causal", 8192, 8192), ("causal", 5000, 4000),
+                                        ("circular", 16384, 16384)])
+@pytest.mark.parametrize("emulate", [False, True])
+def test_four_part_split_rows_meet_the_bf16_target_row_by_row(mode, L, K, emulate):
+    plan = P.pair_plan(L, K, mode=mode, io="bfloat16", precision="auto")
+    assert plan.n == 16384 and plan.split == 4
+    rng = np.random.default_rng(L + K + 1)
+    H = 2
+    x = _bf16(rng.standard_normal((4, L)) * np.array([[1.0], [1e-3], [1e2], [1.0]]))
+    k = rng.standard_normal((H, K)) / 64
+    hs = P.kernel_spectrum_pairs(plan, k, np)
+    y = P.execute_pairs(plan, x, hs, H, emulate=emulate)
+    kk = np.tile(k, (2, 1))
+    if mode == "causal":
+        ref = _causal_oracle(x, kk)
+    else:
+        ref = np.fft.irfft(np.fft.rfft(x) * np.fft.rfft(kk, L), L)
+    err = np.linalg.norm(_bf16(y) - ref, axis=1) / np.linalg.norm(ref, axis=1)
+    assert err.max() < (3e-3 if emulate else 2e-3), err
+    if not emulate:
+        assert (np.linalg.norm(y - ref, axis=1) / np.linalg.norm(ref, axis=1)).max() < 5e-4
+
+
+@pytest.mark.parametrize("gates", [(True, True), (False, True)])
+def test_gated_four_part_split_rows_meet_the_bf16_target_emulated(gates):
+    plan = P.pair_plan(8192, 6000, mode="causal", io="bfloat16", precision="auto", gates=gates)
+    assert plan.n == 16384
+    rng = np.random.default_rng(25)
+    H = 2
+    x = _bf16(rng.standard_normal((4, 8192)) * np.array([[1.0], [1e-3], [1e2], [1.0]]))
+    pre, post = (_bf16(rng.uniform(-2, 2, (4, 8192))) if g else None for g in gates)
+    k = rng.standard_normal((H, 6000)) / 64
+    hs = P.kernel_spectrum_pairs(plan, k, np)
+    y = P.execute_pairs(plan, x, hs, H, emulate=True, pre_gate=pre, post_gate=post)
+    ref = _causal_oracle(x, np.tile(k, (2, 1)), pre, post)
+    err = np.linalg.norm(_bf16(y) - ref, axis=1) / np.linalg.norm(ref, axis=1)
+    assert err.max() < 3e-3, err
+
+
 @pytest.mark.skipif(not nvrtc_available(), reason="NVRTC cannot be loaded")
-@pytest.mark.parametrize("mode, L", [("causal", 4096), ("circular", 8192)])
-def test_split_row_source_compiles_to_sm90(mode, L):
+@pytest.mark.parametrize("mode, L, gates", [("causal", 4096, (False, False)),
+                                            ("circular", 8192, (False, False)),
+                                            ("causal", 8192, (False, False)),
+                                            ("causal", 8192, (True, True)),
+                                            ("circular", 16384, (False, False))])
+def test_split_row_source_compiles_to_sm90(mode, L, gates):
     from fftconv_cupy.codegen.nvrtc import DEFAULT_OPTIONS
     from fftconv_cupy.codegen.render import include_dir
-    plan = P.pair_plan(L, L, mode=mode, io="bfloat16", precision="auto")
+    plan = P.pair_plan(L, L, mode=mode, io="bfloat16", precision="auto", gates=gates)
     cubin = compile_cubin(render_pairs(plan).code, name="pairs.cu",
                           options=(*DEFAULT_OPTIONS, "-I" + include_dir()), arch="sm_90")
     assert len(cubin) > 1000

@@ -10,11 +10,11 @@ using namespace fc::pairs;
 // (8-byte loads of 4 c); the outputs leave through shared memory as whole sectors.
 // Causal rows: zero-padded to n = 8192 on chip (the loads past L are skipped), the first
 // L outputs stored.
-// n = 8192, decimated in time: the even points (E) and the odd points (O) are two
-// 4096-point transforms, mixed bin by bin in stage 3 (P E + Q O, R E + P O: plan/pairs.py).
-// 8 warps; warp w runs tiles c = 2w, 2w + 1 of E and of O (unit t: c = 2w + t / 2,
-// part t % 2, so a lane's 4 consecutive points are its 4 units' values), then stage-3
-// blocks j = 2w, 2w + 1 of both parts.  The exchange buffer holds both parts.
+// n = 8192, decimated in time: points e, e + 2, e + 4, ... (part e < 2) are 2
+// 4096-point transforms, mixed bin by bin in stage 3 (G_e' = sum_e W[e - e'] E_e, 3
+// tables: plan/pairs.py).  8 warps; warp w runs tiles c = 2w, 2w + 1 of every part (unit t:
+// c = 2w + t / 2, part t % 2, so a lane's 4 consecutive points are its 4 units' values),
+// then stage-3 blocks j = 2w, 2w + 1 of every part.  The exchange buffer holds every part.
 // Rows of at most n / 2: the padding is rows a >= 8 of stage 1's B operand (m16n8k8
 // products over a < 8; the rows' loads and conversions of a >= 8 are not generated), and
 // the outputs kept are columns a < 8 of the last product (one n-block of two).
@@ -173,40 +173,41 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
       times_table<false>(ar, aim, tw3f + c * 64, lane);
       const int i = lane >> 3, rr = lane & 7;
       const int j = 8 * (i & 1) + 16 * (8 * (i >> 1) + rr);   // ka0 + 16 kb
-      stsm_t(saddr(base, 2 * (t & 1), c, j), ar);         // part t % 2: planes 2, 3 for O
-      stsm_t(saddr(base, 2 * (t & 1) + 1, c, j), aim);
+      stsm_t(saddr(base, 2 * (t % 2), c, j), ar);         // part t % 2: planes 2 part, 2 part + 1
+      stsm_t(saddr(base, 2 * (t % 2) + 1, c, j), aim);
     }
     __syncthreads();
 
     // stage 3 per j block: [j][c] . F, spectrum, . conj F, conj twiddle, in place
-    // both parts of block j: E (planes 0, 1) and O (planes 2, 3), mixed between the products
+    // every part of block j (part e: planes 2e, 2e + 1), mixed between the products
     const uint4* sp = spec + (size_t)h * 16 * 192;
 #pragma unroll 2
     for (int t = 0; t < 2; ++t) {
       const int jb = 2 * w + t;
       const int i = lane >> 3, rr = lane & 7;
       const u32 a0 = saddr(base, 0, 8 * (i >> 1) + rr, 16 * jb + 8 * (i & 1));
-      u32 er[4], ei[4], orr[4], oi[4];
-      ldsm_t(a0, er);
-      ldsm_t(a0 + 8192, ei);
-      ldsm_t(a0 + 16384, orr);
-      ldsm_t(a0 + 24576, oi);
-      Acc ye, yo;
-      right<1>(ye, er, ei, gr, gi, gni);
-      right<1>(yo, orr, oi, gr, gi, gni);
-      to_a(ye, er, ei);
-      to_a(yo, orr, oi);
-      mix_table(er, ei, orr, oi, sp + jb * 192, lane);
-      right<-1>(ye, er, ei, gr, gi, gni);
-      right<-1>(yo, orr, oi, gr, gi, gni);
-      to_a(ye, er, ei);
-      to_a(yo, orr, oi);
-      times_table<false>(er, ei, tw3i + jb * 64, lane);
-      times_table<false>(orr, oi, tw3i + jb * 64, lane);
-      stsm_t(a0, er);
-      stsm_t(a0 + 8192, ei);
-      stsm_t(a0 + 16384, orr);
-      stsm_t(a0 + 24576, oi);
+      u32 dr[2][4], di[2][4];
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        ldsm_t(a0 + 16384 * e, dr[e]);
+        ldsm_t(a0 + 16384 * e + 8192, di[e]);
+      }
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        Acc yv;
+        right<1>(yv, dr[e], di[e], gr, gi, gni);
+        to_a(yv, dr[e], di[e]);
+      }
+      mix_table<2>(dr, di, sp + jb * 192, lane);
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        Acc yv;
+        right<-1>(yv, dr[e], di[e], gr, gi, gni);
+        to_a(yv, dr[e], di[e]);
+        times_table<false>(dr[e], di[e], tw3i + jb * 64, lane);
+        stsm_t(a0 + 16384 * e, dr[e]);
+        stsm_t(a0 + 16384 * e + 8192, di[e]);
+      }
     }
     __syncthreads();
 
@@ -219,8 +220,8 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
       const int i = lane >> 3, rr = lane & 7;
       const int j = 8 * (i >> 1) + 16 * (8 * (i & 1) + rr);   // ka0 + 16 kb
       u32 d[4], dd[4];
-      ldsm_t(saddr(base, 2 * (t & 1), c, j), d);
-      ldsm_t(saddr(base, 2 * (t & 1) + 1, c, j), dd);
+      ldsm_t(saddr(base, 2 * (t % 2), c, j), d);
+      ldsm_t(saddr(base, 2 * (t % 2) + 1, c, j), dd);
       const u32 br[2][2] = { {d[0], d[1]}, {d[2], d[3]} };
       const u32 bi[2][2] = { {dd[0], dd[1]}, {dd[2], dd[3]} };
       Acc y2;

@@ -330,9 +330,14 @@ def test_row_pair_executor_refuses_operands_it_cannot_take():
     assert (y2 == 0xFFFF).all()
 
 
-# --- split rows: n = 8192 as two 4096-point transforms (causal 4096, circular 8192) -----
+# --- split rows: n = 8192 (16384) as two (four) 4096-point transforms -----------------
 
-@pytest.mark.parametrize("L, K", [(4096, 4096), (4096, 37), (3000, 1200), (2056, 2056)])
+def _split_n(L, K):
+    return next(n for n in (4096, 8192, 16384) if L + K - 1 <= n)
+
+
+@pytest.mark.parametrize("L, K", [(4096, 4096), (4096, 37), (3000, 1200), (2056, 2056),
+                                  (8192, 8192), (8192, 100), (5000, 4000)])
 @pytest.mark.parametrize("gated", [(False, False), (True, True), (True, False), (False, True)])
 def test_causal_conv_split_rows_torch_bf16(monkeypatch, L, K, gated):
     seen = _pairs_taken(monkeypatch)
@@ -344,7 +349,7 @@ def test_causal_conv_split_rows_torch_bf16(monkeypatch, L, K, gated):
                  for g in gated)
     y = fc.causal_conv(u, k, pre_gate=pre, post_gate=post)
     taken = seen[-1] if seen else None
-    assert taken is not None and taken.n == (8192 if L + K - 1 > 4096 else 4096)
+    assert taken is not None and taken.n == _split_n(L, K)
     assert y.dtype == torch.bfloat16 and y.shape == u.shape and y.is_cuda
     yf = y.float().cpu().numpy()
     assert not np.isnan(yf).any()
@@ -355,27 +360,31 @@ def test_causal_conv_split_rows_torch_bf16(monkeypatch, L, K, gated):
 
 
 @pytest.mark.parametrize("L, K, gates", [(4096, 4096, (False, False)), (2056, 2056, (True, True)),
-                                         (3000, 1200, (True, False)), (4088, 4088, (False, True))])
+                                         (3000, 1200, (True, False)), (4088, 4088, (False, True)),
+                                         (8192, 8192, (False, False)), (6000, 5000, (True, True)),
+                                         (8184, 8184, (False, True))])
 def test_split_rows_write_their_rows_only(L, K, gates):
     yf, ref = _rows_and_oracle(L, K, gates, B=2, H=3)
     err = np.linalg.norm(yf - ref, axis=1) / np.linalg.norm(ref, axis=1)
     assert err.max() <= 3e-3, err
 
 
+@pytest.mark.parametrize("L", [4096, 8192])
 @pytest.mark.parametrize("gates", [(False, False), (True, True)])
-def test_split_rows_on_a_looping_grid_give_the_same_bits(gates):
-    a, _, _ = _run_pairs(4096, 4096, gates, B=8, H=100)
-    b, _, _ = _run_pairs(4096, 4096, gates, B=8, H=100, grid_per_sm=1)
+def test_split_rows_on_a_looping_grid_give_the_same_bits(gates, L):
+    a, _, _ = _run_pairs(L, L, gates, B=8, H=100)
+    b, _, _ = _run_pairs(L, L, gates, B=8, H=100, grid_per_sm=1)
     assert (a != 0xFFFF).all()
     assert (a == b).all()
 
 
+@pytest.mark.parametrize("N", [8192, 16384])
 @pytest.mark.parametrize("scale", [1.0, 1e-5, 1e4])
-def test_fftconv_circular_8192_split_rows_torch_bf16(scale):
-    B, H, N = 4, 6, 8192
+def test_fftconv_circular_split_rows_torch_bf16(scale, N):
+    B, H = 4, 6
     k = torch.randn(1, H, N, device="cuda") * torch.exp(-torch.arange(N, device="cuda") / 600)
     conv = fc.FFTConv((B, H, N), k, mode="circular", dtype=torch.bfloat16)
-    assert conv.plan.layout == "row_pairs" and conv.plan.n == 8192
+    assert conv.plan.layout == "row_pairs" and conv.plan.n == N
     u = (torch.randn(B, H, N, device="cuda") * scale).to(torch.bfloat16)
     y = conv(u).float().cpu().numpy()
     assert not np.isnan(y).any()
@@ -385,8 +394,9 @@ def test_fftconv_circular_8192_split_rows_torch_bf16(scale):
             assert rel_error(y[b, h], ref[b, h]) <= 3e-3, (b, h)
 
 
-def test_split_rows_keep_their_own_accuracy_and_nans():
-    B, H, L = 4, 3, 4096
+@pytest.mark.parametrize("L", [4096, 8192])
+def test_split_rows_keep_their_own_accuracy_and_nans(L):
+    B, H = 4, 3
     u = torch.randn(B, H, L, device="cuda")
     u[1] *= 1e-4                        # rows (1, h) pair with (0, h)
     u[3, 2, 4000] = float("nan")        # row (3, 2) pairs with (2, 2)
@@ -405,7 +415,7 @@ def test_split_rows_keep_their_own_accuracy_and_nans():
 
 
 @pytest.mark.parametrize("L, mode", [(2048, "causal"), (512, "causal"), (4096, "causal"),
-                                     (8192, "circular")])
+                                     (8192, "circular"), (8192, "causal")])
 def test_kernel_spectrum_on_the_device_matches_the_host_one(L, mode):
     # a one-shot causal_conv computes the spectrum where the rows are (cuFFT, not a host
     # round trip); the fp16 words may differ from NumPy's by the FFTs' last bits only

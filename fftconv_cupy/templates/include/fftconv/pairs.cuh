@@ -203,29 +203,41 @@ __device__ __forceinline__ void times_table(u32* ar, u32* ai, const uint4* __res
     twiddle<CONJ>(ar[2 * kp + 1], ai[2 * kp + 1], w.z, w.w);
   }
 }
-// a w + b v on fp16 pairs (complex), four fused products per part
-__device__ __forceinline__ void cmad(u32& re, u32& im, u32 ar, u32 ai, u32 wr, u32 wi,
-                                     u32 br, u32 bi, u32 vr, u32 vi) {
-  re = hfma2(hneg2(bi), vi, hfma2(br, vr, hfma2(hneg2(ai), wi, hmul2(ar, wr))));
-  im = hfma2(bi, vr, hfma2(br, vi, hfma2(ai, wr, hmul2(ar, wi))));
-}
-// a split row's stage-3 step (plan/pairs.py): (E, O) -> (P E + Q O, R E + P O) bin by bin,
-// P, Q, R in A-fragment order at t, t + 64, t + 128 (per register pair one uint4 per lane)
-__device__ __forceinline__ void mix_table(u32* er, u32* ei, u32* orr, u32* oi,
+// a split row's stage-3 step (plan/pairs.py): G_e' = sum_e W[e - e'] E_e bin by bin for
+// the SP parts (dr, di: A fragments of part e), table d mod (2 SP - 1) at t + 64 (d mod
+// (2 SP - 1)) (per register pair one uint4 per lane); per term the fp16 pair products
+// re += a.re w.re, re -= a.im w.im; im += a.re w.im, im += a.im w.re, in order
+template <int SP>
+__device__ __forceinline__ void mix_table(u32 (*dr)[4], u32 (*di)[4],
                                           const uint4* __restrict__ t, int lane) {
+  constexpr int NT = 2 * SP - 1;
 #pragma unroll
   for (int kp = 0; kp < 2; ++kp) {
-    const uint4 p = __ldg(t + kp * 32 + lane), q = __ldg(t + 64 + kp * 32 + lane);
-    const uint4 r = __ldg(t + 128 + kp * 32 + lane);
+    uint4 tab[NT];
+#pragma unroll
+    for (int d = 0; d < NT; ++d) tab[d] = __ldg(t + 64 * d + kp * 32 + lane);
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const int k = 2 * kp + h;
-      const u32 pr = h ? p.z : p.x, pi = h ? p.w : p.y, qr = h ? q.z : q.x, qi = h ? q.w : q.y;
-      const u32 rr = h ? r.z : r.x, ri = h ? r.w : r.y;
-      u32 e_r, e_i, o_r, o_i;
-      cmad(e_r, e_i, er[k], ei[k], pr, pi, orr[k], oi[k], qr, qi);
-      cmad(o_r, o_i, er[k], ei[k], rr, ri, orr[k], oi[k], pr, pi);
-      er[k] = e_r; ei[k] = e_i; orr[k] = o_r; oi[k] = o_i;
+      u32 gr[SP], gi[SP];
+#pragma unroll
+      for (int e2 = 0; e2 < SP; ++e2) {
+#pragma unroll
+        for (int e = 0; e < SP; ++e) {
+          const uint4 w = tab[(e - e2 + NT) % NT];
+          const u32 wr = h ? w.z : w.x, wi = h ? w.w : w.y;
+          const u32 ar = dr[e][k], ai = di[e][k];
+          gr[e2] = e ? hfma2(ar, wr, gr[e2]) : hmul2(ar, wr);
+          gr[e2] = hfma2(hneg2(ai), wi, gr[e2]);
+          gi[e2] = e ? hfma2(ar, wi, gi[e2]) : hmul2(ar, wi);
+          gi[e2] = hfma2(ai, wr, gi[e2]);
+        }
+      }
+#pragma unroll
+      for (int e2 = 0; e2 < SP; ++e2) {
+        dr[e2][k] = gr[e2];
+        di[e2][k] = gi[e2];
+      }
     }
   }
 }

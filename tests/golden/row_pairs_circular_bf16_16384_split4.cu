@@ -1,0 +1,274 @@
+// fftconv_cupy generated kernel: row_pairs real fp16 n=16384 [16x16x16x4] io=bfloat16 circular split=4x4096 (two rows per complex row, mma.sync m16n8k16 f16)
+// Row pairs on tensor cores (include/fftconv/pairs.cuh has the algorithm).
+#include "fftconv/pairs.cuh"
+
+using namespace fc::pairs;
+
+// Row pairs p = h * pairs + i (rows 2i H + h and (2i + 1) H + h); the host launches one
+// block per pair (the fastest, measured), a smaller grid loops.  512 threads; rows of
+// L uint16 (bf16 bits), 16-byte aligned.  Each lane reads its own fragments' elements
+// (8-byte loads of 4 c); the outputs leave through shared memory as whole sectors.
+// n = 16384, decimated in time: points e, e + 4, e + 8, ... (part e < 4) are 4
+// 4096-point transforms, mixed bin by bin in stage 3 (G_e' = sum_e W[e - e'] E_e, 7
+// tables: plan/pairs.py).  16 warps; warp w runs tile c = 1w of every part (unit t:
+// c = 1w, part t % 4, so a lane's 4 consecutive points are its 4 units' values),
+// then stage-3 block j = 1w of every part.  The exchange buffer holds every part.
+constexpr int L = 16384;   // row length (elements)
+extern "C" __global__ void __launch_bounds__(512, 1)
+fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__ y,
+            const uint4* __restrict__ spec, const float* __restrict__ kscale,
+            const uint4* __restrict__ tw3f, const uint4* __restrict__ tw3i,
+            const uint4* __restrict__ lanec, int pairs, int H,
+            const unsigned short* __restrict__ gpre, const unsigned short* __restrict__ gpost) {
+  extern __shared__ __align__(128) unsigned char smem[];   // 65536 bytes (dynamic: past the static limit)
+  __shared__ unsigned red[32];
+  __builtin_assume(threadIdx.x < 512);   // so the compiler bounds w and folds offset checks
+  const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, q = lane & 3;
+  // a lane's values belong to row sg of each part of the complex row, at in-row offsets
+  // of qs (one row per part: qs = q, sg = 0)
+  const int qs = q & 3, sg = q >> 2;
+  const u32 base = (u32)__cvta_generic_to_shared(smem);
+  const int total = pairs * H;
+  // pair p = h * pairs + i: its first row, 2i H + h (the second is H rows on)
+  auto first_row = [&](int p) { return (size_t)(2 * (p % pairs)) * H + p / pairs; };
+  // element offset of this lane's stage-1 B fragment (ai, nb): 4 consecutive c
+  auto in_off = [&](int ai, int nb) {
+    return 1024 * (2 * qs + (ai & 1) + 8 * (ai >> 1)) + 64 * (8 * nb + g) + 4 * w;
+  };
+  // this lane's (a, b) of the stage-1 B fragments: 4 consecutive c per 8-byte load
+  auto load_pair = [&](int p, uint2 (*r1)[2], uint2 (*r2)[2]) {
+    // from this lane's first element: the loads' offsets from it are constants (one base
+    // register and an immediate per load, not a 64-bit address each)
+    const unsigned short* x1 = x + (first_row(p) + (size_t)sg * H) * L + in_off(0, 0);
+    const unsigned short* x2 = x1 + (size_t)1 * H * L;
+#pragma unroll
+    for (int ai = 0; ai < 4; ++ai)
+#pragma unroll
+      for (int nb = 0; nb < 2; ++nb) {
+        const int off = in_off(ai, nb);
+        const int d = 1024 * (ai & 1) + 8192 * (ai >> 1) + 512 * nb;   // off - in_off(0, 0)
+        r1[ai][nb] = __ldg(reinterpret_cast<const uint2*>(x1 + d));
+        r2[ai][nb] = __ldg(reinterpret_cast<const uint2*>(x2 + d));
+      }
+  };
+  uint2 raw1[4][2], raw2[4][2];
+  if (blockIdx.x < total) {
+    load_pair(blockIdx.x, raw1, raw2);
+  }
+
+  // per-lane constants (fp16 pairs): F / 4 as A (fr, fi) and as B (gr, gi: [nb][b0 b1]),
+  // stage-2 twiddles w^(16 row col) in A order (t2r, t2i)
+  u32 fr[4], fi[4], fni[4], gr[2][2], gi[2][2], gni[2][2], t2r[4], t2i[4];
+  {
+    uint4 c0 = __ldg(lanec + 0 * 32 + lane), c1 = __ldg(lanec + 1 * 32 + lane);
+    uint4 c2 = __ldg(lanec + 2 * 32 + lane), c3 = __ldg(lanec + 3 * 32 + lane);
+    uint4 c4 = __ldg(lanec + 4 * 32 + lane), c5 = __ldg(lanec + 5 * 32 + lane);
+    fr[0] = c0.x; fr[1] = c0.y; fr[2] = c0.z; fr[3] = c0.w;
+    fi[0] = c1.x; fi[1] = c1.y; fi[2] = c1.z; fi[3] = c1.w;
+    gr[0][0] = c2.x; gr[0][1] = c2.y; gr[1][0] = c2.z; gr[1][1] = c2.w;
+    gi[0][0] = c3.x; gi[0][1] = c3.y; gi[1][0] = c3.z; gi[1][1] = c3.w;
+    t2r[0] = c4.x; t2r[1] = c4.y; t2r[2] = c4.z; t2r[3] = c4.w;
+    t2i[0] = c5.x; t2i[1] = c5.y; t2i[2] = c5.z; t2i[3] = c5.w;
+#pragma unroll
+    for (int k = 0; k < 4; ++k) fni[k] = fi[k] ^ 0x80008000u;
+#pragma unroll
+    for (int k = 0; k < 4; ++k) gni[k >> 1][k & 1] = gi[k >> 1][k & 1] ^ 0x80008000u;
+  }
+
+  // a block loops over pairs p = blockIdx.x + k gridDim.x.  Even for one iteration the
+  // loop is kept: ptxas schedules the body 10 % faster in it (docs/tensor-cores.md)
+#pragma unroll 1
+  for (int p = blockIdx.x; p < total; p += gridDim.x) {
+    const int h = p / pairs;
+    const size_t row1 = first_row(p), row2 = row1 + 1 * H;
+    // scales: each row's largest |part| into [256, 512), so neither row of a pair loses
+    // accuracy to the other's size; a row holding a NaN or Inf is zeroed for its partner
+    // and its outputs are NaN, as the FFT convolution of that row alone gives
+    unsigned m1 = 0, m2 = 0;
+#pragma unroll
+    for (int ai = 0; ai < 4; ++ai)
+#pragma unroll
+      for (int nb = 0; nb < 2; ++nb) {
+        m1 = __vmaxu2(m1, raw1[ai][nb].x & 0x7fff7fffu);
+        m1 = __vmaxu2(m1, raw1[ai][nb].y & 0x7fff7fffu);
+        m2 = __vmaxu2(m2, raw2[ai][nb].x & 0x7fff7fffu);
+        m2 = __vmaxu2(m2, raw2[ai][nb].y & 0x7fff7fffu);
+      }
+    m1 = max(m1 & 0xffffu, m1 >> 16) << 16;          // as fp32 bits
+    m2 = max(m2 & 0xffffu, m2 >> 16) << 16;
+    // per row: over the lanes of one sg (xor of g's and qs's bits), then the warps
+#pragma unroll
+    for (int s = 16; s > 0; s >>= 1) {
+      m1 = max(m1, __shfl_xor_sync(0xffffffffu, m1, s));
+      m2 = max(m2, __shfl_xor_sync(0xffffffffu, m2, s));
+    }
+    if (lane == 0) {
+      red[16 * sg + w] = m1;
+      red[16 * (1 + sg) + w] = m2;
+    }
+    __syncthreads();
+    {
+      const unsigned* r1 = red + 16 * sg;
+      const unsigned* r2 = red + 16 * (1 + sg);
+      m1 = r1[0];
+      m2 = r2[0];
+#pragma unroll
+      for (int k = 1; k < 16; ++k) {
+        m1 = max(m1, r1[k]);
+        m2 = max(m2, r2[k]);
+      }
+    }
+    const bool bad1 = m1 >= 0x7f800000u, bad2 = m2 >= 0x7f800000u;   // Inf or NaN
+    // a bad row's values read as zeros: the unpacking of a bf16 from its pair takes
+    // a mask (high half) or a byte permutation (low half), zeros for a bad row, at no cost
+    const u32 hi1 = bad1 ? 0u : 0xffff0000u, hi2 = bad2 ? 0u : 0xffff0000u;
+    const u32 lo1 = bad1 ? 0x4444u : 0x1044u, lo2 = bad2 ? 0x4444u : 0x1044u;
+    // 2^sh puts the largest part into [256, 512): sh = 135 - (biased exponent)
+    const int sh1 = (m1 == 0 || bad1) ? 0 : min(126, max(-126, 135 - max((int)(m1 >> 23), 1)));
+    const int sh2 = (m2 == 0 || bad2) ? 0 : min(126, max(-126, 135 - max((int)(m2 >> 23), 1)));
+    const float ks = kscale[h];
+    const float sin1 = __int_as_float((127 + sh1) << 23), sin2 = __int_as_float((127 + sh2) << 23);
+    const float sout1 = bad1 ? __int_as_float(0x7fc00000) : __int_as_float((127 - sh1) << 23) * ks;
+    const float sout2 = bad2 ? __int_as_float(0x7fc00000) : __int_as_float((127 - sh2) << 23) * ks;
+
+    // forward stages 1, 2 per c tile
+#pragma unroll
+    for (int t = 0; t < 4; ++t) {
+      const int c = w;
+      u32 br[2][2], bi[2][2];
+#pragma unroll
+      for (int nb = 0; nb < 2; ++nb)
+#pragma unroll
+        for (int hh = 0; hh < 2; ++hh) {
+          float v[2][2];
+#pragma unroll
+          for (int pp = 0; pp < 2; ++pp) {
+            uint2 u1 = raw1[2 * hh + pp][nb], u2 = raw2[2 * hh + pp][nb];
+            u32 s1 = (t < 2) ? u1.x : u1.y, s2 = (t < 2) ? u2.x : u2.y;
+            v[0][pp] = bf_half_or0(s1, t & 1, hi1, lo1) * sin1;
+            v[1][pp] = bf_half_or0(s2, t & 1, hi2, lo2) * sin2;
+          }
+          br[nb][hh] = h2(v[0][0], v[0][1]);
+          bi[nb][hh] = h2(v[1][0], v[1][1]);
+        }
+      Acc yv;
+      u32 ar[4], aim[4];
+      left<1>(yv, fr, fi, fni, br, bi);
+      to_a(yv, ar, aim);
+#pragma unroll
+      for (int k = 0; k < 4; ++k) twiddle<false>(ar[k], aim[k], t2r[k], t2i[k]);
+      right<1>(yv, ar, aim, gr, gi, gni);
+      to_a(yv, ar, aim);         // reg order (nb0 row g), (nb0 row g+8), (nb1 g), (nb1 g+8)
+      times_table<false>(ar, aim, tw3f + c * 64, lane);
+      const int i = lane >> 3, rr = lane & 7;
+      const int j = 8 * (i & 1) + 16 * (8 * (i >> 1) + rr);   // ka0 + 16 kb
+      stsm_t(saddr(base, 2 * (t % 4), c, j), ar);         // part t % 4: planes 2 part, 2 part + 1
+      stsm_t(saddr(base, 2 * (t % 4) + 1, c, j), aim);
+    }
+    __syncthreads();
+
+    // stage 3 per j block: [j][c] . F, spectrum, . conj F, conj twiddle, in place
+    // every part of block j (part e: planes 2e, 2e + 1), mixed between the products
+    const uint4* sp = spec + (size_t)h * 16 * 448;
+#pragma unroll 1
+    for (int t = 0; t < 1; ++t) {
+      const int jb = 1 * w + t;
+      const int i = lane >> 3, rr = lane & 7;
+      const u32 a0 = saddr(base, 0, 8 * (i >> 1) + rr, 16 * jb + 8 * (i & 1));
+      u32 dr[4][4], di[4][4];
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        ldsm_t(a0 + 16384 * e, dr[e]);
+        ldsm_t(a0 + 16384 * e + 8192, di[e]);
+      }
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        Acc yv;
+        right<1>(yv, dr[e], di[e], gr, gi, gni);
+        to_a(yv, dr[e], di[e]);
+      }
+      mix_table<4>(dr, di, sp + jb * 448, lane);
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        Acc yv;
+        right<-1>(yv, dr[e], di[e], gr, gi, gni);
+        to_a(yv, dr[e], di[e]);
+        times_table<false>(dr[e], di[e], tw3i + jb * 64, lane);
+        stsm_t(a0 + 16384 * e, dr[e]);
+        stsm_t(a0 + 16384 * e + 8192, di[e]);
+      }
+    }
+    __syncthreads();
+
+    // inverse stages 2, 1 per c tile; outputs of 4 c tiles packed to 8-byte stores
+    u32 o1[2][4][2], o2[2][4][2];
+    float keep1[2][4], keep2[2][4];
+#pragma unroll
+    for (int t = 0; t < 4; ++t) {
+      const int c = w;
+      const int i = lane >> 3, rr = lane & 7;
+      const int j = 8 * (i >> 1) + 16 * (8 * (i & 1) + rr);   // ka0 + 16 kb
+      u32 d[4], dd[4];
+      ldsm_t(saddr(base, 2 * (t % 4), c, j), d);
+      ldsm_t(saddr(base, 2 * (t % 4) + 1, c, j), dd);
+      const u32 br[2][2] = { {d[0], d[1]}, {d[2], d[3]} };
+      const u32 bi[2][2] = { {dd[0], dd[1]}, {dd[2], dd[3]} };
+      Acc y2;
+      u32 ar[4], aim[4];
+      left<-1>(y2, fr, fi, fni, br, bi);
+      to_a(y2, ar, aim);
+#pragma unroll
+      for (int k = 0; k < 4; ++k) twiddle<true>(ar[k], aim[k], t2r[k], t2i[k]);
+      Cplx yv;                   // the output product accumulates in fp32
+      right<-1, Cplx, 2>(yv, ar, aim, gr, gi, gni);
+#pragma unroll
+      for (int nb = 0; nb < 2; ++nb)
+#pragma unroll
+        for (int r = 0; r < 4; ++r) {
+          float v1 = yv.r[nb][r] * sout1, v2 = yv.i[nb][r] * sout2;
+          if (t & 1) {
+            o1[nb][r][t >> 1] = bf2(keep1[nb][r], v1);
+            o2[nb][r][t >> 1] = bf2(keep2[nb][r], v2);
+          } else {
+            keep1[nb][r] = v1;
+            keep2[nb][r] = v2;
+          }
+        }
+    }
+    unsigned short* y1 = y + row1 * L;
+    unsigned short* y2 = y + row2 * L;
+    // outputs through the exchange buffer (free once every warp has read its tiles):
+    // natural order, 8-byte units of 4 c permuted within their 32-byte sector by
+    // (a >> 1) & 3 so that a half-warp's stores hit distinct banks; then 16-byte
+    // coalesced stores of whole sectors
+    __syncthreads();
+    unsigned char* st = smem;
+#pragma unroll
+    for (int nb = 0; nb < 2; ++nb)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) {
+        int b = g + 8 * (r >> 1), a = 8 * nb + 2 * q + (r & 1);
+        // points 4 (256 a + 16 b + w) + 0..3; the xor gives a half-warp's 16 units (q, g & 3)
+        // the 16 slots of one 128-byte line
+        int u = (256 * a + 16 * b + w) ^ ((a >> 1) & 3) ^ ((b & 3) << 2);
+        *reinterpret_cast<uint2*>(st + 8 * u) = make_uint2(o1[nb][r][0], o1[nb][r][1]);
+        *reinterpret_cast<uint2*>(st + 32768 + 8 * u) = make_uint2(o2[nb][r][0], o2[nb][r][1]);
+      }
+    __syncthreads();
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      // chunk v holds units 2v, 2v + 1: a = v >> 7, b = (v >> 3) & 15
+      const int v = threadIdx.x + 512 * k, sw = ((v >> 8) & 3) ^ (((v >> 3) & 3) << 2);
+      uint4 u1 = *reinterpret_cast<const uint4*>(st + 16 * (v ^ (sw >> 1)));
+      uint4 u2 = *reinterpret_cast<const uint4*>(st + 32768 + 16 * (v ^ (sw >> 1)));
+      if (sw & 1) {
+        u1 = make_uint4(u1.z, u1.w, u1.x, u1.y);
+        u2 = make_uint4(u2.z, u2.w, u2.x, u2.y);
+      }
+      reinterpret_cast<uint4*>(y1)[v] = u1;
+      reinterpret_cast<uint4*>(y2)[v] = u2;
+    }
+    __syncthreads();             // the next pair's stage 2 writes the buffer
+    if (p + (int)gridDim.x < total) load_pair(p + gridDim.x, raw1, raw2);
+  }
+}
