@@ -73,5 +73,6 @@ def render_pairs(plan) -> KernelSource:
                   s3_unroll=plan.s3_unroll, n=plan.n, length=plan.len_x,
                   gate_pre=plan.gate_pre, gate_post=plan.gate_post, segments=plan.segments,
                   assume_threads=plan.assume_threads, rebased=plan.rebased, split=plan.split,
-                  threads=plan.threads, dynamic_smem=plan.dynamic_smem)
+                  threads=plan.threads, dynamic_smem=plan.dynamic_smem,
+                  lane_points=plan.lane_points)
     return KernelSource(code=code, entries=("fftconv_pairs",), plan=plan.describe())

@@ -57,6 +57,7 @@ class PairPlan:
     segments: int = 1          # rows per part of the complex row
     assume_threads: bool = True  # tell the compiler the block is 128 threads (pair_plan: when)
     rebased: bool = True       # row loads from the lane's first element (constant offsets)
+    lane_points: int = 4       # consecutive points a lane loads (8: a split row of 4 parts in 8 warps)
 
     def __post_init__(self):
         if self.n not in PAIR_SIZES:
@@ -64,6 +65,8 @@ class PairPlan:
         if self.split > 1 and (self.segments > 1 or (self.mode != "causal" and
                                                      (self.gate_pre or self.gate_post))):
             raise ValueError(f"a {self.n}-point row pair takes one row per part, gated if causal")
+        if self.lane_points not in (4, 8) or (self.lane_points == 8 and self.split != 4):
+            raise ValueError(f"lane_points is 4, or 8 for n = {4 * SUB}, got {self.lane_points}")
         if self.segments not in PAIR_SEGMENTS:
             raise ValueError(f"segments must be one of {PAIR_SEGMENTS}, got {self.segments}")
         if self.segments > 1 and (self.mode != "causal" or 2 * self.segments * self.len_x > self.n):
@@ -89,7 +92,8 @@ class PairPlan:
 
     @property
     def threads(self) -> int:
-        return THREADS * self.split
+        """128 threads a 4096-point transform at 4 points a lane; 8 points a lane halve them."""
+        return THREADS * self.split * 4 // self.lane_points
 
     @property
     def rows_per_block(self) -> int:
@@ -191,10 +195,15 @@ def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: s
     # ungated single rows take it (scripts/pairs-ab, best of 2).
     # one stage-3 block at a time for the circular split rows (ptxas: 88 -> 32 bytes of
     # spill; H100, scripts/pairs-ab best of 3: 0.990 -> 0.941 ms; causal 4096 even, 0.633)
-    plan = replace(plan, s3_unroll=1 if plan.split > 1 and mode == "circular" else plan.s3_unroll,
+    # four parts in 8 warps of 8 points a lane (two blocks an SM): with 16 warps of 4 points
+    # (one block an SM, its barriers idle the SM) H100 causal 8K 0.972 ms, circular 16384 2.646
+    # (ptxas at 128 registers, 8 points a lane: causal 8K spills 192 bytes unrolled once, 248 twice)
+    plan = replace(plan, s3_unroll=1 if plan.split > 1 and (mode == "circular" or plan.split == 4)
+                   else plan.s3_unroll,
                    assume_threads=plan.segments == 1 or any(gates),
                    rebased=plan.segments == 1 and not any(gates),
-                   min_blocks=plan.min_blocks // plan.split)   # 128 registers a thread either way
+                   lane_points=8 if plan.split == 4 else 4)
+    plan = replace(plan, min_blocks=plan.min_blocks * THREADS // plan.threads)   # 128 registers
     # the gates' rows live in static shared memory (two gates of 4096: past its limit);
     # only a split row's exchange buffer may be dynamic (s = 4: 64 KB)
     static = plan.smem_bytes - plan.dynamic_smem

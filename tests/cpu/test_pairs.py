@@ -1,6 +1,8 @@
 """Row pairs on tensor cores (plan/pairs.py): planning, tables, the NumPy executor, the source."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -39,7 +41,7 @@ def test_pair_plan_serves_what_the_support_table_lists(args, served):
     if plan is not None:
         assert plan.as_dict()["factors"] == [16, 16, 16] + [plan.n // 4096] * (plan.n > 4096)
         assert plan.len_x == plan.out_len == L and plan.as_dict()["mode"] == mode
-        assert plan.as_dict()["threads"] == plan.n // 32
+        assert plan.as_dict()["threads"] == min(plan.n // 32, 256)   # 16384: 8 points a lane
 
 
 def _conv(shape, **kw):
@@ -632,14 +634,19 @@ def test_split_row_source():
 
 
 def test_four_part_split_row_source():
-    # n = 16384: 512 threads, one tile and one stage-3 block per warp, the 64 KB exchange
-    # buffer in dynamic shared memory (static shared memory stops at 48 KB)
+    # n = 16384: 256 threads of 8 points a lane (two tiles and two stage-3 blocks per warp),
+    # the 64 KB exchange buffer in dynamic shared memory (static shared memory stops at 48 KB)
     plan = P.pair_plan(8192, 8192, mode="causal", io="bfloat16", precision="auto")
-    assert (plan.n, plan.split, plan.threads, plan.min_blocks) == (16384, 4, 512, 1)
+    assert (plan.n, plan.split, plan.threads, plan.min_blocks) == (16384, 4, 256, 2)
     assert plan.dynamic_smem == 65536 and plan.spectrum_words == 7 * 4096
     code = render_pairs(plan).code
-    assert "__launch_bounds__(512, 1)" in code and "extern __shared__" in code
-    assert "mix_table<4>(dr, di, sp + jb * 448, lane)" in code and "const int c = w;" in code
+    assert "__launch_bounds__(256, 2)" in code and "extern __shared__" in code
+    assert "mix_table<4>(dr, di, sp + jb * 448, lane)" in code
+    assert "const int c = 2 * w + (t >> 2);" in code and "const uint4*>(x1 + d)" in code
+    wide = render_pairs(replace(plan, lane_points=4, min_blocks=1)).code   # 16 warps of 4 points
+    assert "__launch_bounds__(512, 1)" in wide and "const int c = w;" in wide
+    with pytest.raises(ValueError, match="lane_points"):
+        replace(P.pair_plan(4096, 4096, mode="causal", io="bfloat16", precision="auto"), lane_points=8)
     small = render_pairs(P.pair_plan(4096, 4096, mode="causal", io="bfloat16", precision="auto"))
     assert "extern __shared__" not in small.code
 

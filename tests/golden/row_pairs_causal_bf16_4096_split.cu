@@ -12,9 +12,9 @@ using namespace fc::pairs;
 // L outputs stored.
 // n = 8192, decimated in time: points e, e + 2, e + 4, ... (part e < 2) are 2
 // 4096-point transforms, mixed bin by bin in stage 3 (G_e' = sum_e W[e - e'] E_e, 3
-// tables: plan/pairs.py).  8 warps; warp w runs tiles c = 2w, 2w + 1 of every part (unit t:
-// c = 2w + t / 2, part t % 2, so a lane's 4 consecutive points are its 4 units' values),
-// then stage-3 blocks j = 2w, 2w + 1 of every part.  The exchange buffer holds every part.
+// tables: plan/pairs.py).  8 warps; warp w runs tiles c = 2w .. 2w + 1 of every part (unit t < 4:
+// c = 2 * w + (t >> 1), part t % 2, so a lane's 4 consecutive points are its units' values),
+// then stage-3 blocks j = 2w .. 2w + 1 of every part.  The exchange buffer holds every part.
 // Rows of at most n / 2: the padding is rows a >= 8 of stage 1's B operand (m16n8k8
 // products over a < 8; the rows' loads and conversions of a >= 8 are not generated), and
 // the outputs kept are columns a < 8 of the last product (one n-block of two).
@@ -40,7 +40,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
   auto in_off = [&](int ai, int nb) {
     return 512 * (2 * qs + (ai & 1) + 8 * (ai >> 1)) + 32 * (8 * nb + g) + 4 * w;
   };
-  // this lane's (a, b) of the stage-1 B fragments: 4 consecutive c per 8-byte load
+  // this lane's (a, b) of the stage-1 B fragments: 4 consecutive points per 8-byte load
   auto load_pair = [&](int p, uint2 (*r1)[2], uint2 (*r2)[2]) {
     // from this lane's first element: the loads' offsets from it are constants (one base
     // register and an immediate per load, not a 64-bit address each)
@@ -97,12 +97,12 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
 #pragma unroll
     for (int ai = 0; ai < 2; ++ai)
 #pragma unroll
-      for (int nb = 0; nb < 2; ++nb) {
-        m1 = __vmaxu2(m1, raw1[ai][nb].x & 0x7fff7fffu);
-        m1 = __vmaxu2(m1, raw1[ai][nb].y & 0x7fff7fffu);
-        m2 = __vmaxu2(m2, raw2[ai][nb].x & 0x7fff7fffu);
-        m2 = __vmaxu2(m2, raw2[ai][nb].y & 0x7fff7fffu);
-      }
+      for (int nb = 0; nb < 2; ++nb)
+#pragma unroll
+        for (int k = 0; k < 2; ++k) {
+          m1 = __vmaxu2(m1, word(raw1[ai][nb], k) & 0x7fff7fffu);
+          m2 = __vmaxu2(m2, word(raw2[ai][nb], k) & 0x7fff7fffu);
+        }
     m1 = max(m1 & 0xffffu, m1 >> 16) << 16;          // as fp32 bits
     m2 = max(m2 & 0xffffu, m2 >> 16) << 16;
     // per row: over the lanes of one sg (xor of g's and qs's bits), then the warps
@@ -152,8 +152,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
           float v[2][2];
 #pragma unroll
           for (int pp = 0; pp < 2; ++pp) {
-            uint2 u1 = raw1[2 * hh + pp][nb], u2 = raw2[2 * hh + pp][nb];
-            u32 s1 = (t < 2) ? u1.x : u1.y, s2 = (t < 2) ? u2.x : u2.y;
+            const u32 s1 = word(raw1[2 * hh + pp][nb], t >> 1), s2 = word(raw2[2 * hh + pp][nb], t >> 1);
             v[0][pp] = bf_half_or0(s1, t & 1, hi1, lo1) * sin1;
             v[1][pp] = bf_half_or0(s2, t & 1, hi2, lo2) * sin2;
           }

@@ -16,9 +16,9 @@ using namespace fc::pairs;
 // the row (the lane's 4 consecutive points), the post-gate with the outputs' stores.
 // n = 8192, decimated in time: points e, e + 2, e + 4, ... (part e < 2) are 2
 // 4096-point transforms, mixed bin by bin in stage 3 (G_e' = sum_e W[e - e'] E_e, 3
-// tables: plan/pairs.py).  8 warps; warp w runs tiles c = 2w, 2w + 1 of every part (unit t:
-// c = 2w + t / 2, part t % 2, so a lane's 4 consecutive points are its 4 units' values),
-// then stage-3 blocks j = 2w, 2w + 1 of every part.  The exchange buffer holds every part.
+// tables: plan/pairs.py).  8 warps; warp w runs tiles c = 2w .. 2w + 1 of every part (unit t < 4:
+// c = 2 * w + (t >> 1), part t % 2, so a lane's 4 consecutive points are its units' values),
+// then stage-3 blocks j = 2w .. 2w + 1 of every part.  The exchange buffer holds every part.
 // Rows of at most n / 2: the padding is rows a >= 8 of stage 1's B operand (m16n8k8
 // products over a < 8; the rows' loads and conversions of a >= 8 are not generated), and
 // the outputs kept are columns a < 8 of the last product (one n-block of two).
@@ -48,7 +48,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
   auto out_off = [&](int nb, int r) {
     return 512 * (8 * nb + 2 * qs + (r & 1)) + 32 * (g + 8 * (r >> 1)) + 4 * w;
   };
-  // this lane's (a, b) of the stage-1 B fragments: 4 consecutive c per 8-byte load
+  // this lane's (a, b) of the stage-1 B fragments: 4 consecutive points per 8-byte load
   auto load_pair = [&](int p, uint2 (*r1)[2], uint2 (*r2)[2]) {
     const unsigned short* x1 = x + (first_row(p) + (size_t)sg * H) * L;
     const unsigned short* x2 = x1 + (size_t)1 * H * L;
@@ -128,10 +128,11 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
         const int off = in_off(ai, nb);
         if (off >= L) continue;
         const uint2 g1 = graw1[ai][nb], g2 = graw2[ai][nb];
-        m1 = __vmaxu2(m1, bmul2(raw1[ai][nb].x, g1.x) & 0x7fff7fffu);
-        m1 = __vmaxu2(m1, bmul2(raw1[ai][nb].y, g1.y) & 0x7fff7fffu);
-        m2 = __vmaxu2(m2, bmul2(raw2[ai][nb].x, g2.x) & 0x7fff7fffu);
-        m2 = __vmaxu2(m2, bmul2(raw2[ai][nb].y, g2.y) & 0x7fff7fffu);
+#pragma unroll
+        for (int k = 0; k < 2; ++k) {
+          m1 = __vmaxu2(m1, bmul2(word(raw1[ai][nb], k), word(g1, k)) & 0x7fff7fffu);
+          m2 = __vmaxu2(m2, bmul2(word(raw2[ai][nb], k), word(g2, k)) & 0x7fff7fffu);
+        }
       }
     m1 = max(m1 & 0xffffu, m1 >> 16) << 16;          // as fp32 bits
     m2 = max(m2 & 0xffffu, m2 >> 16) << 16;
@@ -182,11 +183,9 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
           float v[2][2];
 #pragma unroll
           for (int pp = 0; pp < 2; ++pp) {
-            uint2 u1 = raw1[2 * hh + pp][nb], u2 = raw2[2 * hh + pp][nb];
-            u32 s1 = (t < 2) ? u1.x : u1.y, s2 = (t < 2) ? u2.x : u2.y;
+            const u32 s1 = word(raw1[2 * hh + pp][nb], t >> 1), s2 = word(raw2[2 * hh + pp][nb], t >> 1);
             // gated first, then scaled (as above), the gates from the lane's registers
-            const uint2 e1 = graw1[2 * hh + pp][nb], e2 = graw2[2 * hh + pp][nb];
-            const u32 gs1 = (t < 2) ? e1.x : e1.y, gs2 = (t < 2) ? e2.x : e2.y;
+            const u32 gs1 = word(graw1[2 * hh + pp][nb], t >> 1), gs2 = word(graw2[2 * hh + pp][nb], t >> 1);
             v[0][pp] = bf_half_or0(s1, t & 1, hi1, lo1) * bf_half_or0(gs1, t & 1, hi1, lo1) * sin1;
             v[1][pp] = bf_half_or0(s2, t & 1, hi2, lo2) * bf_half_or0(gs2, t & 1, hi2, lo2) * sin2;
           }
@@ -288,8 +287,8 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
 #pragma unroll
         for (int r = 0; r < 4; ++r) {
           float v1 = yv.r[nb][r] * sout1, v2 = yv.i[nb][r] * sout2;
-          v1 *= bf_half((t < 2) ? gpo1[nb][r].x : gpo1[nb][r].y, t & 1);
-          v2 *= bf_half((t < 2) ? gpo2[nb][r].x : gpo2[nb][r].y, t & 1);
+          v1 *= bf_half(word(gpo1[nb][r], t >> 1), t & 1);
+          v2 *= bf_half(word(gpo2[nb][r], t >> 1), t & 1);
           if (t & 1) {
             o1[nb][r][t >> 1] = bf2(keep1[nb][r], v1);
             o2[nb][r][t >> 1] = bf2(keep2[nb][r], v2);

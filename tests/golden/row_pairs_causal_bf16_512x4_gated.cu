@@ -62,7 +62,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
     }
     cp_async_commit();
   };
-  // this lane's (a, b) of the stage-1 B fragments: 4 consecutive c per 8-byte load
+  // this lane's (a, b) of the stage-1 B fragments: 4 consecutive points per 8-byte load
   auto load_pair = [&](int p, uint2 (*r1)[2], uint2 (*r2)[2]) {
     const unsigned short* x1 = x + (first_row(p) + (size_t)sg * H) * L;
     const unsigned short* x2 = x1 + (size_t)4 * H * L;
@@ -136,10 +136,11 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
         if (off >= L) continue;
         const uint2 g1 = *reinterpret_cast<const uint2*>(&pre_s[sg][off]);
         const uint2 g2 = *reinterpret_cast<const uint2*>(&pre_s[4 + sg][off]);
-        m1 = __vmaxu2(m1, bmul2(raw1[ai][nb].x, g1.x) & 0x7fff7fffu);
-        m1 = __vmaxu2(m1, bmul2(raw1[ai][nb].y, g1.y) & 0x7fff7fffu);
-        m2 = __vmaxu2(m2, bmul2(raw2[ai][nb].x, g2.x) & 0x7fff7fffu);
-        m2 = __vmaxu2(m2, bmul2(raw2[ai][nb].y, g2.y) & 0x7fff7fffu);
+#pragma unroll
+        for (int k = 0; k < 2; ++k) {
+          m1 = __vmaxu2(m1, bmul2(word(raw1[ai][nb], k), word(g1, k)) & 0x7fff7fffu);
+          m2 = __vmaxu2(m2, bmul2(word(raw2[ai][nb], k), word(g2, k)) & 0x7fff7fffu);
+        }
       }
     m1 = max(m1 & 0xffffu, m1 >> 16) << 16;          // as fp32 bits
     m2 = max(m2 & 0xffffu, m2 >> 16) << 16;
@@ -201,8 +202,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
           float v[2][2];
 #pragma unroll
           for (int pp = 0; pp < 2; ++pp) {
-            uint2 u1 = raw1[2 * hh + pp][nb], u2 = raw2[2 * hh + pp][nb];
-            u32 s1 = (t < 2) ? u1.x : u1.y, s2 = (t < 2) ? u2.x : u2.y;
+            const u32 s1 = word(raw1[2 * hh + pp][nb], t >> 1), s2 = word(raw2[2 * hh + pp][nb], t >> 1);
             // gated first (exact for bf16 factors), then scaled: a large value under a small
             // gate must not overflow before its gate brings it into range
             v[0][pp] = bf_half_or0(s1, t & 1, hi1, lo1) * bf_half_or0(gw1[2 * hh + pp][nb], t & 1, hi1, lo1) * sin1;

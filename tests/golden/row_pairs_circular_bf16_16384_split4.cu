@@ -5,24 +5,24 @@
 using namespace fc::pairs;
 
 // Row pairs p = h * pairs + i (rows 2i H + h and (2i + 1) H + h); the host launches one
-// block per pair (the fastest, measured), a smaller grid loops.  512 threads; rows of
+// block per pair (the fastest, measured), a smaller grid loops.  256 threads; rows of
 // L uint16 (bf16 bits), 16-byte aligned.  Each lane reads its own fragments' elements
 // (8-byte loads of 4 c); the outputs leave through shared memory as whole sectors.
 // n = 16384, decimated in time: points e, e + 4, e + 8, ... (part e < 4) are 4
 // 4096-point transforms, mixed bin by bin in stage 3 (G_e' = sum_e W[e - e'] E_e, 7
-// tables: plan/pairs.py).  16 warps; warp w runs tile c = 1w of every part (unit t:
-// c = 1w, part t % 4, so a lane's 4 consecutive points are its 4 units' values),
-// then stage-3 block j = 1w of every part.  The exchange buffer holds every part.
+// tables: plan/pairs.py).  8 warps; warp w runs tiles c = 2w .. 2w + 1 of every part (unit t < 8:
+// c = 2 * w + (t >> 2), part t % 4, so a lane's 8 consecutive points are its units' values),
+// then stage-3 blocks j = 2w .. 2w + 1 of every part.  The exchange buffer holds every part.
 constexpr int L = 16384;   // row length (elements)
-extern "C" __global__ void __launch_bounds__(512, 1)
+extern "C" __global__ void __launch_bounds__(256, 2)
 fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__ y,
             const uint4* __restrict__ spec, const float* __restrict__ kscale,
             const uint4* __restrict__ tw3f, const uint4* __restrict__ tw3i,
             const uint4* __restrict__ lanec, int pairs, int H,
             const unsigned short* __restrict__ gpre, const unsigned short* __restrict__ gpost) {
   extern __shared__ __align__(128) unsigned char smem[];   // 65536 bytes (dynamic: past the static limit)
-  __shared__ unsigned red[32];
-  __builtin_assume(threadIdx.x < 512);   // so the compiler bounds w and folds offset checks
+  __shared__ unsigned red[16];
+  __builtin_assume(threadIdx.x < 256);   // so the compiler bounds w and folds offset checks
   const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, g = lane >> 2, q = lane & 3;
   // a lane's values belong to row sg of each part of the complex row, at in-row offsets
   // of qs (one row per part: qs = q, sg = 0)
@@ -33,10 +33,10 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
   auto first_row = [&](int p) { return (size_t)(2 * (p % pairs)) * H + p / pairs; };
   // element offset of this lane's stage-1 B fragment (ai, nb): 4 consecutive c
   auto in_off = [&](int ai, int nb) {
-    return 1024 * (2 * qs + (ai & 1) + 8 * (ai >> 1)) + 64 * (8 * nb + g) + 4 * w;
+    return 1024 * (2 * qs + (ai & 1) + 8 * (ai >> 1)) + 64 * (8 * nb + g) + 8 * w;
   };
-  // this lane's (a, b) of the stage-1 B fragments: 4 consecutive c per 8-byte load
-  auto load_pair = [&](int p, uint2 (*r1)[2], uint2 (*r2)[2]) {
+  // this lane's (a, b) of the stage-1 B fragments: 8 consecutive points per 16-byte load
+  auto load_pair = [&](int p, uint4 (*r1)[2], uint4 (*r2)[2]) {
     // from this lane's first element: the loads' offsets from it are constants (one base
     // register and an immediate per load, not a 64-bit address each)
     const unsigned short* x1 = x + (first_row(p) + (size_t)sg * H) * L + in_off(0, 0);
@@ -47,11 +47,11 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
       for (int nb = 0; nb < 2; ++nb) {
         const int off = in_off(ai, nb);
         const int d = 1024 * (ai & 1) + 8192 * (ai >> 1) + 512 * nb;   // off - in_off(0, 0)
-        r1[ai][nb] = __ldg(reinterpret_cast<const uint2*>(x1 + d));
-        r2[ai][nb] = __ldg(reinterpret_cast<const uint2*>(x2 + d));
+        r1[ai][nb] = __ldg(reinterpret_cast<const uint4*>(x1 + d));
+        r2[ai][nb] = __ldg(reinterpret_cast<const uint4*>(x2 + d));
       }
   };
-  uint2 raw1[4][2], raw2[4][2];
+  uint4 raw1[4][2], raw2[4][2];
   if (blockIdx.x < total) {
     load_pair(blockIdx.x, raw1, raw2);
   }
@@ -88,12 +88,12 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
 #pragma unroll
     for (int ai = 0; ai < 4; ++ai)
 #pragma unroll
-      for (int nb = 0; nb < 2; ++nb) {
-        m1 = __vmaxu2(m1, raw1[ai][nb].x & 0x7fff7fffu);
-        m1 = __vmaxu2(m1, raw1[ai][nb].y & 0x7fff7fffu);
-        m2 = __vmaxu2(m2, raw2[ai][nb].x & 0x7fff7fffu);
-        m2 = __vmaxu2(m2, raw2[ai][nb].y & 0x7fff7fffu);
-      }
+      for (int nb = 0; nb < 2; ++nb)
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+          m1 = __vmaxu2(m1, word(raw1[ai][nb], k) & 0x7fff7fffu);
+          m2 = __vmaxu2(m2, word(raw2[ai][nb], k) & 0x7fff7fffu);
+        }
     m1 = max(m1 & 0xffffu, m1 >> 16) << 16;          // as fp32 bits
     m2 = max(m2 & 0xffffu, m2 >> 16) << 16;
     // per row: over the lanes of one sg (xor of g's and qs's bits), then the warps
@@ -103,17 +103,17 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
       m2 = max(m2, __shfl_xor_sync(0xffffffffu, m2, s));
     }
     if (lane == 0) {
-      red[16 * sg + w] = m1;
-      red[16 * (1 + sg) + w] = m2;
+      red[8 * sg + w] = m1;
+      red[8 * (1 + sg) + w] = m2;
     }
     __syncthreads();
     {
-      const unsigned* r1 = red + 16 * sg;
-      const unsigned* r2 = red + 16 * (1 + sg);
+      const unsigned* r1 = red + 8 * sg;
+      const unsigned* r2 = red + 8 * (1 + sg);
       m1 = r1[0];
       m2 = r2[0];
 #pragma unroll
-      for (int k = 1; k < 16; ++k) {
+      for (int k = 1; k < 8; ++k) {
         m1 = max(m1, r1[k]);
         m2 = max(m2, r2[k]);
       }
@@ -133,8 +133,8 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
 
     // forward stages 1, 2 per c tile
 #pragma unroll
-    for (int t = 0; t < 4; ++t) {
-      const int c = w;
+    for (int t = 0; t < 8; ++t) {
+      const int c = 2 * w + (t >> 2);
       u32 br[2][2], bi[2][2];
 #pragma unroll
       for (int nb = 0; nb < 2; ++nb)
@@ -143,8 +143,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
           float v[2][2];
 #pragma unroll
           for (int pp = 0; pp < 2; ++pp) {
-            uint2 u1 = raw1[2 * hh + pp][nb], u2 = raw2[2 * hh + pp][nb];
-            u32 s1 = (t < 2) ? u1.x : u1.y, s2 = (t < 2) ? u2.x : u2.y;
+            const u32 s1 = word(raw1[2 * hh + pp][nb], t >> 1), s2 = word(raw2[2 * hh + pp][nb], t >> 1);
             v[0][pp] = bf_half_or0(s1, t & 1, hi1, lo1) * sin1;
             v[1][pp] = bf_half_or0(s2, t & 1, hi2, lo2) * sin2;
           }
@@ -171,8 +170,8 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
     // every part of block j (part e: planes 2e, 2e + 1), mixed between the products
     const uint4* sp = spec + (size_t)h * 16 * 448;
 #pragma unroll 1
-    for (int t = 0; t < 1; ++t) {
-      const int jb = 1 * w + t;
+    for (int t = 0; t < 2; ++t) {
+      const int jb = 2 * w + t;
       const int i = lane >> 3, rr = lane & 7;
       const u32 a0 = saddr(base, 0, 8 * (i >> 1) + rr, 16 * jb + 8 * (i & 1));
       u32 dr[4][4], di[4][4];
@@ -201,11 +200,11 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
     __syncthreads();
 
     // inverse stages 2, 1 per c tile; outputs of 4 c tiles packed to 8-byte stores
-    u32 o1[2][4][2], o2[2][4][2];
+    u32 o1[2][4][4], o2[2][4][4];
     float keep1[2][4], keep2[2][4];
 #pragma unroll
-    for (int t = 0; t < 4; ++t) {
-      const int c = w;
+    for (int t = 0; t < 8; ++t) {
+      const int c = 2 * w + (t >> 2);
       const int i = lane >> 3, rr = lane & 7;
       const int j = 8 * (i >> 1) + 16 * (8 * (i & 1) + rr);   // ka0 + 16 kb
       u32 d[4], dd[4];
@@ -248,17 +247,17 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
 #pragma unroll
       for (int r = 0; r < 4; ++r) {
         int b = g + 8 * (r >> 1), a = 8 * nb + 2 * q + (r & 1);
-        // points 4 (256 a + 16 b + w) + 0..3; the xor gives a half-warp's 16 units (q, g & 3)
-        // the 16 slots of one 128-byte line
-        int u = (256 * a + 16 * b + w) ^ ((a >> 1) & 3) ^ ((b & 3) << 2);
-        *reinterpret_cast<uint2*>(st + 8 * u) = make_uint2(o1[nb][r][0], o1[nb][r][1]);
-        *reinterpret_cast<uint2*>(st + 32768 + 8 * u) = make_uint2(o2[nb][r][0], o2[nb][r][1]);
+        // 16-byte units: points 4 (256 a + 16 b + 2 w) + 0..7; the xor gives a quarter-warp's
+        // 8 units (q, g & 1) the 8 slots of one 128-byte line
+        int u = (128 * a + 8 * b + w) ^ ((a >> 1) & 3) ^ ((b & 1) << 2);
+        *reinterpret_cast<uint4*>(st + 16 * u) = make_uint4(o1[nb][r][0], o1[nb][r][1], o1[nb][r][2], o1[nb][r][3]);
+        *reinterpret_cast<uint4*>(st + 32768 + 16 * u) = make_uint4(o2[nb][r][0], o2[nb][r][1], o2[nb][r][2], o2[nb][r][3]);
       }
     __syncthreads();
 #pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      // chunk v holds units 2v, 2v + 1: a = v >> 7, b = (v >> 3) & 15
-      const int v = threadIdx.x + 512 * k, sw = ((v >> 8) & 3) ^ (((v >> 3) & 3) << 2);
+    for (int k = 0; k < 8; ++k) {
+      // chunk v is unit v: a = v >> 7, b = (v >> 3) & 15 (sw: its slot's xor, doubled: no swap)
+      const int v = threadIdx.x + 256 * k, sw = (((v >> 7) >> 1) & 3) << 1 ^ (((v >> 3) & 1) << 3);
       uint4 u1 = *reinterpret_cast<const uint4*>(st + 16 * (v ^ (sw >> 1)));
       uint4 u2 = *reinterpret_cast<const uint4*>(st + 32768 + 16 * (v ^ (sw >> 1)));
       if (sw & 1) {

@@ -30,7 +30,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
   auto in_off = [&](int ai, int nb) {
     return 256 * (2 * qs + (ai & 1) + 8 * (ai >> 1)) + 16 * (8 * nb + g) + 4 * w;
   };
-  // this lane's (a, b) of the stage-1 B fragments: 4 consecutive c per 8-byte load
+  // this lane's (a, b) of the stage-1 B fragments: 4 consecutive points per 8-byte load
   auto load_pair = [&](int p, uint2 (*r1)[2], uint2 (*r2)[2]) {
     // from this lane's first element: the loads' offsets from it are constants (one base
     // register and an immediate per load, not a 64-bit address each)
@@ -83,12 +83,12 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
 #pragma unroll
     for (int ai = 0; ai < 4; ++ai)
 #pragma unroll
-      for (int nb = 0; nb < 2; ++nb) {
-        m1 = __vmaxu2(m1, raw1[ai][nb].x & 0x7fff7fffu);
-        m1 = __vmaxu2(m1, raw1[ai][nb].y & 0x7fff7fffu);
-        m2 = __vmaxu2(m2, raw2[ai][nb].x & 0x7fff7fffu);
-        m2 = __vmaxu2(m2, raw2[ai][nb].y & 0x7fff7fffu);
-      }
+      for (int nb = 0; nb < 2; ++nb)
+#pragma unroll
+        for (int k = 0; k < 2; ++k) {
+          m1 = __vmaxu2(m1, word(raw1[ai][nb], k) & 0x7fff7fffu);
+          m2 = __vmaxu2(m2, word(raw2[ai][nb], k) & 0x7fff7fffu);
+        }
     m1 = max(m1 & 0xffffu, m1 >> 16) << 16;          // as fp32 bits
     m2 = max(m2 & 0xffffu, m2 >> 16) << 16;
     // per row: over the lanes of one sg (xor of g's and qs's bits), then the warps
@@ -133,8 +133,7 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
           float v[2][2];
 #pragma unroll
           for (int pp = 0; pp < 2; ++pp) {
-            uint2 u1 = raw1[2 * hh + pp][nb], u2 = raw2[2 * hh + pp][nb];
-            u32 s1 = (t < 2) ? u1.x : u1.y, s2 = (t < 2) ? u2.x : u2.y;
+            const u32 s1 = word(raw1[2 * hh + pp][nb], t >> 1), s2 = word(raw2[2 * hh + pp][nb], t >> 1);
             v[0][pp] = bf_half_or0(s1, t & 1, hi1, lo1) * sin1;
             v[1][pp] = bf_half_or0(s2, t & 1, hi2, lo2) * sin2;
           }
