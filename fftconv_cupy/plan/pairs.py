@@ -203,7 +203,12 @@ def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: s
                    assume_threads=plan.segments == 1 or any(gates),
                    rebased=plan.segments == 1 and not any(gates),
                    lane_points=8 if plan.split == 4 else 4)
-    plan = replace(plan, min_blocks=plan.min_blocks * THREADS // plan.threads)   # 128 registers
+    # 128 registers a thread; but gated or circular rows of four parts spill 224-712 bytes
+    # there and run faster with one block an SM (H100, scripts/pairs-ab best of 3: gated
+    # causal 8K 1.129 -> 1.047 ms, circular 16384 2.399 -> 2.202; ungated causal 8K 0.738 ->
+    # 0.839 and 6144 0.666 -> 0.792 the other way)
+    one_block = plan.split == 4 and (mode == "circular" or any(gates))
+    plan = replace(plan, min_blocks=1 if one_block else plan.min_blocks * THREADS // plan.threads)
     # the gates' rows live in static shared memory (two gates of 4096: past its limit);
     # only a split row's exchange buffer may be dynamic (s = 4: 64 KB)
     static = plan.smem_bytes - plan.dynamic_smem

@@ -655,6 +655,9 @@ def test_four_part_split_rows_take_gates_in_registers():
     plan = P.pair_plan(8192, 8192, mode="causal", io="bfloat16", precision="auto",
                        gates=(True, True))
     assert plan.n == 16384 and plan.smem_bytes - plan.dynamic_smem <= 48 * 1024
+    assert plan.min_blocks == 1          # one block an SM: no spills (measured faster)
+    circular = P.pair_plan(16384, 16384, mode="circular", io="bfloat16", precision="auto")
+    assert (circular.threads, circular.min_blocks) == (256, 1)
     assert P.pair_plan(16384, 16384, mode="circular", io="bfloat16", precision="auto",
                        gates=(True, False)) is None
 

@@ -14,7 +14,7 @@ using namespace fc::pairs;
 // c = 2 * w + (t >> 2), part t % 4, so a lane's 8 consecutive points are its units' values),
 // then stage-3 blocks j = 2w .. 2w + 1 of every part.  The exchange buffer holds every part.
 constexpr int L = 16384;   // row length (elements)
-extern "C" __global__ void __launch_bounds__(256, 2)
+extern "C" __global__ void __launch_bounds__(256, 1)
 fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__ y,
             const uint4* __restrict__ spec, const float* __restrict__ kscale,
             const uint4* __restrict__ tw3f, const uint4* __restrict__ tw3i,
