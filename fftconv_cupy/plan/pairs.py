@@ -8,7 +8,7 @@ what it reads: per-lane DFT fragments and stage-2 twiddles, stage-3 twiddle tabl
 the kernel spectrum, all in mma fragment order (fp16 pairs), and runs the same flow in
 float64 for the no-GPU path.
 
-n = 4096 s (s = 2, 4: "split rows") splits the row by decimation in time: E_e = the
+n = 4096 s (s = 2, 4, 8: "split rows") splits the row by decimation in time: E_e = the
 4096-point transform of points e, e + s, e + 2s, ... (e < s), X[k' + 4096 m] =
 sum_e w^((k' + 4096 m) e) E_e[k'] (w = e^(-2 pi i / n)).  Times the spectrum and back, the
 outputs' parts e' have the spectra
@@ -25,8 +25,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .support import (DEFAULT_SMEM_BYTES, PAIR_CAUSAL_ALIGN, PAIR_IO, PAIR_SEGMENTS,
-                      PAIR_SIZES, SMEM_NO_OPT_IN)
+from .support import (DEFAULT_SMEM_BYTES, PAIR_CAUSAL_ALIGN, PAIR_CIRCULAR_MAX, PAIR_IO,
+                      PAIR_LANE_POINTS, PAIR_SEGMENTS, PAIR_SIZES, SMEM_NO_OPT_IN)
 
 THREADS = 128                # per 4096-point transform (a split row's block: s times)
 SUB = 4096                   # the transform the kernel's three radix-16 stages compute
@@ -57,7 +57,7 @@ class PairPlan:
     segments: int = 1          # rows per part of the complex row
     assume_threads: bool = True  # tell the compiler the block is 128 threads (pair_plan: when)
     rebased: bool = True       # row loads from the lane's first element (constant offsets)
-    lane_points: int = 4       # consecutive points a lane loads (8: a split row of 4 parts in 8 warps)
+    lane_points: int = 4       # consecutive points a lane loads (8, 16: a split row of 4, 8 parts in 8 warps)
 
     def __post_init__(self):
         if self.n not in PAIR_SIZES:
@@ -65,8 +65,9 @@ class PairPlan:
         if self.split > 1 and (self.segments > 1 or (self.mode != "causal" and
                                                      (self.gate_pre or self.gate_post))):
             raise ValueError(f"a {self.n}-point row pair takes one row per part, gated if causal")
-        if self.lane_points not in (4, 8) or (self.lane_points == 8 and self.split != 4):
-            raise ValueError(f"lane_points is 4, or 8 for n = {4 * SUB}, got {self.lane_points}")
+        if self.lane_points not in {PAIR_LANE_POINTS[self.n], 4 if self.split <= 4 else 0}:
+            raise ValueError(f"lane_points is {PAIR_LANE_POINTS[self.n]} for n = {self.n}"
+                             f"{' (or 4)' if self.split <= 4 else ''}, got {self.lane_points}")
         if self.segments not in PAIR_SEGMENTS:
             raise ValueError(f"segments must be one of {PAIR_SEGMENTS}, got {self.segments}")
         if self.segments > 1 and (self.mode != "causal" or 2 * self.segments * self.len_x > self.n):
@@ -87,7 +88,7 @@ class PairPlan:
 
     @property
     def split(self) -> int:
-        """4096-point transforms per row (s = 2, 4: n = 4096 s, decimated in time)."""
+        """4096-point transforms per row (s = 2, 4, 8: n = 4096 s, decimated in time)."""
         return self.n // SUB
 
     @property
@@ -121,7 +122,7 @@ class PairPlan:
     @property
     def dynamic_smem(self) -> int:
         """Bytes of the exchange buffer when it is dynamic shared memory (past the static
-        limit: s = 4), else 0."""
+        limit: s = 4, 8), else 0."""
         exchange = 16384 * self.split
         return exchange if self.split > 1 and self.smem_bytes > SMEM_NO_OPT_IN else 0
 
@@ -171,18 +172,29 @@ def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: s
             or batch < 2):
         return None
     plan = None
-    if mode == "circular" and len_x in PAIR_SIZES and (len_x == SUB or not any(gates)):
+    if (mode == "circular" and len_x in PAIR_SIZES and len_x <= PAIR_CIRCULAR_MAX
+            and (len_x == SUB or not any(gates))):
         plan = PairPlan(n=len_x, radices=PAIR_SIZES[len_x], len_k=len_k, io=io,
+                        lane_points=PAIR_LANE_POINTS[len_x],
                         gate_pre=gates[0], gate_post=gates[1])
     if mode == "causal" and len_x % PAIR_CAUSAL_ALIGN == 0:
         for n, radices in sorted(PAIR_SIZES.items()):
             segments = next((s for s in PAIR_SEGMENTS if n // (4 * s) < len_x), None)
-            if segments is not None and len_x + len_k - 1 <= n // segments:
+            # gated rows of four or more parts past n / 2 would hold 200+ row and gate
+            # registers a lane (NVRTC takes minutes over them): they take the next size
+            wide = n > 2 * SUB and any(gates) and 2 * len_x > n
+            if segments is not None and len_x + len_k - 1 <= n // segments and not wide:
                 plan = PairPlan(n=n, radices=radices, len_k=len_k, io=io, mode="causal",
+                                lane_points=PAIR_LANE_POINTS[n],
                                 length=len_x, gate_pre=gates[0], gate_post=gates[1],
                                 segments=segments)
                 break
     if plan is None or batch % plan.rows_per_block:
+        return None
+    # eight parts with both gates spill 700 bytes a lane (both gates in registers): H100,
+    # causal 16K, 12288 rows: 1.936 ms against 1.572 for the fp32 plan (one gate: pre 1.310,
+    # post 1.258; ungated 0.935 against 1.482)
+    if plan.split == 8 and plan.gate_pre and plan.gate_post:
         return None
     # the block-size hint folds the in-row offset checks (gated causal L = 1024: 2144 -> 1480
     # SASS instructions), but ptxas then schedules the ungated segments 11-13 % slower;
@@ -198,16 +210,16 @@ def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: s
     # four parts in 8 warps of 8 points a lane (two blocks an SM): with 16 warps of 4 points
     # (one block an SM, its barriers idle the SM) H100 causal 8K 0.972 ms, circular 16384 2.646
     # (ptxas at 128 registers, 8 points a lane: causal 8K spills 192 bytes unrolled once, 248 twice)
-    plan = replace(plan, s3_unroll=1 if plan.split > 1 and (mode == "circular" or plan.split == 4)
+    plan = replace(plan, s3_unroll=1 if plan.split > 1 and (mode == "circular" or plan.split >= 4)
                    else plan.s3_unroll,
                    assume_threads=plan.segments == 1 or any(gates),
-                   rebased=plan.segments == 1 and not any(gates),
-                   lane_points=8 if plan.split == 4 else 4)
+                   rebased=plan.segments == 1 and not any(gates))
     # 128 registers a thread; but gated or circular rows of four parts spill 224-712 bytes
     # there and run faster with one block an SM (H100, scripts/pairs-ab best of 3: gated
     # causal 8K 1.129 -> 1.047 ms, circular 16384 2.399 -> 2.202; ungated causal 8K 0.738 ->
     # 0.839 and 6144 0.666 -> 0.792 the other way)
-    one_block = plan.split == 4 and (mode == "circular" or any(gates))
+    # eight parts: a 128 KB exchange buffer, one block an SM whatever the bound
+    one_block = plan.split == 8 or (plan.split == 4 and (mode == "circular" or any(gates)))
     plan = replace(plan, min_blocks=1 if one_block else plan.min_blocks * THREADS // plan.threads)
     # the gates' rows live in static shared memory (two gates of 4096: past its limit);
     # only a split row's exchange buffer may be dynamic (s = 4: 64 KB)

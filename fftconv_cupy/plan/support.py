@@ -112,11 +112,16 @@ IO_PRECISION = {
 # rows per part of the complex row (segments of n / S points, each row's half followed by
 # its zero guard), so that L = 1024 or 512 costs per sample what L = 2048 does; the batch
 # must then be a multiple of 2 S.  A single row of 1024 in 4096 points would cost twice
-# the fp32 plan's time per sample.  n = 8192 and 16384 (causal rows of 2049-4096 and
-# 4097-8192, circular 8192 and 16384) run two or four 4096-point transforms per block
-# (decimation in time, mixed bin by bin in stage 3; 16384: a 64 KB dynamic exchange
-# buffer, 512 threads); their gates stay in registers (no room for gate rows on chip).
-PAIR_SIZES = {4096: (16, 16, 16), 8192: (16, 16, 16, 2), 16384: (16, 16, 16, 4)}
+# the fp32 plan's time per sample.  n = 8192, 16384 and 32768 (causal rows of 2049-4096,
+# 4097-8192 and 8193-16384, circular 8192 and 16384) run two, four or eight 4096-point
+# transforms per block (decimation in time, mixed bin by bin in stage 3; 16384 and 32768:
+# a 64 or 128 KB dynamic exchange buffer, 256 threads of 8 or 16 points a lane); their
+# gates stay in registers (no room for gate rows on chip).  PAIR_LANE_POINTS: consecutive
+# points a lane loads and stores, per size.
+PAIR_SIZES = {4096: (16, 16, 16), 8192: (16, 16, 16, 2), 16384: (16, 16, 16, 4),
+              32768: (16, 16, 16, 8)}
+PAIR_LANE_POINTS = {4096: 4, 8192: 4, 16384: 8, 32768: 16}
+PAIR_CIRCULAR_MAX = 16384    # circular 32768 would hold 128 row registers a lane
 PAIR_IO = ("bfloat16",)
 PAIR_MODES = ("circular", "causal")
 PAIR_CAUSAL_ALIGN = 8

@@ -21,7 +21,11 @@ ml_dtypes = pytest.importorskip("ml_dtypes")
     ((4096, 4096, "causal", "bfloat16", "auto"), 8192),       # 8191 outputs: split rows
     ((8192, 8192, "causal", "bfloat16", "auto"), 16384),      # 16383 outputs: four parts
     ((16384, 16384, "circular", "bfloat16", "auto"), 16384),
-    ((16384, 16384, "causal", "bfloat16", "auto"), False),    # 32767 outputs: no size fits
+    ((16384, 16384, "causal", "bfloat16", "auto"), 32768),    # 32767 outputs: eight parts
+    ((10000, 9000, "causal", "bfloat16", "auto"), 32768),
+    ((16384, 16385, "causal", "bfloat16", "auto"), False),    # K > L
+    ((16392, 16392, "causal", "bfloat16", "auto"), False),    # 32783 outputs: no size fits
+    ((32768, 32768, "circular", "bfloat16", "auto"), False),  # 128 row registers a lane
     ((5000, 4000, "causal", "bfloat16", "auto"), 16384),
     ((2048, 2048, "causal", "bfloat16", "auto"), 4096),
     ((3000, 1000, "causal", "bfloat16", "auto"), 4096),       # 3999 <= 4096
@@ -301,6 +305,7 @@ GOLDEN_PAIRS = {
     "row_pairs_causal_bf16_4096_split_gated": dict(len_x=4096, len_k=4096, mode="causal",
                                                    gates=(True, True)),
     "row_pairs_circular_bf16_16384_split4": dict(len_x=16384, len_k=16384, mode="circular"),
+    "row_pairs_causal_bf16_16384_split8": dict(len_x=16384, len_k=16384, mode="causal"),
 }
 
 
@@ -721,7 +726,9 @@ def test_gated_four_part_split_rows_meet_the_bf16_target_emulated(gates):
                                             ("circular", 8192, (False, False)),
                                             ("causal", 8192, (False, False)),
                                             ("causal", 8192, (True, True)),
-                                            ("circular", 16384, (False, False))])
+                                            ("circular", 16384, (False, False)),
+                                            ("causal", 16384, (False, False)),
+                                            ("causal", 16384, (True, False))])
 def test_split_row_source_compiles_to_sm90(mode, L, gates):
     from fftconv_cupy.codegen.nvrtc import DEFAULT_OPTIONS
     from fftconv_cupy.codegen.render import include_dir
@@ -729,3 +736,79 @@ def test_split_row_source_compiles_to_sm90(mode, L, gates):
     cubin = compile_cubin(render_pairs(plan).code, name="pairs.cu",
                           options=(*DEFAULT_OPTIONS, "-I" + include_dir()), arch="sm_90")
     assert len(cubin) > 1000
+
+
+# --- eight parts: n = 32768 (causal rows of 8193-16384) ------------------------------
+
+def test_eight_part_split_row_source():
+    # 256 threads of 16 points a lane (two 16-byte loads), one block an SM: the 128 KB
+    # exchange buffer; fifteen mixing tables per stage-3 block
+    plan = P.pair_plan(16384, 16384, mode="causal", io="bfloat16", precision="auto")
+    assert (plan.n, plan.split, plan.threads, plan.min_blocks, plan.lane_points) == (32768, 8, 256, 1, 16)
+    assert plan.dynamic_smem == 131072 and plan.spectrum_words == 15 * 4096
+    assert plan.smem_bytes <= 227 * 1024 and plan.smem_bytes - plan.dynamic_smem <= 48 * 1024
+    code = render_pairs(plan).code
+    assert "__launch_bounds__(256, 1)" in code and "extern __shared__" in code
+    assert "mix_table<8>(dr, di, sp + jb * 960, lane)" in code
+    assert "const int c = 2 * w + (t >> 3);" in code and "ldg_x8(x1 + d)" in code
+    assert "u32x8 raw1[4][2]" in code and "8 * v >= L" in code
+    with pytest.raises(ValueError, match="lane_points"):
+        replace(plan, lane_points=8)
+    gated = P.pair_plan(12000, 9000, mode="causal", io="bfloat16", precision="auto",
+                        gates=(True, False))
+    assert gated.n == 32768 and "ldg_x8(g1 + off)" in render_pairs(gated).code
+    # both gates: the fp32 plan (measured faster than eight parts with both gates in registers)
+    assert P.pair_plan(12000, 9000, mode="causal", io="bfloat16", precision="auto",
+                       gates=(True, True)) is None
+    # gated rows past half of 16384 take 32768 (their 16384-point kernel would hold both
+    # rows' values and gates in registers); ungated ones keep 16384
+    assert P.pair_plan(10000, 6000, mode="causal", io="bfloat16", precision="auto",
+                       gates=(False, True)).n == 32768
+    assert P.pair_plan(10000, 6000, mode="causal", io="bfloat16", precision="auto").n == 16384
+
+
+def test_split_spectrum_of_eight_parts_mixes_to_the_32768_point_convolution():
+    rng = np.random.default_rng(26)
+    z = rng.standard_normal(32768) + 1j * rng.standard_normal(32768)
+    K = np.fft.fft(rng.standard_normal(32768))
+    W = P.split_spectrum(K[None])[0]
+    assert W.shape == (15, 4096)
+    E = [np.fft.fft(z[e::8]) for e in range(8)]
+    y = np.fft.ifft(np.fft.fft(z) * K)
+    for e2 in range(8):
+        G = sum(W[(e - e2) % 15] * E[e] for e in range(8))
+        np.testing.assert_allclose(np.fft.ifft(G), y[e2::8], atol=1e-9 * np.abs(y).max())
+
+
+@pytest.mark.parametrize("L, K", [(16384, 16384), (10000, 9000)])
+@pytest.mark.parametrize("emulate", [False, True])
+def test_eight_part_split_rows_meet_the_bf16_target_row_by_row(L, K, emulate):
+    plan = P.pair_plan(L, K, mode="causal", io="bfloat16", precision="auto")
+    assert plan.n == 32768 and plan.split == 8
+    rng = np.random.default_rng(L + K + 2)
+    H = 2
+    x = _bf16(rng.standard_normal((4, L)) * np.array([[1.0], [1e-3], [1e2], [1.0]]))
+    k = rng.standard_normal((H, K)) / 64
+    hs = P.kernel_spectrum_pairs(plan, k, np)
+    y = P.execute_pairs(plan, x, hs, H, emulate=emulate)
+    ref = _causal_oracle(x, np.tile(k, (2, 1)))
+    err = np.linalg.norm(_bf16(y) - ref, axis=1) / np.linalg.norm(ref, axis=1)
+    assert err.max() < (3e-3 if emulate else 2e-3), err
+    if not emulate:
+        assert (np.linalg.norm(y - ref, axis=1) / np.linalg.norm(ref, axis=1)).max() < 5e-4
+
+
+@pytest.mark.parametrize("gates", [(True, False), (False, True)])
+def test_gated_eight_part_split_rows_meet_the_bf16_target_emulated(gates):
+    plan = P.pair_plan(12000, 9000, mode="causal", io="bfloat16", precision="auto", gates=gates)
+    assert plan.n == 32768
+    rng = np.random.default_rng(27)
+    H = 2
+    x = _bf16(rng.standard_normal((4, 12000)) * np.array([[1.0], [1e-3], [1e2], [1.0]]))
+    pre, post = (_bf16(rng.uniform(-2, 2, (4, 12000))) if g else None for g in gates)
+    k = rng.standard_normal((H, 9000)) / 64
+    hs = P.kernel_spectrum_pairs(plan, k, np)
+    y = P.execute_pairs(plan, x, hs, H, emulate=True, pre_gate=pre, post_gate=post)
+    ref = _causal_oracle(x, np.tile(k, (2, 1)), pre, post)
+    err = np.linalg.norm(_bf16(y) - ref, axis=1) / np.linalg.norm(ref, axis=1)
+    assert err.max() < 3e-3, err

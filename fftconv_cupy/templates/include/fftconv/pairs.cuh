@@ -46,10 +46,17 @@ __device__ __forceinline__ float bf_half(u32 pair, int hi) {
 __device__ __forceinline__ float bf_half_or0(u32 pair, int hi, u32 hi_mask, u32 lo_perm) {
   return __uint_as_float(hi ? (pair & hi_mask) : __byte_perm(pair, 0u, lo_perm));
 }
-// word k of a lane's row words (4 or 8 bf16: uint2 or uint4; k a constant after unrolling)
+// word k of a lane's row words (4, 8 or 16 bf16: uint2, uint4 or u32x8; k a constant after unrolling)
 __device__ __forceinline__ u32 word(const uint2& v, int k) { return k ? v.y : v.x; }
 __device__ __forceinline__ u32 word(const uint4& v, int k) {
   return k == 0 ? v.x : k == 1 ? v.y : k == 2 ? v.z : v.w;
+}
+// 16 bf16 of a lane (a split row of eight parts): two 16-byte loads
+struct u32x8 { uint4 lo, hi; };
+__device__ __forceinline__ u32 word(const u32x8& v, int k) { return k < 4 ? word(v.lo, k) : word(v.hi, k - 4); }
+__device__ __forceinline__ u32x8 ldg_x8(const unsigned short* p) {
+  const uint4* v = reinterpret_cast<const uint4*>(p);
+  return u32x8{__ldg(v), __ldg(v + 1)};
 }
 // x g of two bf16 pairs, rounded to bf16 (mul.bf16x2, sm_90)
 __device__ __forceinline__ u32 bmul2(u32 a, u32 b) {
