@@ -87,7 +87,7 @@ def pairs_run(bw, L=4096, *, mode="circular", batch=64, heads=768, gates=(False,
     plan = pair_plan(L, L, mode=mode, io="bfloat16", precision="auto", gates=gates, batch=batch)
     plan = dataclasses.replace(plan, **tweak)       # plan knobs to compare (scripts/pairs-ab)
     if "lane_points" in tweak and "min_blocks" not in tweak:   # 128 registers a thread
-        plan = dataclasses.replace(plan, min_blocks=max(1, 512 // plan.threads))
+        plan = dataclasses.replace(plan, min_blocks=1 if plan.split == 8 else max(1, 512 // plan.threads))
     rows = batch * heads
     xf = cupy.random.standard_normal((rows, L), dtype=cupy.float32)
     x = arrays.float_to_bits16(xf, "bfloat16", cupy)

@@ -65,9 +65,10 @@ class PairPlan:
         if self.split > 1 and (self.segments > 1 or (self.mode != "causal" and
                                                      (self.gate_pre or self.gate_post))):
             raise ValueError(f"a {self.n}-point row pair takes one row per part, gated if causal")
-        if self.lane_points not in {PAIR_LANE_POINTS[self.n], 4 if self.split <= 4 else 0}:
-            raise ValueError(f"lane_points is {PAIR_LANE_POINTS[self.n]} for n = {self.n}"
-                             f"{' (or 4)' if self.split <= 4 else ''}, got {self.lane_points}")
+        alt = 4 if self.split <= 4 else 8         # the other layout measured (16 warps)
+        if self.lane_points not in (PAIR_LANE_POINTS[self.n], alt):
+            raise ValueError(f"lane_points is {PAIR_LANE_POINTS[self.n]} for n = {self.n} "
+                             f"(or {alt}), got {self.lane_points}")
         if self.segments not in PAIR_SEGMENTS:
             raise ValueError(f"segments must be one of {PAIR_SEGMENTS}, got {self.segments}")
         if self.segments > 1 and (self.mode != "causal" or 2 * self.segments * self.len_x > self.n):

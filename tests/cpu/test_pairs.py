@@ -752,11 +752,17 @@ def test_eight_part_split_row_source():
     assert "mix_table<8>(dr, di, sp + jb * 960, lane)" in code
     assert "const int c = 2 * w + (t >> 3);" in code and "ldg_x8(x1 + d)" in code
     assert "u32x8 raw1[4][2]" in code and "8 * v >= L" in code
+    assert "mix_table<8>(" in code
     with pytest.raises(ValueError, match="lane_points"):
-        replace(plan, lane_points=8)
+        replace(plan, lane_points=4)
+    wide = render_pairs(replace(plan, lane_points=8)).code     # 16 warps of 8 points (measured slower)
+    assert "__launch_bounds__(512, 1)" in wide and "const int c = w;" in wide
+    assert "(256 * a + 16 * b + w)" in wide
     gated = P.pair_plan(12000, 9000, mode="causal", io="bfloat16", precision="auto",
                         gates=(True, False))
-    assert gated.n == 32768 and "ldg_x8(g1 + off)" in render_pairs(gated).code
+    gated_code = render_pairs(gated).code
+    assert gated.n == 32768 and "ldg_x8(g1 + off)" in gated_code
+    assert "mix_table<8, true>(" in gated_code        # lean tables: the gates need the registers
     # both gates: the fp32 plan (measured faster than eight parts with both gates in registers)
     assert P.pair_plan(12000, 9000, mode="causal", io="bfloat16", precision="auto",
                        gates=(True, True)) is None
@@ -812,3 +818,13 @@ def test_gated_eight_part_split_rows_meet_the_bf16_target_emulated(gates):
     ref = _causal_oracle(x, np.tile(k, (2, 1)), pre, post)
     err = np.linalg.norm(_bf16(y) - ref, axis=1) / np.linalg.norm(ref, axis=1)
     assert err.max() < 3e-3, err
+
+
+@pytest.mark.skipif(not nvrtc_available(), reason="NVRTC cannot be loaded")
+def test_eight_part_rows_of_16_warps_compile_to_sm90():
+    from fftconv_cupy.codegen.nvrtc import DEFAULT_OPTIONS
+    from fftconv_cupy.codegen.render import include_dir
+    plan = P.pair_plan(16384, 16384, mode="causal", io="bfloat16", precision="auto")
+    cubin = compile_cubin(render_pairs(replace(plan, lane_points=8)).code, name="pairs.cu",
+                          options=(*DEFAULT_OPTIONS, "-I" + include_dir()), arch="sm_90")
+    assert len(cubin) > 1000

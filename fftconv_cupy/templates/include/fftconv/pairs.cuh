@@ -219,25 +219,41 @@ __device__ __forceinline__ void times_table(u32* ar, u32* ai, const uint4* __res
 // the SP parts (dr, di: A fragments of part e), table d mod (2 SP - 1) at t + 64 (d mod
 // (2 SP - 1)) (per register pair one uint4 per lane); per term the fp16 pair products
 // re += a.re w.re, re -= a.im w.im; im += a.re w.im, im += a.im w.re, in order
-template <int SP>
+template <int SP, bool LEAN = false>
 __device__ __forceinline__ void mix_table(u32 (*dr)[4], u32 (*di)[4],
                                           const uint4* __restrict__ t, int lane) {
   constexpr int NT = 2 * SP - 1;
 #pragma unroll
   for (int kp = 0; kp < 2; ++kp) {
-    uint4 tab[NT];
+    uint4 tab[LEAN ? 1 : NT];
+    if constexpr (!LEAN) {
 #pragma unroll
-    for (int d = 0; d < NT; ++d) tab[d] = __ldg(t + 64 * d + kp * 32 + lane);
+      for (int d = 0; d < NT; ++d) tab[d] = __ldg(t + 64 * d + kp * 32 + lane);
+    }
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const int k = 2 * kp + h;
+      // LEAN: the tables of register k only (8-byte loads: half the registers, twice the loads)
+      uint2 tabh[LEAN ? NT : 1];
+      if constexpr (LEAN) {
+#pragma unroll
+        for (int d = 0; d < NT; ++d)
+          tabh[d] = __ldg(reinterpret_cast<const uint2*>(t + 64 * d + kp * 32 + lane) + h);
+      }
       u32 gr[SP], gi[SP];
 #pragma unroll
       for (int e2 = 0; e2 < SP; ++e2) {
 #pragma unroll
         for (int e = 0; e < SP; ++e) {
-          const uint4 w = tab[(e - e2 + NT) % NT];
-          const u32 wr = h ? w.z : w.x, wi = h ? w.w : w.y;
+          u32 wr, wi;
+          if constexpr (LEAN) {
+            wr = tabh[(e - e2 + NT) % NT].x;
+            wi = tabh[(e - e2 + NT) % NT].y;
+          } else {
+            const uint4 w = tab[(e - e2 + NT) % NT];
+            wr = h ? w.z : w.x;
+            wi = h ? w.w : w.y;
+          }
           const u32 ar = dr[e][k], ai = di[e][k];
           gr[e2] = e ? hfma2(ar, wr, gr[e2]) : hmul2(ar, wr);
           gr[e2] = hfma2(hneg2(ai), wi, gr[e2]);
