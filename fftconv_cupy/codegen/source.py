@@ -74,5 +74,6 @@ def render_pairs(plan) -> KernelSource:
                   gate_pre=plan.gate_pre, gate_post=plan.gate_post, segments=plan.segments,
                   assume_threads=plan.assume_threads, rebased=plan.rebased, split=plan.split,
                   threads=plan.threads, dynamic_smem=plan.dynamic_smem,
-                  lane_points=plan.lane_points)
+                  lane_points=plan.lane_points,
+                  early_loads=plan.early_loads and plan.grid_per_sm > 0 and not plan.gate_pre)
     return KernelSource(code=code, entries=("fftconv_pairs",), plan=plan.describe())

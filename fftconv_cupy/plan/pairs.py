@@ -58,6 +58,7 @@ class PairPlan:
     assume_threads: bool = True  # tell the compiler the block is 128 threads (pair_plan: when)
     rebased: bool = True       # row loads from the lane's first element (constant offsets)
     lane_points: int = 4       # consecutive points a lane loads (8, 16: a split row of 4, 8 parts in 8 warps)
+    early_loads: bool = False  # a looping grid loads the next pair's rows before stage 3 (ungated)
 
     def __post_init__(self):
         if self.n not in PAIR_SIZES:
@@ -222,6 +223,11 @@ def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: s
     # eight parts: a 128 KB exchange buffer, one block an SM whatever the bound
     one_block = plan.split == 8 or (plan.split == 4 and (mode == "circular" or any(gates)))
     plan = replace(plan, min_blocks=1 if one_block else plan.min_blocks * THREADS // plan.threads)
+    # eight parts, one block an SM: nothing else runs while a block waits for its rows, so
+    # a looping grid loads the next pair's rows during stage 3 (not for a pre-gate, whose
+    # values come with the rows)
+    if plan.split == 8 and not plan.gate_pre:
+        plan = replace(plan, grid_per_sm=1, early_loads=True)
     # the gates' rows live in static shared memory (two gates of 4096: past its limit);
     # only a split row's exchange buffer may be dynamic (s = 4: 64 KB)
     static = plan.smem_bytes - plan.dynamic_smem
