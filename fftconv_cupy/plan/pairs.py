@@ -223,11 +223,12 @@ def pair_plan(len_x: int, len_k: int, *, mode: str, io: str | None, precision: s
     # eight parts: a 128 KB exchange buffer, one block an SM whatever the bound
     one_block = plan.split == 8 or (plan.split == 4 and (mode == "circular" or any(gates)))
     plan = replace(plan, min_blocks=1 if one_block else plan.min_blocks * THREADS // plan.threads)
-    # eight parts, one block an SM: nothing else runs while a block waits for its rows, so
-    # a looping grid loads the next pair's rows during stage 3 (not for a pre-gate, whose
-    # values come with the rows)
+    # eight parts, one block an SM: a looping grid; a post-gated one loads the next pair's
+    # rows before stage 3 (H100 causal 16K, scripts/pairs-ab best of 3, one block a pair /
+    # looping / looping with early loads: ungated 0.941 / 0.922 / 0.938 ms, post-gated
+    # 1.203 / 1.186 / 1.152; a pre-gate's values come with the rows)
     if plan.split == 8 and not plan.gate_pre:
-        plan = replace(plan, grid_per_sm=1, early_loads=True)
+        plan = replace(plan, grid_per_sm=1, early_loads=plan.gate_post)
     # the gates' rows live in static shared memory (two gates of 4096: past its limit);
     # only a split row's exchange buffer may be dynamic (s = 4: 64 KB)
     static = plan.smem_bytes - plan.dynamic_smem

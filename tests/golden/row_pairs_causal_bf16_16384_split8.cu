@@ -176,9 +176,6 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
       stsm_t(saddr(base, 2 * (t % 8) + 1, c, j), aim);
     }
     __syncthreads();
-    // the next pair's rows, now that stages 1-2 are done with this one's: their latency
-    // hides behind stage 3 and the inverse
-    if (p + (int)gridDim.x < total) load_pair(p + gridDim.x, raw1, raw2);
 
     // stage 3 per j block: [j][c] . F, spectrum, . conj F, conj twiddle, in place
     // every part of block j (part e: planes 2e, 2e + 1), mixed between the products
@@ -289,5 +286,6 @@ fftconv_pairs(const unsigned short* __restrict__ x, unsigned short* __restrict__
       reinterpret_cast<uint4*>(y2)[v] = u2;
     }
     __syncthreads();             // the next pair's stage 2 writes the buffer
+    if (p + (int)gridDim.x < total) load_pair(p + gridDim.x, raw1, raw2);
   }
 }
